@@ -1,0 +1,33 @@
+"""What `/loops help` shows: every subcommand, and plainly which ones are not built yet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slackbot.app.blocks.kit import context, divider, header, message, section
+from slackbot.core.parse import LOOPS_SUBCOMMANDS
+
+MORNING_QUESTION = "What's broken right now, and for whom?"
+
+
+def help_message() -> dict[str, Any]:
+    lines = []
+    for sub in LOOPS_SUBCOMMANDS:
+        note = "" if sub.available else " _(not built yet)_"
+        lines.append(f"• `{sub.usage}`: {sub.summary}{note}")
+    shipped = (
+        "• `/shipped [what you shipped]`: record a fix, what should change, and when to look"
+        " _(not built yet)_"
+    )
+    blocks = [
+        header("Loops"),
+        section(
+            f"Every workday morning Loops asks *{MORNING_QUESTION}* Each answer opens a loop; "
+            "`/shipped` records the fix, and a few workdays later Loops comes back to ask what changed."
+        ),
+        divider(),
+        section("*Commands*\n" + "\n".join(lines)),
+        section(shipped),
+        context("Only you can see this reply."),
+    ]
+    return message("Loops commands: " + ", ".join(sub.usage for sub in LOOPS_SUBCOMMANDS), blocks)

@@ -1,0 +1,1 @@
+"""The scheduler: turns time into deliveries, and deliveries into Slack messages."""

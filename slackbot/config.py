@@ -1,0 +1,197 @@
+"""Settings read from the environment and `.env`, validated once at start-up.
+
+A deployment fails fast with one line that names the variable, so an operator
+never has to read a traceback to learn that `LOOPS_WORKDAYS` has a typo.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+def parse_workdays(text: str) -> frozenset[int]:
+    """`mon-fri`, `mon,tue,thu` or `sun-thu` → ISO weekday numbers 0 (Mon) .. 6 (Sun).
+
+    A range wraps around the week (`fri-mon` is Fri, Sat, Sun, Mon) because some
+    teams work Sunday to Thursday.
+    """
+    days: set[int] = set()
+    for part in text.lower().replace(" ", "").split(","):
+        if not part:
+            continue
+        first, sep, last = part.partition("-")
+        if first not in WEEKDAYS or (sep and last not in WEEKDAYS):
+            raise ValueError(f"{part!r} is not a day or a range of days such as mon-fri")
+        start = WEEKDAYS.index(first)
+        end = WEEKDAYS.index(last) if sep else start
+        days.add(start)
+        while start != end:
+            start = (start + 1) % 7
+            days.add(start)
+    if not days:
+        raise ValueError("name at least one day, such as mon-fri")
+    return frozenset(days)
+
+
+def format_workdays(days: frozenset[int]) -> str:
+    """The inverse of `parse_workdays`, as a comma list (`mon,tue,wed,thu,fri`)."""
+    return ",".join(WEEKDAYS[d] for d in sorted(days))
+
+
+_CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_clock_time(text: str) -> time:
+    """`HH:MM` on a 24-hour clock; seconds are not a thing people set prompts by."""
+    match = _CLOCK_TIME.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a time of day as HH:MM (24-hour), such as 09:30")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept Heroku's `postgres://` and plain `postgresql://`; use the psycopg 3 driver."""
+    url = url.strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Settings(BaseSettings):
+    """Every variable of CONTRACT.md; names are the environment variable names, lower-cased."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///loops.db"
+    port: int = Field(default=3000, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    loops_prompt_time: Annotated[time, NoDecode] = time(9, 30)
+    loops_workdays: Annotated[frozenset[int], NoDecode] = frozenset(range(5))
+
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "slack_client_id",
+        "slack_client_secret",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # `SLACK_APP_TOKEN=` in a .env file means "not set", not "set to nothing".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("a bot token starts with xoxb-; copy it from OAuth & Permissions")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("an app-level token starts with xapp-; create one under Basic Information")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_shape(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url_shape(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = normalize_database_url(value)
+            if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
+                raise ValueError("must be sqlite:///path.db or postgres://user:pass@host/db")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level_shape(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value
+
+    @field_validator("loops_prompt_time", mode="before")
+    @classmethod
+    def _prompt_time(cls, value: Any) -> Any:
+        return parse_clock_time(value) if isinstance(value, str) else value
+
+    @field_validator("loops_workdays", mode="before")
+    @classmethod
+    def _workdays(cls, value: Any) -> Any:
+        return parse_workdays(value) if isinstance(value, str) else value
+
+    @property
+    def socket_mode(self) -> bool:
+        """Socket Mode is for development: an app-level token switches `run` to it."""
+        return self.slack_app_token is not None
+
+    @property
+    def oauth_mode(self) -> bool:
+        return self.slack_client_id is not None
+
+    def require_slack(self, *, http: bool) -> None:
+        """Check the Slack credentials a process needs before it starts serving.
+
+        `migrate` and `tick` on an empty database need none; the web process needs
+        the signing secret, because every request it accepts must be verified.
+        """
+        if self.oauth_mode:
+            raise SettingsError(
+                "SLACK_CLIENT_ID is set, but multi-workspace OAuth install is not built yet: "
+                "unset SLACK_CLIENT_ID/SLACK_CLIENT_SECRET and set SLACK_BOT_TOKEN."
+            )
+        if self.slack_bot_token is None:
+            raise SettingsError(
+                "SLACK_BOT_TOKEN is missing: set it to the app's bot token (xoxb-…) from "
+                "OAuth & Permissions, in the environment or in .env."
+            )
+        if http and self.slack_signing_secret is None:
+            raise SettingsError(
+                "SLACK_SIGNING_SECRET is missing: set it to the Signing Secret from the app's "
+                "Basic Information page (or set SLACK_APP_TOKEN to use Socket Mode)."
+            )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning pydantic's report into one line per bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            name = str(problem["loc"][0]).upper() if problem["loc"] else "settings"
+            reason = str(problem["msg"]).removeprefix("Value error, ")
+            lines.append(f"{name} is not valid: {reason}.")
+        raise SettingsError(" ".join(lines)) from None

@@ -1,0 +1,1 @@
+"""The product's rules: pure Python, no Slack payloads, no database sessions."""

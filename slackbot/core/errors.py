@@ -1,0 +1,30 @@
+"""Domain errors: what went wrong in words a person can act on.
+
+The app's one error handler shows `user_message` to the person (ephemerally, or as
+an inline error in a modal when `field` names an input) and changes nothing.
+"""
+
+from __future__ import annotations
+
+
+class LoopsError(Exception):
+    """A request we understood and refuse, with a friendly explanation."""
+
+    def __init__(self, user_message: str, *, field: str | None = None) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+        self.field = field
+
+
+class InvalidInput(LoopsError):
+    """What the person typed cannot be used; nothing was stored."""
+
+
+class NotBuiltYet(LoopsError):
+    """A promised feature that does not exist yet; said plainly rather than faked."""
+
+    def __init__(self, feature: str) -> None:
+        super().__init__(
+            f"{feature} isn't built yet. Nothing was changed. Try `/loops help` to see what works today."
+        )
+        self.feature = feature

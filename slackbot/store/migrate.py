@@ -1,0 +1,48 @@
+"""Bring a database to the newest schema with Alembic, from code (no alembic.ini needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.exc import SQLAlchemyError
+
+from slackbot.config import SettingsError
+from slackbot.store.db import Database
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    # ConfigParser interpolation would choke on a '%' in a password.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(database: Database) -> None:
+    """Migrate to head; running it on an up-to-date database changes nothing."""
+    command.upgrade(alembic_config(database.url.render_as_string(hide_password=False)), "head")
+
+
+def pending_revisions(database: Database) -> bool:
+    """True when the schema is behind the code, so a process can refuse to start on it."""
+    script = ScriptDirectory.from_config(alembic_config(database.url.render_as_string(hide_password=False)))
+    with database.engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current != set(script.get_heads())
+
+
+def require_current_schema(database: Database) -> None:
+    """Stop a long-running process before it serves on a database it cannot use."""
+    try:
+        behind = pending_revisions(database)
+    except SQLAlchemyError as error:
+        reason = str(error.orig if hasattr(error, "orig") and error.orig else error).splitlines()[0]
+        raise SettingsError(f"DATABASE_URL: cannot use the database ({reason}).") from None
+    if behind:
+        raise SettingsError("the database schema is not up to date: run `slackbot migrate` first.")

@@ -1,0 +1,75 @@
+"""Alembic environment: migrations run against the same engine setup as the app."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from alembic import context
+from alembic.autogenerate.api import AutogenContext
+from sqlalchemy import text
+
+from slackbot.store.db import Database
+from slackbot.store.models import Base, UTCDateTime
+
+config = context.config
+target_metadata = Base.metadata
+
+# One arbitrary number shared by every Loops process: a PostgreSQL advisory lock
+# so that two `release` phases starting together migrate one after the other.
+MIGRATION_LOCK_ID = 7_250_917
+
+
+def _database_url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if url:
+        return url
+    from slackbot.config import load_settings
+
+    return load_settings().database_url
+
+
+def render_item(kind: str, item: Any, _context: AutogenContext) -> str | Literal[False]:
+    """Write our UTC column type as the plain SQLAlchemy type it stores, so revisions
+    do not import application code that may change after they are written."""
+    if kind == "type" and isinstance(item, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=_database_url(), target_metadata=target_metadata, literal_binds=True, render_as_batch=True
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    database = Database(_database_url())
+    try:
+        with database.engine.connect() as connection:
+            if not database.is_sqlite:
+                connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+                connection.commit()
+            try:
+                context.configure(
+                    connection=connection,
+                    target_metadata=target_metadata,
+                    render_as_batch=database.is_sqlite,
+                    compare_type=True,
+                    render_item=render_item,
+                )
+                with context.begin_transaction():
+                    context.run_migrations()
+            finally:
+                if not database.is_sqlite:
+                    connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
+                    connection.commit()
+    finally:
+        database.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,205 @@
+"""The tables of Loops, as SQLAlchemy 2 typed models.
+
+Times are always UTC-aware datetimes in Python and UTC in the database; the local
+time of a person exists only at the edges (rendering, schedule maths).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A datetime that is UTC in the database and timezone-aware in Python.
+
+    SQLite has no timezone type, so values are stored there as naive UTC; a naive
+    datetime from our own code is a bug (whose local time would it be?) and is refused.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the store keeps UTC-aware datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Named constraints keep Alembic migrations portable (SQLite batch mode needs names).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Workspace(Base):
+    """A Slack team the bot is installed in; every other row hangs off one."""
+
+    __tablename__ = "workspace"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    people: Mapped[list[Person]] = relationship(back_populates="workspace")
+
+
+class Person(Base):
+    """Someone in a workspace the bot talks to; holds their own schedule."""
+
+    __tablename__ = "person"
+    __table_args__ = (UniqueConstraint("workspace_id", "slack_user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    # IANA name from users.info (never a fixed offset); None until first looked up.
+    tz: Mapped[str | None] = mapped_column(String(64))
+    # None means "the workspace default from settings".
+    prompt_time: Mapped[time | None] = mapped_column(Time)
+    workdays: Mapped[str | None] = mapped_column(String(32))
+    enrolled: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_until: Mapped[date | None] = mapped_column(Date)
+    deactivated: Mapped[bool] = mapped_column(Boolean, default=False)
+    dm_channel: Mapped[str | None] = mapped_column(String(32))
+    next_prompt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    workspace: Mapped[Workspace] = relationship(back_populates="people")
+
+
+class Loop(Base):
+    """One problem, from "what's broken, for whom" to what happened after the fix."""
+
+    __tablename__ = "loop"
+    __table_args__ = (
+        UniqueConstraint("person_id", "number"),
+        Index("ix_loop_thread", "workspace_id", "channel", "thread_ts"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    # "Loop #N" as the owner sees it: numbered per person, from 1.
+    number: Mapped[int] = mapped_column(Integer)
+    what: Mapped[str] = mapped_column(Text)
+    for_whom: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The Slack thread that holds this loop's story.
+    channel: Mapped[str | None] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class Entry(Base):
+    """One line of a loop's history; `slack_ts` makes a retried event land once."""
+
+    __tablename__ = "entry"
+    __table_args__ = (UniqueConstraint("loop_id", "slack_ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loop_id: Mapped[int] = mapped_column(ForeignKey("loop.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Shipment(Base):
+    """What went out for a loop, what should change, and when to look."""
+
+    __tablename__ = "shipment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loop_id: Mapped[int] = mapped_column(ForeignKey("loop.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    what: Mapped[str] = mapped_column(Text)
+    expected_change: Mapped[str | None] = mapped_column(Text)
+    checkin_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    next_step: Mapped[str | None] = mapped_column(Text)
+    shipped_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Delivery(Base):
+    """A message the clock owes someone; the unique key makes planning idempotent."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("kind", "person_id", "key"),
+        Index("ix_delivery_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))
+    # The person's local date for daily messages, the shipment id for check-ins.
+    key: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    loop_id: Mapped[int | None] = mapped_column(ForeignKey("loop.id", ondelete="CASCADE"))
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipment.id", ondelete="CASCADE"))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SeenEvent(Base):
+    """An Events API `event_id` already handled: Slack retries, we act once."""
+
+    __tablename__ = "seen_event"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

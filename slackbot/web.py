@@ -1,0 +1,172 @@
+"""The web process: Bolt's WSGI adapter behind a gate that answers bad requests itself.
+
+Bolt turns an unreadable body into a 500 before it checks the signature. Here every
+POST to /slack/events is first checked for a valid signature and a fresh timestamp
+(401), then for a body Slack could have sent (400), and only then handed to Bolt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+from socketserver import ThreadingMixIn
+from typing import Any
+from urllib.parse import parse_qsl
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from slack_bolt import BoltRequest
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+from slack_sdk.signature import SignatureVerifier
+
+from slackbot.app import LoopsApp, build_app
+from slackbot.config import Settings, SettingsError, load_settings
+from slackbot.store.db import Database
+from slackbot.store.migrate import require_current_schema
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+# Slack's own payloads are far smaller; anything bigger is not from Slack.
+MAX_BODY_BYTES = 1_000_000
+TEXT: dict[str, Sequence[str]] = {"content-type": ["text/plain;charset=utf-8"]}
+JSON: dict[str, Sequence[str]] = {"content-type": ["application/json;charset=utf-8"]}
+
+
+def _plain(status: int, text: str) -> WsgiHttpResponse:
+    return WsgiHttpResponse(status=status, headers=TEXT, body=text)
+
+
+def readable_slack_body(body: str, content_type: str) -> bool:
+    """True when the body has a shape Slack sends: a JSON object, or a form (with a JSON `payload`)."""
+    try:
+        if content_type.startswith("application/json") or body.lstrip().startswith("{"):
+            return isinstance(json.loads(body), dict)
+        form = dict(parse_qsl(body, keep_blank_values=True, strict_parsing=True))
+        if "payload" in form:
+            return isinstance(json.loads(form["payload"]), dict)
+        return "command" in form
+    except ValueError:
+        return False
+
+
+class LoopsRequestHandler(SlackRequestHandler):
+    """Bolt's WSGI handler, plus /healthz and a gate in front of /slack/events."""
+
+    def __init__(self, app: LoopsApp, database: Database, signing_secret: str) -> None:
+        super().__init__(app, path=EVENTS_PATH)
+        self.database = database
+        self.verifier = SignatureVerifier(signing_secret)
+
+    def _get_http_response(self, request: WsgiHttpRequest) -> WsgiHttpResponse:
+        if request.path == HEALTH_PATH:
+            return self._health() if request.method in {"GET", "HEAD"} else _plain(405, "Method Not Allowed")
+        if request.path == EVENTS_PATH:
+            return (
+                self._slack_request(request)
+                if request.method == "POST"
+                else _plain(405, "Method Not Allowed")
+            )
+        return super()._get_http_response(request)
+
+    def _health(self) -> WsgiHttpResponse:
+        try:
+            self.database.ping()
+        except Exception as error:
+            logger.warning("health check: database unavailable: %s", error)
+            return WsgiHttpResponse(
+                status=503, headers=JSON, body=json.dumps({"ok": False, "database": "down"})
+            )
+        return WsgiHttpResponse(status=200, headers=JSON, body=json.dumps({"ok": True, "database": "up"}))
+
+    def _slack_request(self, request: WsgiHttpRequest) -> WsgiHttpResponse:
+        try:
+            length = int(request.environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _plain(400, "Bad Request")
+        if length > MAX_BODY_BYTES:
+            return _plain(413, "Payload Too Large")
+        raw = request.environ["wsgi.input"].read(length) if length > 0 else b""
+        headers = request.get_headers()
+        timestamp = str(headers.get("x-slack-request-timestamp", ""))
+        signature = str(headers.get("x-slack-signature", ""))
+        if not self.verifier.is_valid(body=raw, timestamp=timestamp, signature=signature):
+            return _plain(401, "Unauthorized")
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return _plain(400, "Bad Request")
+        if not readable_slack_body(body, str(headers.get("content-type", ""))):
+            return _plain(400, "Bad Request")
+        response = self.app.dispatch(BoltRequest(body=body, query=request.query_string, headers=headers))
+        return WsgiHttpResponse(status=response.status, headers=response.headers, body=response.body)
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s " + format, self.address_string(), *args)
+
+
+class HttpServer:
+    """A threaded WSGI server for `run` and the end-to-end tests (gunicorn serves production)."""
+
+    def __init__(self, wsgi_app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.server = make_server(
+            host, port, wsgi_app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+        )
+        self.port = self.server.server_port
+        self.url = f"http://{host}:{self.port}"
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> HttpServer:
+        self._thread = threading.Thread(target=self.server.serve_forever, name="loops-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.server.serve_forever()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def wsgi_app(settings: Settings, database: Database) -> LoopsRequestHandler:
+    """The WSGI callable for a settings object, checking what the web process needs first."""
+    settings.require_slack(http=True)
+    assert settings.slack_signing_secret is not None
+    return LoopsRequestHandler(
+        build_app(settings, database), database, settings.slack_signing_secret.get_secret_value()
+    )
+
+
+def create_app() -> LoopsRequestHandler:
+    """Gunicorn's entry point (`slackbot.web:create_app()`, loaded once with --preload).
+
+    A bad setting or an unmigrated database stops the server with one line.
+    """
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        database = Database(settings.database_url)
+        require_current_schema(database)
+        # No pooled connection may cross gunicorn's fork into the workers.
+        database.dispose()
+        return wsgi_app(settings, database)
+    except SettingsError as error:
+        print(f"loops: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,128 @@
+"""The store on SQLite and PostgreSQL: migrations, drift, UTC times, race-free upserts."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, inspect, select, text
+
+from slackbot.store.db import Database
+from slackbot.store.migrate import pending_revisions, upgrade
+from slackbot.store.models import Base, Loop, Person, SeenEvent, Workspace
+from slackbot.store.queries import ensure_person, ensure_workspace, forget_events_before, remember_event
+
+
+def test_migrations_match_the_models(database: Database) -> None:
+    """Fails when a model changes without a migration (or a migration without the model)."""
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == []
+
+
+def test_migrate_is_idempotent(database: Database) -> None:
+    assert not pending_revisions(database)
+    upgrade(database)
+    upgrade(database)
+    tables = set(inspect(database.engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+
+
+def test_migrate_creates_a_fresh_database(tmp_path) -> None:
+    database = Database(f"sqlite:///{tmp_path}/fresh.db")
+    assert pending_revisions(database)
+    upgrade(database)
+    assert not pending_revisions(database)
+    database.dispose()
+
+
+def test_sqlite_pragmas_are_on(tmp_path) -> None:
+    database = Database(f"sqlite:///{tmp_path}/p.db")
+    with database.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+    database.dispose()
+
+
+def test_times_come_back_utc_aware(database: Database) -> None:
+    berlin_morning = datetime(2026, 3, 29, 9, 30, tzinfo=timezone(timedelta(hours=2)))
+    with database.transaction() as session:
+        workspace = ensure_workspace(session, "T1")
+        workspace.uninstalled_at = berlin_morning
+    with database.session() as session:
+        stored = session.scalars(select(Workspace)).one().uninstalled_at
+    assert stored == berlin_morning
+    assert stored is not None and stored.utcoffset() == timedelta(0) and stored.hour == 7
+
+
+def test_naive_datetimes_are_refused(database: Database) -> None:
+    with database.session() as session:
+        workspace = ensure_workspace(session, "T1")
+        workspace.uninstalled_at = datetime(2026, 1, 1, 9, 0)
+        with pytest.raises(Exception, match="naive datetime"):
+            session.commit()
+
+
+def test_foreign_keys_are_enforced(database: Database) -> None:
+    with database.session() as session:
+        session.add(Loop(workspace_id=999, person_id=999, number=1, what="x"))
+        with pytest.raises(Exception, match=r"(?i)foreign key"):
+            session.commit()
+
+
+def test_people_are_scoped_to_their_workspace(database: Database) -> None:
+    with database.transaction() as session:
+        a = ensure_person(session, ensure_workspace(session, "TA"), "U1")
+        b = ensure_person(session, ensure_workspace(session, "TB"), "U1")
+        again = ensure_person(session, ensure_workspace(session, "TA"), "U1")
+        assert a.id != b.id and again.id == a.id
+
+
+def test_concurrent_first_sight_creates_one_person(database: Database) -> None:
+    """Two requests from a new person at once must not fail on the unique constraint."""
+    with database.transaction() as session:
+        ensure_workspace(session, "T1")
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def first_request() -> None:
+        try:
+            barrier.wait()
+            with database.transaction() as session:
+                ensure_person(session, ensure_workspace(session, "T1"), "UNEW")
+        except BaseException as error:  # collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=first_request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Person)) == 1
+
+
+def test_an_event_is_remembered_once_and_forgotten_later(database: Database) -> None:
+    with database.transaction() as session:
+        assert remember_event(session, "Ev1", "T1") is True
+        assert remember_event(session, "Ev1", "T1") is False
+    with database.transaction() as session:
+        assert remember_event(session, "Ev1", "T1") is False
+        assert forget_events_before(session, datetime.now(UTC) - timedelta(days=1)) == 0
+        assert forget_events_before(session, datetime.now(UTC) + timedelta(seconds=1)) == 1
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(SeenEvent)) == 0
+
+
+def test_rolled_back_event_can_be_handled_on_retry(database: Database) -> None:
+    with database.session() as session:
+        assert remember_event(session, "Ev2", "T1")
+        session.rollback()
+    with database.transaction() as session:
+        assert remember_event(session, "Ev2", "T1")
