@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -21,14 +22,14 @@ def fake() -> Iterator[FakeSlack]:
 
 def settings_for(fake: FakeSlack, database_url: str, **overrides: object) -> Settings:
     """Settings as an operator would give them, pointed at the emulator; no .env is read."""
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "slack_bot_token": fake.bot_token,
         "slack_signing_secret": fake.signing_secret,
         "slack_api_url": fake.api_url,
         "database_url": database_url,
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @dataclass

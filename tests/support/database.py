@@ -85,7 +85,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated, empty database for one test."""
     if request.param == "sqlite":
-        path = tmp_path / "loops.db"
+        path = tmp_path / "db" / "loops.db"
+        path.parent.mkdir()
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
