@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import FrameType
 
-from slackbot.config import Settings, SettingsError, load_settings
+from slackbot.config import Settings, SettingsError, configure_logging, load_settings
 from slackbot.store.db import Database
 from slackbot.store.migrate import require_current_schema, upgrade
 
@@ -26,10 +26,6 @@ def parse_at(text: str) -> datetime:
             f"{text!r} is not an ISO-8601 time such as 2026-11-27T09:30:00Z"
         ) from None
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -138,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     func, _summary = COMMANDS[args.command]
     try:
         settings = load_settings()
-        _configure_logging(settings)
+        configure_logging(settings)
         return func(settings, args)
     except SettingsError as error:
         print(f"loops: {error}", file=sys.stderr)

@@ -6,6 +6,7 @@ never has to read a traceback to learn that `LOOPS_WORKDAYS` has a typo.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import time
 from typing import Annotated, Any
@@ -182,6 +183,13 @@ class Settings(BaseSettings):
                 "SLACK_SIGNING_SECRET is missing: set it to the Signing Secret from the app's "
                 "Basic Information page (or set SLACK_APP_TOKEN to use Socket Mode)."
             )
+
+
+def configure_logging(settings: Settings) -> None:
+    """One format for every process; Alembic's per-connection chatter only when debugging."""
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.log_level != "DEBUG":
+        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 from datetime import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -35,7 +37,7 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("SLACK_", "LOOPS_")) or name in {"DATABASE_URL", "PORT"}:
             monkeypatch.delenv(name)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.database_url == "sqlite:///loops.db"
     assert settings.port == 3000
@@ -59,7 +61,7 @@ def test_every_contract_variable_is_read_from_the_environment(monkeypatch: pytes
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.slack_bot_token is not None and settings.slack_bot_token.get_secret_value() == "xoxb-1"
     assert "xoxb-1" not in repr(settings), "secrets must not show up in logs"
     assert settings.slack_signing_secret is not None
@@ -72,11 +74,11 @@ def test_every_contract_variable_is_read_from_the_environment(monkeypatch: pytes
     assert settings.loops_workdays == frozenset({6, 0, 1, 2, 3})
 
 
-def test_dotenv_file_is_read(tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LOOPS_PROMPT_TIME", raising=False)
-    env_file = tmp_path / ".env"  # type: ignore[operator]
+    env_file = tmp_path / ".env"
     env_file.write_text("LOOPS_PROMPT_TIME=07:45\nSLACK_APP_TOKEN=\n")
-    settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    settings = Settings(_env_file=env_file)
     assert settings.loops_prompt_time == time(7, 45)
     assert settings.slack_app_token is None, "an empty value in .env means unset"
 
@@ -108,18 +110,18 @@ def test_malformed_setting_is_one_line_naming_the_variable(
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
     ],
 )
-def test_missing_slack_settings_stop_the_web_process(env: dict[str, str], missing: str) -> None:
-    settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})  # type: ignore[call-arg]
+def test_missing_slack_settings_stop_the_web_process(env: dict[str, Any], missing: str) -> None:
+    settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})
     with pytest.raises(SettingsError, match=missing):
         settings.require_slack(http=True)
 
 
 def test_socket_mode_needs_no_signing_secret() -> None:
-    settings = Settings(_env_file=None, slack_bot_token="xoxb-1", slack_app_token="xapp-1")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, slack_bot_token="xoxb-1", slack_app_token="xapp-1")
     settings.require_slack(http=not settings.socket_mode)
 
 
-def test_cli_reports_a_bad_setting_in_one_line_without_traceback(tmp_path: pytest.TempPathFactory) -> None:
+def test_cli_reports_a_bad_setting_in_one_line_without_traceback(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "slackbot", "tick"],
         env=clean_env(LOOPS_WORKDAYS="someday", DATABASE_URL=f"sqlite:///{tmp_path}/x.db"),

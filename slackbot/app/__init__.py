@@ -57,7 +57,6 @@ def build_app(settings: Settings, database: Database) -> LoopsApp:
     app = LoopsApp(
         database=database,
         client=request_client(settings),
-        token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
         signing_secret=settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret
         else None,

@@ -20,8 +20,9 @@ MIGRATION_LOCK_ID = 7_250_917
 
 
 def _database_url() -> str:
-    url = config.get_main_option("sqlalchemy.url")
-    if url:
+    # Set by slackbot.store.migrate; the `alembic` command line falls back to DATABASE_URL.
+    url = config.attributes.get("database_url")
+    if isinstance(url, str):
         return url
     from slackbot.config import load_settings
 

@@ -1,0 +1,194 @@
+"""The processes as an operator starts them: the CLI commands and the Procfile's lines."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.request import urlopen
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from slackbot.fakeslack import FakeSlack, SlackSender
+from slackbot.store.db import Database
+from slackbot.store.migrate import pending_revisions
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def procfile() -> dict[str, str]:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return {
+        name: command.strip() for name, _, command in (line.partition(":") for line in lines if line.strip())
+    }
+
+
+def environment(**values: str) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LOOPS_", "DATABASE_URL", "PORT"))
+    }
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update(values)
+    return env
+
+
+def slackbot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "slackbot", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all, as on a first deploy."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/empty.db"
+        return
+    admin_url: str = request.getfixturevalue("postgres_admin_url")
+    name = f"loops_empty_{os.getpid()}_{tmp_path.name[-12:].lower().replace('-', '_')}"
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        engine.dispose()
+
+
+def test_release_migrates_and_is_safe_to_run_twice_at_once(empty_database_url: str, tmp_path: Path) -> None:
+    env = environment(DATABASE_URL=empty_database_url)
+    release = procfile()["release"].split()
+    both = [
+        subprocess.Popen(release, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=120)[0].decode() for process in both]
+    assert [process.returncode for process in both] == [0, 0], outputs
+    database = Database(empty_database_url)
+    assert not pending_revisions(database)
+    database.dispose()
+    again = subprocess.run(release, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0
+    assert "newest schema" in again.stdout
+
+
+def test_tick_needs_a_migrated_database_and_says_so(empty_database_url: str, tmp_path: Path) -> None:
+    result = slackbot("tick", env=environment(DATABASE_URL=empty_database_url), cwd=tmp_path)
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip() == "loops: the database schema is not up to date: run `slackbot migrate` first."
+    )
+
+
+def test_tick_at_a_given_time_exits_0(database_url: str, tmp_path: Path) -> None:
+    result = slackbot(
+        "tick", "--at", "2026-11-30T09:30:00+01:00", env=environment(DATABASE_URL=database_url), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "tick at 2026-11-30T08:30:00+00:00" in result.stdout
+
+
+def test_tick_refuses_a_time_it_cannot_read(tmp_path: Path) -> None:
+    result = slackbot("tick", "--at", "next tuesday", env=environment(), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "is not an ISO-8601 time" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"web process exited: {process.communicate()[0].decode()[-2000:]}")
+        try:
+            with urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)  # waiting for a port to open, not for timing
+    raise AssertionError("web process did not become healthy")
+
+
+def test_procfile_web_serves_signed_requests_with_gunicorn(database_url: str, tmp_path: Path) -> None:
+    port = _free_port()
+    with FakeSlack() as fake:
+        env = environment(
+            PORT=str(port),
+            DATABASE_URL=database_url,
+            SLACK_BOT_TOKEN=fake.bot_token,
+            SLACK_SIGNING_SECRET=fake.signing_secret,
+            SLACK_API_URL=fake.api_url,
+            WEB_CONCURRENCY="2",
+        )
+        web = subprocess.Popen(
+            ["sh", "-c", "exec " + procfile()["web"]],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_until_healthy(f"http://127.0.0.1:{port}/healthz", web)
+            ana = fake.add_user(name="ana")
+            reply = SlackSender(fake, app_url=f"http://127.0.0.1:{port}/slack/events").command(
+                ana.id, "/loops", "help"
+            )
+            assert reply.status == 200
+            assert "/loops start" in reply.text
+        finally:
+            web.send_signal(signal.SIGTERM)
+            output = web.communicate(timeout=30)[0].decode()
+    assert "Traceback" not in output
+
+
+def test_procfile_web_stops_with_one_line_on_a_bad_setting(tmp_path: Path) -> None:
+    env = environment(PORT=str(_free_port()), SLACK_BOT_TOKEN="xoxb-1", LOOPS_PROMPT_TIME="25:00")
+    result = subprocess.run(
+        ["sh", "-c", procfile()["web"]], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    ours = [line for line in result.stderr.splitlines() if line.startswith("loops:")]
+    assert len(ours) == 1
+    assert "LOOPS_PROMPT_TIME" in ours[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_procfile_clock_ticks_and_stops_on_sigterm(database_url: str, tmp_path: Path) -> None:
+    clock = subprocess.Popen(
+        ["sh", "-c", "exec " + procfile()["clock"]],
+        env=environment(DATABASE_URL=database_url, LOG_LEVEL="DEBUG"),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert clock.stdout is not None
+    seen = []
+    for line in clock.stdout:  # the first tick runs at start-up
+        seen.append(line.decode())
+        if re.search(r"tick at .*forgot 0 old event ids", seen[-1]):
+            break
+    clock.send_signal(signal.SIGTERM)
+    rest = clock.communicate(timeout=30)[0].decode()
+    assert clock.returncode == 0, "".join(seen) + rest
+    assert "clock stopped" in rest
