@@ -192,3 +192,34 @@ def test_procfile_clock_ticks_and_stops_on_sigterm(database_url: str, tmp_path: 
     rest = clock.communicate(timeout=30)[0].decode()
     assert clock.returncode == 0, "".join(seen) + rest
     assert "clock stopped" in rest
+
+
+def test_run_serves_http_with_its_clock_inside(database_url: str, tmp_path: Path) -> None:
+    port = _free_port()
+    with FakeSlack() as fake:
+        env = environment(
+            PORT=str(port),
+            DATABASE_URL=database_url,
+            SLACK_BOT_TOKEN=fake.bot_token,
+            SLACK_SIGNING_SECRET=fake.signing_secret,
+            SLACK_API_URL=fake.api_url,
+            LOG_LEVEL="DEBUG",
+        )
+        run = subprocess.Popen(
+            [sys.executable, "-m", "slackbot", "run"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_until_healthy(f"http://127.0.0.1:{port}/healthz", run)
+            ana = fake.add_user(name="ana")
+            sender = SlackSender(fake, app_url=f"http://127.0.0.1:{port}/slack/events")
+            assert "/loops start" in sender.command(ana.id, "/loops", "help").text
+        finally:
+            run.send_signal(signal.SIGINT)
+            output = run.communicate(timeout=30)[0].decode()
+    assert run.returncode == 0, output
+    assert "forgot 0 old event ids" in output, "the clock ticks inside `run`"
+    assert "Traceback" not in output
