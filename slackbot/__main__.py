@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import FrameType
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from slackbot.config import Settings, SettingsError, configure_logging, load_settings
 from slackbot.store.db import Database
-from slackbot.store.migrate import require_current_schema, upgrade
+from slackbot.store.migrate import first_line, require_current_schema, upgrade
 
 logger = logging.getLogger("slackbot")
 
@@ -32,6 +34,8 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     database = Database(settings.database_url)
     try:
         upgrade(database)
+    except SQLAlchemyError as error:
+        raise SettingsError(f"DATABASE_URL: cannot migrate the database ({first_line(error)}).") from None
     finally:
         database.dispose()
     print(f"database at newest schema: {database.url.render_as_string(hide_password=True)}")
@@ -40,14 +44,17 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     from slackbot.app import build_app
-    from slackbot.clock.runner import start_background_clock
+    from slackbot.clock.runner import start_background_clock, ticker_for
     from slackbot.web import HttpServer, wsgi_app
 
     settings.require_slack(http=not settings.socket_mode)
     database = Database(settings.database_url)
     # Development convenience: one command brings a fresh SQLite file up to date.
-    upgrade(database)
-    clock = start_background_clock(database)
+    try:
+        upgrade(database)
+    except SQLAlchemyError as error:
+        raise SettingsError(f"DATABASE_URL: cannot migrate the database ({first_line(error)}).") from None
+    clock = start_background_clock(ticker_for(settings, database))
     try:
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -69,8 +76,9 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_clock(settings: Settings, _args: argparse.Namespace) -> int:
-    from slackbot.clock.runner import run_clock
+    from slackbot.clock.runner import run_clock, ticker_for
 
+    settings.require_slack(http=False)
     database = Database(settings.database_url)
     require_current_schema(database)
 
@@ -79,7 +87,7 @@ def cmd_clock(settings: Settings, _args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        run_clock(database)
+        run_clock(ticker_for(settings, database))
     except (KeyboardInterrupt, SystemExit):
         logger.info("clock stopped")
     finally:
@@ -88,12 +96,12 @@ def cmd_clock(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
-    from slackbot.clock.runner import tick
+    from slackbot.clock.runner import ticker_for
 
     database = Database(settings.database_url)
     try:
         require_current_schema(database)
-        report = tick(database, args.at or datetime.now(UTC))
+        report = ticker_for(settings, database).tick(args.at or datetime.now(UTC))
     finally:
         database.dispose()
     print(report)

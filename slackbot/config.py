@@ -6,13 +6,18 @@ never has to read a traceback to learn that `LOOPS_WORKDAYS` has a typo.
 
 from __future__ import annotations
 
+import difflib
 import logging
+import os
 import re
-from datetime import time
+from datetime import time, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -61,6 +66,24 @@ def parse_clock_time(text: str) -> time:
     return time(int(match.group(1)), int(match.group(2)))
 
 
+_DURATION = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)\s*h(?:ours?)?)?\s*(?:(?P<m>\d+)\s*m(?:in(?:utes?)?)?)?$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """`3h`, `90m`, `1h30m`, or a bare number of hours (`0` is zero, meaning off)."""
+    cleaned = text.strip().lower()
+    try:
+        hours = float(cleaned)
+    except ValueError:
+        match = _DURATION.match(cleaned)
+        if not cleaned or not match or not (match.group("h") or match.group("m")):
+            raise ValueError(f"{text!r} is not a duration such as 3h, 90m or 1h30m") from None
+        return timedelta(hours=float(match.group("h") or 0), minutes=int(match.group("m") or 0))
+    if hours < 0 or hours != hours or hours > 24 * 7:
+        raise ValueError(f"{text!r} is not a duration between 0 and a week")
+    return timedelta(hours=hours)
+
+
 def normalize_database_url(url: str) -> str:
     """Accept Heroku's `postgres://` and plain `postgresql://`; use the psycopg 3 driver."""
     url = url.strip()
@@ -89,6 +112,18 @@ class Settings(BaseSettings):
 
     loops_prompt_time: Annotated[time, NoDecode] = time(9, 30)
     loops_workdays: Annotated[frozenset[int], NoDecode] = frozenset(range(5))
+    # One reminder in the prompt's thread this long after it, if unanswered; 0 turns it off.
+    loops_nudge_after: Annotated[timedelta, NoDecode] = timedelta(hours=3)
+    # A prompt the clock could not send on time still goes out if at most this late.
+    loops_catch_up: Annotated[timedelta, NoDecode] = timedelta(hours=2)
+    # The end of a person's working day: no nudges after it.
+    loops_day_end: Annotated[time, NoDecode] = time(18, 0)
+    # Members of this channel (an id such as C0123ABCD) are enrolled automatically.
+    loops_channel: str | None = None
+    # Deliveries sent at once by one tick; each waits on Slack, so more than the cores.
+    loops_send_concurrency: int = Field(default=8, ge=1, le=64)
+    # A ceiling on messages per second per workspace (0: none; Slack's 429s still pace us).
+    loops_send_rate: float = Field(default=0.0, ge=0.0, le=1000.0)
 
     @field_validator(
         "slack_bot_token",
@@ -133,6 +168,10 @@ class Settings(BaseSettings):
             value = normalize_database_url(value)
             if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
                 raise ValueError("must be sqlite:///path.db or postgres://user:pass@host/db")
+            try:
+                make_url(value).port  # noqa: B018 - reading the port is what checks it
+            except ValueError as error:
+                raise ValueError(f"cannot be read as a database URL ({error})") from None
         return value
 
     @field_validator("log_level")
@@ -143,10 +182,28 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value
 
-    @field_validator("loops_prompt_time", mode="before")
+    @field_validator("loops_prompt_time", "loops_day_end", mode="before")
     @classmethod
-    def _prompt_time(cls, value: Any) -> Any:
+    def _clock_times(cls, value: Any) -> Any:
         return parse_clock_time(value) if isinstance(value, str) else value
+
+    @field_validator("loops_nudge_after", "loops_catch_up", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("loops_channel", mode="before")
+    @classmethod
+    def _channel_id(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if not re.fullmatch(r"[CG][A-Z0-9]{2,}", value):
+                raise ValueError(
+                    "must be a channel id such as C0123ABCD (channel details → About → Channel ID)"
+                )
+        return value
 
     @field_validator("loops_workdays", mode="before")
     @classmethod
@@ -192,8 +249,24 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
+def _misspelled_variables(env_file: Any) -> list[str]:
+    """LOOPS_* names that are no setting: a typo would otherwise be silently ignored."""
+    names = {name.upper() for name in os.environ if name.upper().startswith("LOOPS_")}
+    if env_file and Path(str(env_file)).is_file():
+        names |= {name.upper() for name in dotenv_values(str(env_file)) if name.upper().startswith("LOOPS_")}
+    return sorted(names - {name.upper() for name in Settings.model_fields})
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings, turning pydantic's report into one line per bad variable."""
+    unknown = _misspelled_variables(overrides.get("_env_file", Settings.model_config.get("env_file")))
+    if unknown:
+        known = [name.upper() for name in Settings.model_fields if name.startswith("loops_")]
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, known, n=1)
+            hints.append(f"{name} is not a Loops setting" + (f" (did you mean {close[0]}?)" if close else ""))
+        raise SettingsError("; ".join(hints) + ". README.md lists the settings.")
     try:
         return Settings(**overrides)
     except ValidationError as error:

@@ -26,6 +26,7 @@ from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 
 from slackbot.app import LoopsApp, build_app
+from slackbot.app.services import Services
 from slackbot.config import Settings, SettingsError, configure_logging, load_settings
 from slackbot.store.db import Database
 from slackbot.store.migrate import require_current_schema
@@ -57,6 +58,14 @@ def signed_by_slack(secret: bytes, raw: bytes, timestamp: str, signature: str, *
         return False
     expected = "v0=" + hmac.new(secret, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, signature)
+
+
+def is_ssl_check(raw: bytes) -> bool:
+    try:
+        form = dict(parse_qsl(raw.decode("ascii"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        return False
+    return form.get("ssl_check") == "1" and set(form) <= {"ssl_check", "token"}
 
 
 def readable_slack_body(body: str, content_type: str) -> bool:
@@ -109,6 +118,9 @@ class LoopsRequestHandler(SlackRequestHandler):
         if length > MAX_BODY_BYTES:
             return _plain(413, "Payload Too Large")
         raw = request.environ["wsgi.input"].read(length) if length > 0 else b""
+        if is_ssl_check(raw):
+            # Slack's certificate probe for slash command URLs: it only wants a 200.
+            return _plain(200, "")
         headers = request.get_headers()
         timestamp = str(headers.get("x-slack-request-timestamp", ""))
         signature = str(headers.get("x-slack-signature", ""))
@@ -167,12 +179,12 @@ class HttpServer:
             self._thread.join(timeout=5)
 
 
-def wsgi_app(settings: Settings, database: Database) -> LoopsRequestHandler:
+def wsgi_app(settings: Settings, database: Database, services: Services | None = None) -> LoopsRequestHandler:
     """The WSGI callable for a settings object, checking what the web process needs first."""
     settings.require_slack(http=True)
     assert settings.slack_signing_secret is not None
     return LoopsRequestHandler(
-        build_app(settings, database), database, settings.slack_signing_secret.get_secret_value()
+        build_app(settings, database, services), database, settings.slack_signing_secret.get_secret_value()
     )
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 from urllib.request import urlopen
 
 import pytest
@@ -174,22 +177,47 @@ def test_procfile_web_stops_with_one_line_on_a_bad_setting(tmp_path: Path) -> No
     assert "Traceback" not in result.stderr
 
 
+def _lines_until(stream: IO[bytes], pattern: str, timeout: float = 60) -> list[str]:
+    """Read a child's output until a line matches; a reader thread keeps a hung child from hanging us."""
+    found: queue.Queue[list[str]] = queue.Queue()
+
+    def read() -> None:
+        seen = []
+        for raw in stream:
+            seen.append(raw.decode())
+            if re.search(pattern, seen[-1]):
+                break
+        found.put(seen)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        return found.get(timeout=timeout)
+    except queue.Empty:
+        raise AssertionError(f"no line matching {pattern!r} within {timeout}s") from None
+
+
 def test_procfile_clock_ticks_and_stops_on_sigterm(database_url: str, tmp_path: Path) -> None:
-    clock = subprocess.Popen(
-        ["sh", "-c", "exec " + procfile()["clock"]],
-        env=environment(DATABASE_URL=database_url, LOG_LEVEL="DEBUG"),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    assert clock.stdout is not None
-    seen = []
-    for line in clock.stdout:  # the first tick runs at start-up
-        seen.append(line.decode())
-        if re.search(r"tick at .*forgot 0 old event ids", seen[-1]):
-            break
-    clock.send_signal(signal.SIGTERM)
-    rest = clock.communicate(timeout=30)[0].decode()
+    with FakeSlack() as fake:
+        clock = subprocess.Popen(
+            ["sh", "-c", "exec " + procfile()["clock"]],
+            env=environment(
+                DATABASE_URL=database_url,
+                LOG_LEVEL="DEBUG",
+                SLACK_BOT_TOKEN=fake.bot_token,
+                SLACK_API_URL=fake.api_url,
+            ),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        assert clock.stdout is not None
+        try:
+            seen = _lines_until(
+                clock.stdout, r"tick at .*forgot 0 old event ids"
+            )  # the first tick, at start-up
+        finally:
+            clock.send_signal(signal.SIGTERM)
+            rest = clock.communicate(timeout=30)[0].decode()
     assert clock.returncode == 0, "".join(seen) + rest
     assert "clock stopped" in rest
 

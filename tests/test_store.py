@@ -45,7 +45,7 @@ def test_sqlite_pragmas_are_on(tmp_path) -> None:
     with database.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
-        assert (connection.execute(text("PRAGMA busy_timeout")).scalar() or 0) >= 5000
+        assert (connection.execute(text("PRAGMA busy_timeout")).scalar() or 0) >= 2000
     database.dispose()
 
 

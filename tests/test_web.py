@@ -7,7 +7,6 @@ side is the emulator (slackbot.fakeslack), the app is the WSGI app on a real por
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 import time
 from pathlib import Path
@@ -190,46 +189,65 @@ def test_slack_shaped_nonsense_is_never_a_500(bot: Bot, payload: dict[str, Any],
     assert reply.status < 500, (payload, reply.status, reply.text)
 
 
-def test_an_event_delivered_three_times_is_handled_once(bot: Bot) -> None:
-    ana = bot.fake.add_user(name="ana")
-    event = {
+def home_opened(bot: Bot, user_id: str) -> dict[str, Any]:
+    return {
         "type": "app_home_opened",
-        "user": ana.id,
-        "channel": bot.fake.dm_channel_id(ana.id),
+        "user": user_id,
+        "channel": bot.fake.dm_channel_id(user_id),
         "tab": "home",
     }
-    first = bot.sender.event(event, event_id="Ev0LOOPS001")
+
+
+def test_an_event_delivered_three_times_is_handled_once(bot: Bot) -> None:
+    ana = bot.fake.add_user(name="ana")
+    first = bot.sender.event(home_opened(bot, ana.id), event_id="Ev0LOOPS001")
+    bot.settle()
     retries = [
-        bot.sender.event(event, event_id="Ev0LOOPS001", retry_num=n, retry_reason="http_timeout")
+        bot.sender.event(
+            home_opened(bot, ana.id), event_id="Ev0LOOPS001", retry_num=n, retry_reason="http_timeout"
+        )
         for n in (1, 2)
     ]
+    bot.settle()
     assert [r.status for r in (first, *retries)] == [200, 200, 200]
     assert len(bot.fake.calls("views.publish")) == 1
     home = bot.fake.home_view(ana.id)
     assert home is not None
     assert "What's broken right now, and for whom?" in json.dumps(home.view)
     assert count(bot, SeenEvent) == 1
-    bot.sender.event(event)  # a new event id is a new event
+    bot.sender.event(home_opened(bot, ana.id))  # a new event id is a new event
+    bot.settle()
     assert len(bot.fake.calls("views.publish")) == 2
 
 
-def test_a_failed_event_is_handled_when_slack_retries_it(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+def test_an_event_slack_could_not_authorize_is_retried_not_lost(bot: Bot) -> None:
     ana = bot.fake.add_user(name="ana")
-    event = {
-        "type": "app_home_opened",
-        "user": ana.id,
-        "channel": bot.fake.dm_channel_id(ana.id),
-        "tab": "home",
-    }
-    bot.fake.faults.add(method="views.publish", kind="error", error="internal_error", times=1)
-    with caplog.at_level(logging.ERROR):
-        first = bot.sender.event(event, event_id="Ev0LOOPS002")
-    assert first.status == 200
-    assert "unexpected error" in caplog.text
+    bot.fake.faults.add(method="auth.test", kind="server_error", status=503, times=1)
+    first = bot.sender.event(home_opened(bot, ana.id), event_id="Ev0LOOPS002")
+    assert first.status == 503, "Slack must deliver it again"
     assert count(bot, SeenEvent) == 0, "a failed delivery is not remembered, so its retry is handled"
-    retry = bot.sender.event(event, event_id="Ev0LOOPS002", retry_num=1)
+    retry = bot.sender.event(home_opened(bot, ana.id), event_id="Ev0LOOPS002", retry_num=1)
+    bot.settle()
     assert retry.status == 200
     assert bot.fake.home_view(ana.id) is not None
+
+
+def test_a_command_while_slack_is_unreachable_gets_an_apology(bot: Bot) -> None:
+    ana = bot.fake.add_user(name="ana")
+    bot.fake.faults.add(method="auth.test", kind="server_error", status=500, times=1)
+    reply = bot.sender.command(ana.id, "/loops", "help")
+    assert reply.status == 200
+    assert "couldn't get an answer from Slack" in reply.json()["text"]
+    assert "reinstall" not in reply.text
+    assert "/loops start" in bot.sender.command(ana.id, "/loops", "help").text, "works once Slack answers"
+
+
+def test_a_refused_token_says_to_reinstall(bot: Bot) -> None:
+    ana = bot.fake.add_user(name="ana")
+    bot.fake.revoke_token(bot.fake.bot_token)
+    reply = bot.sender.command(ana.id, "/loops", "help")
+    assert reply.status == 200
+    assert "reinstall the Loops app" in reply.json()["text"]
 
 
 def test_unsubscribed_or_unhandled_events_are_acknowledged(bot: Bot) -> None:

@@ -1,18 +1,24 @@
-"""The Slack surface of Loops: a Bolt app whose every request runs in one database session."""
+"""The Slack surface of Loops: a Bolt app whose every request runs in one database session.
+
+Listeners, middleware and services are imported inside `build_app`, so that the clock
+can import `slackbot.app.blocks` without pulling the whole Bolt surface in first.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from slackbot.app import middleware
-from slackbot.app.client import request_client
 from slackbot.app.errors import handle_error
 from slackbot.app.ids import ContextKey
-from slackbot.app.listeners import register_all
 from slackbot.config import Settings
 from slackbot.store.db import Database
+
+if TYPE_CHECKING:
+    from slackbot.app.services import Services
 
 logger = logging.getLogger(__name__)
 
@@ -21,18 +27,23 @@ class LoopsApp(App):
     """Bolt's App, with a unit of work around each request.
 
     Bolt's global middleware cannot wrap the listener (its `next()` only marks the
-    request as passed on), so the session is opened and committed here instead.
-    Listeners that must keep what a person typed whatever happens next commit early;
-    the rest commits after the listener succeeds and before Slack gets its answer.
+    request as passed on), so the session is opened and committed here instead: what
+    a listener stored is committed before Slack gets its answer. Work that only talks
+    to Slack afterwards (posting a loop's thread, updating a message) is deferred with
+    `defer()` and starts once the commit has succeeded; whatever must not be lost was
+    stored as a delivery first, so the clock finishes it if that work fails.
     """
 
-    def __init__(self, *, database: Database, **kwargs: object) -> None:
+    def __init__(self, *, services: Services, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.database = database
+        self.services = services
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
-        with self.database.session() as session:
+        deferred: list[Callable[[], object]] = []
+        with self.services.database.session() as session:
             req.context[ContextKey.SESSION] = session
+            req.context[ContextKey.SERVICES] = self.services
+            req.context[ContextKey.DEFERRED] = deferred
             try:
                 response = super().dispatch(req)
             except Exception:
@@ -47,25 +58,30 @@ class LoopsApp(App):
                 session.commit()
             except Exception as error:
                 session.rollback()
-                req.context[ContextKey.FAILED] = False
                 return handle_error(error, req, req.body)
-            return response
+        for work in deferred:
+            self.services.run_later(work)
+        return response
 
 
-def build_app(settings: Settings, database: Database) -> LoopsApp:
+def build_app(settings: Settings, database: Database, services: Services | None = None) -> LoopsApp:
     """The Bolt app with every listener, middleware and the error handler registered."""
+    from slackbot.app import middleware
+    from slackbot.app.client import SingleWorkspace, delivery_client, request_client
+    from slackbot.app.listeners import register_all
+    from slackbot.app.services import build_services
+
+    client = request_client(settings)
     app = LoopsApp(
-        database=database,
-        client=request_client(settings),
+        services=services or build_services(settings, database, delivery_client(settings)),
+        client=client,
+        authorize=SingleWorkspace(settings, client).as_bolt_authorize(),
         signing_secret=settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret
         else None,
         # Answer Slack only after the listener has finished, so that what it stored is
         # committed before the person sees a reply and the session never crosses threads.
         process_before_response=True,
-        # Checked lazily on the first request instead of at import: a web worker should
-        # start, and answer /healthz, even while Slack is unreachable.
-        token_verification_enabled=False,
         # Socket Mode requests arrive over our own websocket and carry no signature.
         request_verification_enabled=not settings.socket_mode,
     )

@@ -1,64 +1,104 @@
-"""The Slack Web API client, with retry rules that fit where it is used.
+"""Slack Web API clients, with retry rules that fit where each is used, and who the bot is.
 
 A request from Slack must be answered within 3 seconds, so the client used while
-answering retries a 429 only when Slack asks for a short wait; the clock process can
-afford to wait out a longer Retry-After.
+answering gives up quickly and never retries; deliveries never retry blindly either
+(chat.postMessage has no idempotency key), because the sender decides what a failed
+post means. Deferred work and reads may retry a little.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from typing import Any
+
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
-from slack_sdk.http_retry.handler import RetryHandler
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
+from slack_sdk.errors import SlackApiError
 
 from slackbot.config import Settings
+from slackbot.core.deliveries import WORKSPACE_GONE
+from slackbot.core.errors import LoopsError
+
+logger = logging.getLogger(__name__)
+
+# Slack waits 3 s for our answer; a call made while it waits must end well before that.
+REQUEST_TIMEOUT = 2
 
 
-class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
-    """Retry a 429 only when its Retry-After is at most `max_wait` seconds."""
-
-    def __init__(self, *, max_wait: float, max_retry_count: int = 1) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self.max_wait = max_wait
-
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if response is None or response.status_code != 429:
-            return False
-        retry_after = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), ["1"])
-        try:
-            wait = float(retry_after[0] if isinstance(retry_after, list) else retry_after)
-        except ValueError:
-            return False
-        return wait <= self.max_wait
+class SlackUnavailable(Exception):
+    """Slack did not answer a call we needed to serve a request; worth trying again later."""
 
 
-def retry_handlers(*, max_rate_limit_wait: float, max_retries: int) -> list[RetryHandler]:
-    return [
-        ConnectionErrorRetryHandler(max_retry_count=max_retries),
-        ServerErrorRetryHandler(max_retry_count=max_retries),
-        BoundedRateLimitRetryHandler(max_wait=max_rate_limit_wait, max_retry_count=max_retries),
-    ]
+class TokenRefused(LoopsError):
+    """Slack refuses the bot token: nothing works until the app is reinstalled."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(
+            f"Slack refused Loops' token ({error}). Please ask a workspace admin to reinstall the Loops app."
+        )
+
+
+def _token(settings: Settings) -> str | None:
+    return settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+
+
+def delivery_client(settings: Settings) -> WebClient:
+    """For the sender and deferred work: no automatic retries at all (see clock/send.py)."""
+    return WebClient(token=_token(settings), base_url=settings.slack_api_url, timeout=10, retry_handlers=[])
 
 
 def request_client(settings: Settings) -> WebClient:
-    """For listeners: quick to give up, because Slack is waiting for our answer."""
-    return WebClient(
-        token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
-        base_url=settings.slack_api_url,
-        timeout=5,
-        retry_handlers=retry_handlers(max_rate_limit_wait=1.0, max_retries=1),
-    )
+    """For listeners, while Slack waits: a short timeout and no retries. Bolt sets the token
+    on each request's copy from `SingleWorkspace`."""
+    return WebClient(base_url=settings.slack_api_url, timeout=REQUEST_TIMEOUT, retry_handlers=[])
+
+
+class SingleWorkspace:
+    """Bolt's `authorize` for a one-workspace install (SLACK_BOT_TOKEN).
+
+    Bolt's built-in single-team authorization calls auth.test on the first request and,
+    if that fails for any reason, tells the person to reinstall the app. Here a failure
+    is an error like any other: an apology now, a retry from Slack for events, and the
+    identity is cached once Slack has answered.
+    """
+
+    def __init__(self, settings: Settings, client: WebClient) -> None:
+        self.token = _token(settings)
+        self.client = client
+        self._identity: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    def resolve(self, enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
+        with self._lock:
+            if self._identity is None:
+                self._identity = self._auth_test()
+            identity = self._identity
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_token=self.token,
+            bot_id=identity.get("bot_id"),
+            bot_user_id=identity.get("user_id"),
+            user_id=user_id,
+        )
+
+    def _auth_test(self) -> dict[str, Any]:
+        try:
+            response = self.client.auth_test(token=self.token)
+        except SlackApiError as error:
+            code = str(error.response.get("error"))
+            if code in WORKSPACE_GONE:
+                raise TokenRefused(code) from error
+            raise SlackUnavailable(f"auth.test: {code}") from error
+        except Exception as error:
+            raise SlackUnavailable(f"auth.test: {error!r}") from error
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def as_bolt_authorize(self) -> Any:
+        """A plain function: Bolt passes arguments by the names it reads off the signature."""
+
+        def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
+            return self.resolve(enterprise_id, team_id, user_id)
+
+        return authorize

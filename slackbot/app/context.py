@@ -1,11 +1,14 @@
-"""Typed access to what the store middleware put on Bolt's request context."""
+"""Typed access to what LoopsApp and the middleware put on Bolt's request context."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from slack_bolt import BoltContext
 from sqlalchemy.orm import Session
 
 from slackbot.app.ids import ContextKey
+from slackbot.app.services import Services
 from slackbot.store.models import Person, Workspace
 
 
@@ -13,6 +16,12 @@ def session_of(context: BoltContext) -> Session:
     session = context.get(ContextKey.SESSION)
     assert isinstance(session, Session), "LoopsApp.dispatch puts a session on every request"
     return session
+
+
+def services_of(context: BoltContext) -> Services:
+    services = context.get(ContextKey.SERVICES)
+    assert isinstance(services, Services), "LoopsApp.dispatch puts the services on every request"
+    return services
 
 
 def workspace_of(context: BoltContext) -> Workspace | None:
@@ -23,3 +32,17 @@ def workspace_of(context: BoltContext) -> Workspace | None:
 def person_of(context: BoltContext) -> Person | None:
     person = context.get(ContextKey.PERSON)
     return person if isinstance(person, Person) else None
+
+
+def caller(context: BoltContext) -> Person:
+    """The person acting; every interactive request has one (the middleware ensures it)."""
+    person = person_of(context)
+    assert person is not None, "attach_person puts the caller on every interactive request"
+    return person
+
+
+def defer(context: BoltContext, work: Callable[[], object]) -> None:
+    """Run `work` after this request's commit, once Slack has its answer."""
+    deferred = context.get(ContextKey.DEFERRED)
+    assert isinstance(deferred, list)
+    deferred.append(work)

@@ -11,12 +11,16 @@ import json
 import logging
 from collections.abc import Sequence
 from typing import Any
+from urllib.error import URLError
 
 from slack_bolt import BoltRequest, BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from slackbot.app.blocks.errors import APOLOGY, DATABASE_DOWN, error_message, error_modal
+from slackbot.app.blocks.errors import APOLOGY, DATABASE_DOWN, SLACK_DOWN, error_message, error_modal
+from slackbot.app.client import SlackUnavailable
 from slackbot.app.ids import ContextKey
 from slackbot.core.errors import LoopsError
 
@@ -26,10 +30,20 @@ JSON_HEADERS: dict[str, str | Sequence[str]] = {"content-type": "application/jso
 
 
 def is_database_outage(error: BaseException) -> bool:
-    """A database that cannot be reached, as opposed to a bug in a query."""
-    return isinstance(error, OperationalError) or (
+    """A database that cannot be reached (or is too busy), as opposed to a bug in a query."""
+    return isinstance(error, OperationalError | PoolTimeout) or (
         isinstance(error, DBAPIError) and error.connection_invalidated
     )
+
+
+def is_slack_outage(error: BaseException) -> bool:
+    """Slack did not answer, or answered 5xx or 429: the same request may well work later."""
+    if isinstance(error, SlackUnavailable | OSError | URLError):
+        return True
+    if isinstance(error, SlackApiError):
+        status = getattr(error.response, "status_code", 200)
+        return bool(status == 429 or status >= 500)
+    return False
 
 
 def words_for(error: BaseException) -> str:
@@ -40,6 +54,9 @@ def words_for(error: BaseException) -> str:
     if is_database_outage(error):
         logger.error("database unavailable: %s", error)
         return DATABASE_DOWN
+    if is_slack_outage(error):
+        logger.error("Slack unavailable: %s", error)
+        return SLACK_DOWN
     logger.error("unexpected error while handling a Slack request", exc_info=error)
     return APOLOGY
 
@@ -56,18 +73,18 @@ def handle_error(error: Exception, request: BoltRequest, body: dict[str, Any]) -
             body=json.dumps({"response_type": "ephemeral", **error_message(text)}),
         )
     if kind == "view_submission":
-        field = error.field if isinstance(error, LoopsError) else None
-        if field:
-            answer: dict[str, Any] = {"response_action": "errors", "errors": {field: text}}
+        fields = error.fields if isinstance(error, LoopsError) else {}
+        if fields:
+            answer: dict[str, Any] = {"response_action": "errors", "errors": fields}
         else:
             answer = {"response_action": "update", "view": error_modal(text)}
         return BoltResponse(status=200, headers=JSON_HEADERS, body=json.dumps(answer))
     if kind == "block_actions":
         _tell_person(request, body, text)
         return BoltResponse(status=200, body="")
-    if kind == "event_callback" and is_database_outage(error):
+    if kind == "event_callback" and (is_database_outage(error) or is_slack_outage(error)):
         # Nothing was stored; 503 asks Slack to deliver the event again later, so a
-        # message typed during a database outage is not lost.
+        # message typed during an outage is not lost (the event_id dedupe keeps it once).
         return BoltResponse(status=503, body="")
     return BoltResponse(status=200, body="")
 

@@ -1,4 +1,4 @@
-"""Names Slack sends back to us (commands, context keys): one place, no string typos."""
+"""Names Slack sends back to us (commands, actions, views, context keys): one place, no typos."""
 
 from __future__ import annotations
 
@@ -10,6 +10,42 @@ class Command(StrEnum):
     SHIPPED = "/shipped"
 
 
+class Action(StrEnum):
+    """action_id of every button; a button's `value` carries the id it acts on."""
+
+    PROMPT_BROKEN = "prompt_broken"
+    PROMPT_NOTHING = "prompt_nothing"
+    PROMPT_SKIP = "prompt_skip"
+    LOOP_STILL_BROKEN = "loop_still_broken"
+    LOOP_SHIPPED = "loop_shipped"
+    LOOP_DROP = "loop_drop"
+    HOME_START = "home_start"
+    HOME_STOP = "home_stop"
+    HOME_PAUSE_WEEK = "home_pause_week"
+    HOME_RESUME = "home_resume"
+
+
+class View(StrEnum):
+    """callback_id of every modal."""
+
+    ANSWER = "loop_answer"
+
+
+class Field(StrEnum):
+    """block_id of modal inputs; inline errors are keyed by these."""
+
+    WHAT = "what"
+    FOR_WHOM = "for_whom"
+    EVIDENCE = "evidence"
+
+
+# The action_id of the input element inside each Field block.
+FIELD_INPUT = "text"
+
+# Message metadata event_type on everything the clock sends, so a lost post can be found.
+DELIVERY_EVENT = "loops_delivery"
+
+
 class ContextKey(StrEnum):
     """Keys this app adds to Bolt's per-request context."""
 
@@ -17,3 +53,5 @@ class ContextKey(StrEnum):
     WORKSPACE = "loops_workspace"
     PERSON = "loops_person"
     FAILED = "loops_failed"
+    SERVICES = "loops_services"
+    DEFERRED = "loops_deferred"

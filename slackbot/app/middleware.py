@@ -50,6 +50,9 @@ def attach_person(context: BoltContext, body: dict[str, Any], next: Callable[[],
             event = body.get("event") if body.get("type") == "event_callback" else None
             if event is None or (isinstance(event, dict) and event.get("type") in EVENTS_FROM_THE_PERSON):
                 context[ContextKey.PERSON] = ensure_person(session, workspace, user_id)
+                if event is None and workspace.uninstalled_at is not None:
+                    # Slack only sends a person's clicks and commands to an installed app.
+                    workspace.uninstalled_at = None
             else:
                 context[ContextKey.PERSON] = find_person(session, workspace, user_id)
     next()

@@ -1,21 +1,29 @@
 """One scheduling pass (`tick`) and the APScheduler wiring that repeats it.
 
 Every process that ticks (`clock`, `run`, cron calling `tick`) runs the same pass,
-and the pass is safe to run in several processes at once.
+and the pass is safe to run in several processes at once: planning is idempotent
+and sending claims each delivery under a lease.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from slack_sdk import WebClient
+from sqlalchemy import select
 
+from slackbot.clock.plan import PlanReport, PlanRules, plan_due
+from slackbot.clock.roster import RosterReport, refresh_zones, sync_channel
+from slackbot.clock.send import Sender, SendReport, SendRules, tick_clock
+from slackbot.config import Settings
 from slackbot.store.db import Database
+from slackbot.store.models import Workspace
 from slackbot.store.queries import forget_events_before
 
 logger = logging.getLogger(__name__)
@@ -25,50 +33,130 @@ TICK_SECONDS = 30
 EVENT_MEMORY = timedelta(days=2)
 
 
-@dataclass(frozen=True)
+@dataclass
 class TickReport:
     at: datetime
-    forgotten_events: int
+    forgotten_events: int = 0
+    planned: PlanReport = field(default_factory=PlanReport)
+    sent: SendReport = field(default_factory=SendReport)
+    roster: RosterReport = field(default_factory=RosterReport)
 
     def __str__(self) -> str:
-        return f"tick at {self.at.isoformat()}: forgot {self.forgotten_events} old event ids"
+        p, s, r = self.planned, self.sent, self.roster
+        return (
+            f"tick at {self.at.isoformat()}: planned {p.prompts} prompts, {p.nudges} nudges "
+            f"({p.missed} missed, {p.paused} paused); sent {s.sent} ({s.found_in_slack} already in Slack), "
+            f"{s.retried} to retry, {s.failed} failed, {s.missed} missed, {s.skipped} skipped, "
+            f"{s.rate_limited} rate-limited waits; roster +{r.enrolled} -{r.unenrolled}, {r.refreshed} zones "
+            f"checked; forgot {self.forgotten_events} old event ids"
+        )
 
 
-def tick(database: Database, at: datetime) -> TickReport:
-    """One pass of the clock as if the time were `at` (UTC-aware)."""
-    with database.transaction() as session:
-        forgotten = forget_events_before(session, at - EVENT_MEMORY)
-    report = TickReport(at=at, forgotten_events=forgotten)
-    logger.debug("%s", report)
-    return report
+@dataclass(frozen=True)
+class Ticker:
+    """Everything one pass needs; `client` is made only when there is something for Slack."""
+
+    database: Database
+    plan_rules: PlanRules
+    send_rules: SendRules
+    client: Callable[[], WebClient]
+    team_id: Callable[[WebClient], str | None]
+    channel: str | None = None
+
+    def tick(self, at: datetime) -> TickReport:
+        """One pass as if the time were `at` (UTC-aware); time moves on while it runs."""
+        clock = tick_clock(at)
+        report = TickReport(at=at)
+        with self.database.transaction() as session:
+            report.forgotten_events = forget_events_before(session, at - EVENT_MEMORY)
+            installed = session.scalar(
+                select(Workspace.id).where(Workspace.uninstalled_at.is_(None)).limit(1)
+            )
+        report.planned = plan_due(self.database, clock(), self.plan_rules)
+        if installed is None:
+            logger.debug("%s", report)
+            return report
+        client = self.client()
+        if self.channel:
+            team = self.team_id(client)
+            if team:
+                report.roster = sync_channel(
+                    self.database, client, team, self.channel, self.plan_rules.defaults, clock()
+                )
+        zones = refresh_zones(self.database, client, self.plan_rules.defaults, clock())
+        report.roster.refreshed = zones.refreshed
+        # Planning again picks up people the roster passes just enrolled or moved.
+        more = plan_due(self.database, clock(), self.plan_rules)
+        report.planned.prompts += more.prompts
+        report.planned.nudges += more.nudges
+        report.sent = Sender(self.database, client, self.send_rules).send_due(clock)
+        logger.debug("%s", report)
+        return report
 
 
-def tick_now(database: Database) -> Callable[[], TickReport]:
+def ticker_for(settings: Settings, database: Database) -> Ticker:
+    """The pass as `tick`, `clock` and `run` run it, from settings; Slack is reached lazily."""
+    from slackbot.app.client import delivery_client
+    from slackbot.app.services import plan_rules, send_rules
+
+    clients: list[WebClient] = []
+    teams: dict[str, str] = {}
+
+    def client() -> WebClient:
+        if not clients:
+            settings.require_slack(http=False)
+            clients.append(delivery_client(settings))
+        return clients[0]
+
+    def team_id(slack: WebClient) -> str | None:
+        if "team" not in teams:
+            try:
+                teams["team"] = str(slack.auth_test()["team_id"])
+            except Exception:
+                logger.warning("auth.test failed; the channel sync waits for the next tick", exc_info=True)
+                return None
+        return teams["team"]
+
+    return Ticker(
+        database=database,
+        plan_rules=plan_rules(settings),
+        send_rules=send_rules(settings),
+        client=client,
+        team_id=team_id,
+        channel=settings.loops_channel,
+    )
+
+
+def tick_now(ticker: Ticker) -> Callable[[], TickReport | None]:
     """The scheduled job: a tick at the current time, whose failure is logged, not fatal."""
 
-    def job() -> TickReport:
-        return tick(database, datetime.now(UTC))
+    def job() -> TickReport | None:
+        try:
+            return ticker.tick(datetime.now(UTC))
+        except Exception:
+            logger.exception("tick failed; the next one will pick up where it left off")
+            return None
 
     return job
 
 
-def start_background_clock(database: Database) -> BackgroundScheduler:
+def start_background_clock(ticker: Ticker) -> BackgroundScheduler:
     """For `run`: the clock in a thread beside the web server."""
     scheduler = BackgroundScheduler(timezone=UTC)
-    _add_tick(scheduler, tick_now(database))
+    _add_tick(scheduler, tick_now(ticker))
     scheduler.start()
     return scheduler
 
 
-def run_clock(database: Database) -> None:
+def run_clock(ticker: Ticker) -> None:
     """For `clock`: tick every TICK_SECONDS until the process is told to stop."""
     scheduler = BlockingScheduler(timezone=UTC)
-    _add_tick(scheduler, tick_now(database))
+    _add_tick(scheduler, tick_now(ticker))
     logger.info("clock started: a tick every %s seconds", TICK_SECONDS)
     scheduler.start()
 
 
-def _add_tick(scheduler: BackgroundScheduler | BlockingScheduler, job: Callable[[], TickReport]) -> None:
+def _add_tick(scheduler: BackgroundScheduler | BlockingScheduler, job: Callable[[], object]) -> None:
     scheduler.add_job(
         job,
         IntervalTrigger(seconds=TICK_SECONDS, timezone=UTC),

@@ -13,11 +13,20 @@ class LoopsError(Exception):
     def __init__(self, user_message: str, *, field: str | None = None) -> None:
         super().__init__(user_message)
         self.user_message = user_message
-        self.field = field
+        # Inline errors for a modal, keyed by the input's block_id.
+        self.fields: dict[str, str] = {field: user_message} if field else {}
 
 
 class InvalidInput(LoopsError):
     """What the person typed cannot be used; nothing was stored."""
+
+
+class InvalidFields(InvalidInput):
+    """Several inputs of one modal are wrong at once; each gets its own inline error."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__(next(iter(fields.values())))
+        self.fields = dict(fields)
 
 
 class NotBuiltYet(LoopsError):

@@ -36,12 +36,18 @@ def pending_revisions(database: Database) -> bool:
     return current != set(script.get_heads())
 
 
+def first_line(error: Exception) -> str:
+    """The driver's own words, without SQLAlchemy's wrapping and links."""
+    original = getattr(error, "orig", None) or error
+    lines = str(original).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 def require_current_schema(database: Database) -> None:
     """Stop a long-running process before it serves on a database it cannot use."""
     try:
         behind = pending_revisions(database)
     except SQLAlchemyError as error:
-        reason = str(error.orig if hasattr(error, "orig") and error.orig else error).splitlines()[0]
-        raise SettingsError(f"DATABASE_URL: cannot use the database ({reason}).") from None
+        raise SettingsError(f"DATABASE_URL: cannot use the database ({first_line(error)}).") from None
     if behind:
         raise SettingsError("the database schema is not up to date: run `slackbot migrate` first.")

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -80,6 +81,8 @@ class Workspace(Base):
     name: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Last pass over LOOPS_CHANNEL's members (automatic enrolment).
+    channel_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     people: Mapped[list[Person]] = relationship(back_populates="workspace")
 
@@ -93,14 +96,25 @@ class Person(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
     slack_user_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(255))
     # IANA name from users.info (never a fixed offset); None until first looked up.
     tz: Mapped[str | None] = mapped_column(String(64))
+    tz_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # None means "the workspace default from settings".
     prompt_time: Mapped[time | None] = mapped_column(Time)
     workdays: Mapped[str | None] = mapped_column(String(32))
     enrolled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "self" (/loops start, the Home tab) or "channel" (member of LOOPS_CHANNEL).
+    enrolled_by: Mapped[str | None] = mapped_column(String(16))
+    # Said /loops stop: the channel sync must not enrol them again.
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The first local date with prompts again; date.max pauses until /loops resume.
     paused_until: Mapped[date | None] = mapped_column(Date)
+    # The next prompt opens with "welcome back" (set when a pause ends).
+    welcome_back: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     deactivated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why Slack refuses messages to this person (user_not_found, …); prompts stop until cleared.
+    blocked_reason: Mapped[str | None] = mapped_column(Text)
     dm_channel: Mapped[str | None] = mapped_column(String(32))
     next_prompt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -114,6 +128,7 @@ class Loop(Base):
     __tablename__ = "loop"
     __table_args__ = (
         UniqueConstraint("person_id", "number"),
+        UniqueConstraint("person_id", "source"),
         Index("ix_loop_thread", "workspace_id", "channel", "thread_ts"),
     )
 
@@ -132,6 +147,11 @@ class Loop(Base):
     # The Slack thread that holds this loop's story.
     channel: Mapped[str | None] = mapped_column(String(32))
     thread_ts: Mapped[str | None] = mapped_column(String(32))
+    # What opened it ("view:V…" or "message:<ts>"): a retried submission opens it once.
+    source: Mapped[str | None] = mapped_column(String(64))
+    prompt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("delivery.id", ondelete="SET NULL", use_alter=True)
+    )
 
 
 class Entry(Base):
@@ -172,7 +192,8 @@ class Delivery(Base):
     __tablename__ = "delivery"
     __table_args__ = (
         UniqueConstraint("kind", "person_id", "key"),
-        Index("ix_delivery_due", "state", "due_at"),
+        Index("ix_delivery_ready", "state", "ready_at"),
+        Index("ix_delivery_sent", "channel", "slack_ts"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -181,11 +202,19 @@ class Delivery(Base):
     kind: Mapped[str] = mapped_column(String(24))
     # The person's local date for daily messages, the shipment id for check-ins.
     key: Mapped[str] = mapped_column(String(64))
+    # When it is owed (catch-up windows count from here) and when it may next be tried.
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ready_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # pending → claimed → sent | failed | missed | skipped
     state: Mapped[str] = mapped_column(String(16), default="pending")
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Wall-clock time of the first attempt: where to look in Slack for a lost first post.
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An attempt began whose outcome we never learned (timeout, 5xx, the process died):
+    # the message may be in Slack already, so look before posting again.
+    maybe_posted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     last_error: Mapped[str | None] = mapped_column(Text)
     loop_id: Mapped[int | None] = mapped_column(ForeignKey("loop.id", ondelete="CASCADE"))
     shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipment.id", ondelete="CASCADE"))
@@ -193,6 +222,9 @@ class Delivery(Base):
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # For prompts: how and when the person answered (see core.loops.PromptAnswer).
+    answer: Mapped[str | None] = mapped_column(String(16))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SeenEvent(Base):

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Table, delete, select
+from sqlalchemy import Select, Table, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from slackbot.store.models import Base, Person, SeenEvent, Workspace, utcnow
+from slackbot.core.deliveries import DeliveryKind, DeliveryState
+from slackbot.core.loops import STILL_OPEN
+from slackbot.store.models import Base, Delivery, Entry, Loop, Person, SeenEvent, Workspace, utcnow
 
 
 def _insert_ignoring_conflict(
     session: Session, model: type[Base], values: dict[str, Any], conflict_columns: list[str]
-) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING; True when this call inserted the row.
+) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING; the new row's primary key, or None when it existed.
 
     Two requests racing to create the same row both succeed, and exactly one of them
     learns it was first: no exception handling, no savepoints.
@@ -30,7 +32,8 @@ def _insert_ignoring_conflict(
         .on_conflict_do_nothing(index_elements=conflict_columns)
         .returning(*table.primary_key.columns)
     )
-    return session.execute(statement).first() is not None
+    row = session.execute(statement).first()
+    return None if row is None else row[0]
 
 
 def ensure_workspace(session: Session, team_id: str) -> Workspace:
@@ -77,15 +80,187 @@ def remember_event(session: Session, event_id: str, team_id: str | None) -> bool
     The row is part of the caller's transaction: if handling fails and rolls back,
     Slack's next retry is handled rather than dropped.
     """
-    return _insert_ignoring_conflict(
+    inserted = _insert_ignoring_conflict(
         session,
         SeenEvent,
         {"event_id": event_id, "team_id": team_id, "received_at": utcnow()},
         ["event_id"],
     )
+    return inserted is not None
 
 
 def forget_events_before(session: Session, cutoff: datetime) -> int:
     """Drop dedupe records older than any retry Slack would still send."""
     result = session.execute(delete(SeenEvent).where(SeenEvent.received_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# -- people and their schedule ------------------------------------------------------------
+
+
+def people_due(session: Session, now: datetime, limit: int) -> list[Person]:
+    """Enrolled people whose next prompt is due; rows another tick is planning are skipped."""
+    query = (
+        select(Person)
+        .join(Workspace, Workspace.id == Person.workspace_id)
+        .where(
+            Person.enrolled.is_(True),
+            Person.deactivated.is_(False),
+            Person.blocked_reason.is_(None),
+            Person.next_prompt_at <= now,
+            Workspace.uninstalled_at.is_(None),
+        )
+        .order_by(Person.next_prompt_at)
+        .limit(limit)
+        .with_for_update(of=Person, skip_locked=True)
+    )
+    return list(session.scalars(query))
+
+
+def person_by_id(session: Session, person_id: int) -> Person | None:
+    return session.get(Person, person_id)
+
+
+# -- deliveries ---------------------------------------------------------------------------
+
+
+def add_delivery(session: Session, **values: Any) -> int | None:
+    """Owe a message once: its id when this call created it, None when it was owed already."""
+    values.setdefault("ready_at", values["due_at"])
+    values.setdefault("created_at", utcnow())
+    values.setdefault("state", DeliveryState.PENDING)
+    values.setdefault("attempts", 0)
+    values.setdefault("maybe_posted", False)
+    delivery_id = _insert_ignoring_conflict(session, Delivery, values, ["kind", "person_id", "key"])
+    return None if delivery_id is None else int(delivery_id)
+
+
+def claim_deliveries(
+    session: Session, now: datetime, *, owner: str, lease: timedelta, limit: int, only: int | None = None
+) -> list[tuple[int, bool]]:
+    """Take up to `limit` deliveries that are ready (or whose lease ran out) for this owner.
+
+    Returns (id, maybe_posted) pairs; `maybe_posted` says an earlier attempt may have
+    reached Slack. PostgreSQL skips rows another claimer holds (FOR UPDATE SKIP LOCKED);
+    on SQLite the session's BEGIN IMMEDIATE already makes claimers take turns.
+    """
+    ready = or_(
+        and_(Delivery.state == DeliveryState.PENDING, Delivery.ready_at <= now),
+        and_(Delivery.state == DeliveryState.CLAIMED, Delivery.lease_until < now),
+    )
+    query = select(Delivery.id, Delivery.maybe_posted).where(ready)
+    if only is not None:
+        query = query.where(Delivery.id == only)
+    rows = session.execute(
+        query.order_by(Delivery.ready_at, Delivery.id).limit(limit).with_for_update(skip_locked=True)
+    ).all()
+    if not rows:
+        return []
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_([row.id for row in rows]))
+        .values(
+            state=DeliveryState.CLAIMED,
+            lease_owner=owner,
+            lease_until=now + lease,
+            first_attempt_at=func.coalesce(Delivery.first_attempt_at, utcnow()),
+            # Stays true until an attempt ends knowing what Slack did, so a claim whose lease
+            # ran out (its process stopped mid-send) is looked up in Slack before re-sending.
+            maybe_posted=True,
+        )
+    )
+    return [(row.id, bool(row.maybe_posted)) for row in rows]
+
+
+def delivery_by_id(session: Session, delivery_id: int) -> Delivery | None:
+    return session.get(Delivery, delivery_id)
+
+
+def prompt_of(session: Session, person: Person, key: str) -> Delivery | None:
+    """The person's morning prompt for one local date."""
+    return session.scalars(
+        select(Delivery).where(
+            Delivery.person_id == person.id, Delivery.kind == DeliveryKind.PROMPT, Delivery.key == key
+        )
+    ).first()
+
+
+def prompt_in_thread(session: Session, person: Person, channel: str, ts: str) -> Delivery | None:
+    """The person's prompt whose message is `ts` in `channel` (a reply's thread root)."""
+    return session.scalars(
+        select(Delivery).where(
+            Delivery.person_id == person.id,
+            Delivery.kind == DeliveryKind.PROMPT,
+            Delivery.channel == channel,
+            Delivery.slack_ts == ts,
+        )
+    ).first()
+
+
+# -- loops --------------------------------------------------------------------------------
+
+
+def open_loops(session: Session, person: Person, limit: int) -> list[Loop]:
+    """The person's loops still waiting on them, newest first."""
+    return list(
+        session.scalars(
+            select(Loop)
+            .where(Loop.person_id == person.id, Loop.state.in_(STILL_OPEN))
+            .order_by(Loop.opened_at.desc(), Loop.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def loop_of(session: Session, person: Person, loop_id: int) -> Loop | None:
+    """One of the person's own loops; another person's loop id finds nothing."""
+    return session.scalars(select(Loop).where(Loop.id == loop_id, Loop.person_id == person.id)).first()
+
+
+def loop_in_thread(session: Session, person: Person, channel: str, thread_ts: str) -> Loop | None:
+    return session.scalars(
+        select(Loop).where(
+            Loop.person_id == person.id,
+            Loop.workspace_id == person.workspace_id,
+            Loop.channel == channel,
+            Loop.thread_ts == thread_ts,
+        )
+    ).first()
+
+
+def loop_from_source(session: Session, person: Person, source: str) -> Loop | None:
+    return session.scalars(select(Loop).where(Loop.person_id == person.id, Loop.source == source)).first()
+
+
+def latest_loop_from_prompt(session: Session, person: Person, prompt: Delivery) -> Loop | None:
+    return session.scalars(
+        select(Loop)
+        .where(Loop.person_id == person.id, Loop.prompt_id == prompt.id)
+        .order_by(Loop.id.desc())
+        .limit(1)
+    ).first()
+
+
+def next_loop_number(session: Session, person: Person) -> int:
+    """The owner's next "Loop #N"; the unique (person, number) constraint settles races."""
+    highest = session.scalar(select(func.max(Loop.number)).where(Loop.person_id == person.id))
+    return int(highest or 0) + 1
+
+
+def add_entry(session: Session, **values: Any) -> bool:
+    """Store one line of a loop's story once per Slack message (True when new)."""
+    values.setdefault("created_at", utcnow())
+    return _insert_ignoring_conflict(session, Entry, values, ["loop_id", "slack_ts"]) is not None
+
+
+def skip_pending_prompts(session: Session, person: Person, *, before: str | None, reason: str) -> int:
+    """Withdraw prompts and nudges not yet sent (all, or for local dates before `before`)."""
+    query = update(Delivery).where(
+        Delivery.person_id == person.id,
+        Delivery.kind.in_([DeliveryKind.PROMPT, DeliveryKind.NUDGE]),
+        Delivery.state == DeliveryState.PENDING,
+    )
+    if before is not None:
+        query = query.where(Delivery.key < before)
+    result = session.execute(query.values(state=DeliveryState.SKIPPED, last_error=reason))
     return int(getattr(result, "rowcount", 0) or 0)

@@ -9,6 +9,9 @@ from slackbot.app.blocks.kit import message, plain, section
 APOLOGY = (
     "Sorry, something went wrong on our side and nothing was changed. It has been logged; please try again."
 )
+SLACK_DOWN = (
+    "Sorry, Loops couldn't get an answer from Slack just now, so nothing was changed. Please try again."
+)
 DATABASE_DOWN = (
     "Sorry, Loops can't reach its database right now, so nothing was saved. Please try again in a minute."
 )

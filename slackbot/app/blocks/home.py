@@ -1,25 +1,79 @@
-"""The App Home tab: who Loops is for and how to begin."""
+"""The App Home tab: the morning prompt switch, and the person's open loops."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from slackbot.app.blocks.help import MORNING_QUESTION
-from slackbot.app.blocks.kit import context, divider, header, section
+from slackbot.app.blocks.kit import actions, button, context, divider, header, local_time, section
+from slackbot.app.blocks.prompt import loop_title
+from slackbot.app.ids import Action
+from slackbot.core.loops import age_in_days
+from slackbot.core.parse import PAUSED_INDEFINITELY
+from slackbot.core.schedule import zone
+from slackbot.store.models import Loop, Person
+
+LOOPS_ON_HOME = 20
 
 
-def home_view() -> dict[str, Any]:
-    return {
-        "type": "home",
-        "blocks": [
-            header("Loops"),
-            section(
-                f"Every workday morning Loops asks you *{MORNING_QUESTION}* "
-                "Your answer opens a loop; when you ship a fix, `/shipped` records it, and a few "
-                "workdays later Loops asks whether anything changed for the people it was for."
-            ),
-            divider(),
-            section("*Your loops*\nYour open loops and your history will appear here."),
-            context("Type `/loops help` in any conversation to see what Loops can do today."),
+def _status(person: Person) -> tuple[str, list[dict[str, Any]]]:
+    """What the switch says, and its buttons."""
+    if not person.enrolled:
+        return (
+            "*Morning prompt: off.* Turn it on and I'll ask you every workday morning.",
+            [button("Start morning prompts", Action.HOME_START, "start", style="primary")],
+        )
+    if person.blocked_reason:
+        return (
+            f"*Morning prompt: on, but Slack won't let me message you* (`{person.blocked_reason}`). "
+            "Starting again clears this.",
+            [button("Start again", Action.HOME_START, "start", style="primary")],
+        )
+    if person.paused_until is not None:
+        until = (
+            "until you resume"
+            if person.paused_until == PAUSED_INDEFINITELY
+            else f"until {person.paused_until:%A %-d %B}"
+        )
+        return (
+            f"*Morning prompt: paused* {until}.",
+            [
+                button("Resume", Action.HOME_RESUME, "resume", style="primary"),
+                button("Stop", Action.HOME_STOP, "stop"),
+            ],
+        )
+    when = local_time(person.next_prompt_at, zone(person.tz)) if person.next_prompt_at else "soon"
+    return (
+        f"*Morning prompt: on.* Next one {when}.",
+        [
+            button("Pause for a week", Action.HOME_PAUSE_WEEK, "week"),
+            button("Stop", Action.HOME_STOP, "stop"),
         ],
-    }
+    )
+
+
+def home_view(person: Person, loops: Sequence[Loop], now: datetime) -> dict[str, Any]:
+    status, switches = _status(person)
+    blocks = [
+        header("Loops"),
+        section(
+            f"Every workday morning Loops asks *{MORNING_QUESTION}* Each answer opens a loop; "
+            "`/shipped` records the fix, and a few workdays later Loops asks what changed."
+        ),
+        section(status, block_id="switch"),
+        actions(*switches, block_id="switch_actions"),
+        divider(),
+    ]
+    if loops:
+        blocks.append(section(f"*Your open loops* ({len(loops)})"))
+        for loop in loops[:LOOPS_ON_HOME]:
+            days = age_in_days(loop.opened_at, now)
+            blocks.append(section(f"{loop_title(loop)}\n_{days} day{'s' if days != 1 else ''} open_"))
+    else:
+        blocks.append(
+            section("*Your open loops*\nNone. When something's broken, the morning prompt opens one.")
+        )
+    blocks.append(context("`/loops help` lists every command."))
+    return {"type": "home", "blocks": blocks}

@@ -7,7 +7,9 @@ Text that reaches a builder is already safe mrkdwn (user text went through
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 Block = dict[str, Any]
 
@@ -15,6 +17,7 @@ SECTION_TEXT_LIMIT = 3000
 HEADER_TEXT_LIMIT = 150
 CONTEXT_ELEMENT_LIMIT = 10
 BUTTON_TEXT_LIMIT = 75
+MODAL_TITLE_LIMIT = 24
 MESSAGE_TEXT_LIMIT = 40_000
 
 
@@ -59,6 +62,57 @@ def context(*texts: str) -> Block:
 
 def divider() -> Block:
     return {"type": "divider"}
+
+
+def button(text: str, action_id: str, value: str, *, style: str | None = None) -> Block:
+    element: Block = {
+        "type": "button",
+        "text": plain(text, BUTTON_TEXT_LIMIT),
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        element["style"] = style
+    return element
+
+
+def actions(*elements: Block, block_id: str | None = None) -> Block:
+    block: Block = {"type": "actions", "elements": list(elements)}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def text_input(
+    block_id: str,
+    action_id: str,
+    label: str,
+    *,
+    placeholder: str,
+    multiline: bool,
+    optional: bool,
+    max_length: int,
+) -> Block:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": plain(label),
+        "element": {
+            "type": "plain_text_input",
+            "action_id": action_id,
+            "multiline": multiline,
+            "max_length": max_length,
+            "placeholder": plain(placeholder),
+        },
+    }
+
+
+def local_time(instant: datetime, tz: ZoneInfo, *, pattern: str = "{date_long_pretty} at {time}") -> str:
+    """A time Slack shows in each reader's own zone, with the person's local time as fallback."""
+    local = instant.astimezone(tz)
+    fallback = f"{local:%A %-d %B at %H:%M} ({tz.key})"
+    return f"<!date^{int(instant.timestamp())}^{pattern}|{fallback}>"
 
 
 def message(text: str, blocks: list[Block]) -> dict[str, Any]:

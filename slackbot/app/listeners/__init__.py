@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from slackbot.app.listeners import commands, events, home
+from slackbot.app.listeners import actions, commands, events, home, views
 
 
 def register_all(app: App) -> None:
     commands.register(app)
+    actions.register(app)
+    views.register(app)
     home.register(app)
     # Last: its catch-all acknowledges every event no earlier listener took.
     events.register(app)

@@ -1,4 +1,9 @@
-"""Events about people and the install: time zone changes, deactivation, uninstall."""
+"""Events: replies in the DM (answers and loop stories), profile changes, and leaving.
+
+Every reply a person writes is stored before anything is said back, and each Slack
+message is stored once however often its event arrives (event_id dedupe in the
+middleware, and the (loop, ts) and (person, source) keys underneath it).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,108 @@ import re
 from typing import Any
 
 from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
 
-from slackbot.app.context import person_of, workspace_of
-from slackbot.store.models import utcnow
+from slackbot.app.context import caller, defer, person_of, services_of, session_of, workspace_of
+from slackbot.app.loops import after_opening, open_loop, post_in_thread
+from slackbot.core import enrolment
+from slackbot.core.errors import InvalidInput
+from slackbot.core.parse import Answer, check_field, escape, parse_answer
+from slackbot.store.models import Delivery, utcnow
+from slackbot.store.queries import add_entry, latest_loop_from_prompt, loop_in_thread, prompt_in_thread
 
 logger = logging.getLogger(__name__)
+
+# Message subtypes that are a person writing (a plain message, one with a file, one also sent to the channel).
+WRITTEN = {None, "file_share", "thread_broadcast"}
+
+NOT_IN_A_LOOP = (
+    "I keep everything in threads: reply in the thread of a morning prompt to open a loop, "
+    "or in a loop's thread to add to its story. `/loops help` lists the rest."
+)
+
+
+def direct_message(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype") not in WRITTEN:
+        return
+    person = person_of(context)
+    text, channel, ts = event.get("text") or "", event.get("channel"), event.get("ts")
+    if person is None or not isinstance(channel, str) or not isinstance(ts, str):
+        return
+    thread_ts = event.get("thread_ts")
+    if not isinstance(thread_ts, str) or thread_ts == ts:
+        defer(context, lambda: post_in_thread(client, channel, ts, NOT_IN_A_LOOP))
+        return
+    session = session_of(context)
+    answer = parse_answer(text)
+
+    def say(words: str) -> None:
+        defer(context, lambda: post_in_thread(client, channel, thread_ts, words))
+
+    loop = loop_in_thread(session, person, channel, thread_ts)
+    if loop is None:
+        prompt = prompt_in_thread(session, person, channel, thread_ts)
+        if prompt is None:
+            say(NOT_IN_A_LOOP)
+            return
+        if answer.what:
+            _open_from_reply(context, client, answer, prompt, channel, thread_ts, ts)
+            return
+        # A reply that only says for whom completes the loop this prompt opened last.
+        loop = latest_loop_from_prompt(session, person, prompt)
+        if loop is None or not answer.for_whom:
+            say("Tell me what's broken on the first line, and `for: …` who it's broken for.")
+            return
+    add_entry(session, loop_id=loop.id, person_id=person.id, kind="reply", text=text, slack_ts=ts)
+    if answer.for_whom and not loop.for_whom:
+        try:
+            loop.for_whom = check_field("for whom", answer.for_whom, required=True)
+        except InvalidInput as problem:
+            say(problem.user_message)
+            return
+        say(f"Noted: Loop #{loop.number} is for {escape(answer.for_whom)}.")
+
+
+def _open_from_reply(
+    context: BoltContext,
+    client: WebClient,
+    answer: Answer,
+    prompt: Delivery,
+    channel: str,
+    thread_ts: str,
+    ts: str,
+) -> None:
+    person, session, services = caller(context), session_of(context), services_of(context)
+    try:
+        what = check_field("what's broken", answer.what, required=True)
+        for_whom = check_field("for whom", answer.for_whom, required=False)
+        evidence = check_field("how you know", answer.evidence, required=False)
+    except InvalidInput as problem:
+        refusal = problem.user_message
+        defer(context, lambda: post_in_thread(client, channel, thread_ts, refusal))
+        return
+    assert what is not None
+    loop, root = open_loop(
+        session,
+        person,
+        what=what,
+        for_whom=for_whom,
+        evidence=evidence,
+        source=f"message:{ts}",
+        prompt=prompt,
+        entry_ts=ts,
+        now=services.now(),
+    )
+    confirmation = f"Opened *Loop #{loop.number}*: {escape(loop.what)}." + (
+        "" if loop.for_whom else " Who is it broken for? Reply `for: …` here."
+    )
+    prompt_id = prompt.id
+
+    def tell() -> None:
+        post_in_thread(client, channel, thread_ts, confirmation)
+        after_opening(services, client, root, prompt_id)
+
+    defer(context, tell)
 
 
 def user_changed(event: dict[str, Any], context: BoltContext) -> None:
@@ -20,10 +122,15 @@ def user_changed(event: dict[str, Any], context: BoltContext) -> None:
     user = event.get("user")
     if person is None or not isinstance(user, dict):
         return
+    services = services_of(context)
     tz = user.get("tz")
-    if isinstance(tz, str) and tz:
-        person.tz = tz
-    person.deactivated = bool(user.get("deleted", False))
+    enrolment.refresh_profile(
+        person,
+        services.defaults,
+        services.now(),
+        tz=tz if isinstance(tz, str) and tz else None,
+        deleted=bool(user.get("deleted", False)),
+    )
 
 
 def app_uninstalled(context: BoltContext) -> None:
@@ -35,7 +142,7 @@ def app_uninstalled(context: BoltContext) -> None:
 
 def tokens_revoked(event: dict[str, Any], context: BoltContext) -> None:
     tokens = event.get("tokens") or {}
-    if tokens.get("bot"):
+    if isinstance(tokens, dict) and tokens.get("bot"):
         app_uninstalled(context)
 
 
@@ -46,6 +153,7 @@ def any_other_event(body: dict[str, Any]) -> None:
 
 
 def register(app: App) -> None:
+    app.event("message")(direct_message)
     app.event("user_change")(user_changed)
     app.event("app_uninstalled")(app_uninstalled)
     app.event("tokens_revoked")(tokens_revoked)

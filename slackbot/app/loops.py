@@ -1,0 +1,135 @@
+"""Opening and moving loops, and what Slack is told afterwards; shared by buttons, modals and replies.
+
+The storing half runs inside the request's unit of work; the Slack half (`after_*`
+functions) runs deferred, after the commit. A loop's root message is a delivery, so
+if posting it fails here the clock posts it on its next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from slack_sdk import WebClient
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from slackbot.app.blocks.loop import thread_note
+from slackbot.app.blocks.prompt import LOOPS_SHOWN, prompt_message
+from slackbot.app.services import Services
+from slackbot.clock.send import tick_clock
+from slackbot.core.deliveries import DeliveryKind
+from slackbot.core.loops import LoopState, PromptAnswer, move
+from slackbot.store.models import Delivery, Loop, Person
+from slackbot.store.queries import add_delivery, add_entry, loop_from_source, next_loop_number, open_loops
+
+logger = logging.getLogger(__name__)
+
+NUMBERING_ATTEMPTS = 5
+
+
+def open_loop(
+    session: Session,
+    person: Person,
+    *,
+    what: str,
+    for_whom: str | None,
+    evidence: str | None,
+    source: str,
+    prompt: Delivery | None,
+    entry_ts: str | None,
+    now: datetime,
+) -> tuple[Loop, int | None]:
+    """Store a new loop (once per `source`) and owe its root message; returns it and that delivery."""
+    existing = loop_from_source(session, person, source)
+    if existing is not None:
+        return existing, None
+    for _ in range(NUMBERING_ATTEMPTS):
+        loop = Loop(
+            workspace_id=person.workspace_id,
+            person_id=person.id,
+            number=next_loop_number(session, person),
+            what=what,
+            for_whom=for_whom,
+            evidence=evidence,
+            state=LoopState.OPEN,
+            opened_at=now,
+            source=source,
+            prompt_id=prompt.id if prompt is not None else None,
+        )
+        try:
+            with session.begin_nested():
+                session.add(loop)
+        except IntegrityError:
+            # Another request of this person took the number first (PostgreSQL only; SQLite
+            # serialises writers); take the next one.
+            continue
+        break
+    else:
+        raise RuntimeError(f"could not number a new loop for person {person.id}")
+    text = what if not for_whom else f"{what}\nfor: {for_whom}"
+    add_entry(session, loop_id=loop.id, person_id=person.id, kind="answer", text=text, slack_ts=entry_ts)
+    if prompt is not None and prompt.answer is None:
+        prompt.answer, prompt.answered_at = PromptAnswer.LOOP, now
+    root = add_delivery(
+        session,
+        workspace_id=person.workspace_id,
+        person_id=person.id,
+        kind=DeliveryKind.LOOP_ROOT,
+        key=str(loop.id),
+        due_at=now,
+        loop_id=loop.id,
+    )
+    return loop, root
+
+
+def answer_prompt(prompt: Delivery, answer: PromptAnswer, now: datetime) -> bool:
+    """Record the first answer to a prompt; later answers leave it as it was (True if recorded)."""
+    if prompt.answer is not None:
+        return False
+    prompt.answer, prompt.answered_at = answer, now
+    return True
+
+
+def set_state(
+    session: Session, loop: Loop, to: LoopState, *, now: datetime, note: str, ts: str | None
+) -> None:
+    loop.state = move(loop.state, to, number=loop.number)
+    if to in {LoopState.DROPPED, LoopState.CLOSED}:
+        loop.closed_at = now
+    add_entry(session, loop_id=loop.id, person_id=loop.person_id, kind=to.value, text=note, slack_ts=ts)
+
+
+def after_opening(
+    services: Services, client: WebClient, root_delivery: int | None, prompt_id: int | None
+) -> None:
+    """Post the loop's root message now (the clock retries if this fails), then refresh the prompt."""
+    if root_delivery is not None:
+        services.sender.send_now(root_delivery, tick_clock(services.now()))
+    if prompt_id is not None:
+        refresh_prompt(services, client, prompt_id)
+
+
+def refresh_prompt(services: Services, client: WebClient, prompt_id: int) -> None:
+    """Redraw a sent prompt: its answer instead of the buttons, and the loops open now."""
+    with services.database.session() as session:
+        prompt = session.get(Delivery, prompt_id)
+        if prompt is None or prompt.slack_ts is None or prompt.channel is None:
+            return
+        person = session.get(Person, prompt.person_id)
+        assert person is not None
+        body = prompt_message(
+            prompt_id=prompt.id,
+            welcome_back=False,
+            loops=open_loops(session, person, LOOPS_SHOWN),
+            now=services.now(),
+            answer=prompt.answer,
+        )
+        channel, ts = prompt.channel, prompt.slack_ts
+    client.chat_update(channel=channel, ts=ts, **body)
+
+
+def post_in_thread(client: WebClient, channel: str | None, thread_ts: str | None, text: str) -> None:
+    """A note in a thread (a loop's or a prompt's); `text` must be safe mrkdwn already."""
+    if channel and thread_ts:
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, **thread_note(text))

@@ -1,0 +1,91 @@
+"""What is due now → Delivery rows. Idempotent: a delivery's key is (kind, person, local date).
+
+Any number of processes may plan at once: people rows are taken with SKIP LOCKED on
+PostgreSQL (each process plans different people), and a delivery that exists already
+is left alone, so the worst a race can do is plan nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy.orm import Session
+
+from slackbot.core.deliveries import DeliveryKind, DeliveryState
+from slackbot.core.enrolment import Defaults, schedule_for
+from slackbot.core.schedule import Decision, nudge_due, plan_prompts
+from slackbot.store.db import Database
+from slackbot.store.models import Person
+from slackbot.store.queries import add_delivery, people_due
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class PlanRules:
+    defaults: Defaults
+    catch_up: timedelta
+    nudge_after: timedelta
+    day_end: time
+
+
+@dataclass
+class PlanReport:
+    prompts: int = 0
+    nudges: int = 0
+    missed: int = 0
+    paused: int = 0
+
+
+def plan_due(database: Database, now: datetime, rules: PlanRules) -> PlanReport:
+    """Turn every person whose prompt time has come into deliveries, batch by batch."""
+    report = PlanReport()
+    while True:
+        with database.transaction() as session:
+            people = people_due(session, now, BATCH)
+            for person in people:
+                _plan_person(session, person, now, rules, report)
+        if len(people) < BATCH:
+            return report
+
+
+def _plan_person(
+    session: Session, person: Person, now: datetime, rules: PlanRules, report: PlanReport
+) -> None:
+    assert person.next_prompt_at is not None
+    schedule = schedule_for(person, rules.defaults)
+    plan = plan_prompts(
+        schedule, person.next_prompt_at, now, catch_up=rules.catch_up, paused_until=person.paused_until
+    )
+    if plan.pause_ended:
+        person.paused_until = None
+        person.welcome_back = True
+    for occurrence in plan.occurrences:
+        key = occurrence.local_date.isoformat()
+        if occurrence.decision is Decision.PAUSED:
+            report.paused += 1
+            continue
+        common = {"workspace_id": person.workspace_id, "person_id": person.id, "key": key}
+        if occurrence.decision is Decision.MISSED:
+            report.missed += None is not add_delivery(
+                session,
+                kind=DeliveryKind.PROMPT,
+                due_at=occurrence.due,
+                state=DeliveryState.MISSED,
+                last_error=f"reached {now - occurrence.due} late; the catch-up window is {rules.catch_up}",
+                **common,
+            )
+            continue
+        report.prompts += None is not add_delivery(
+            session, kind=DeliveryKind.PROMPT, due_at=occurrence.due, **common
+        )
+        nudge_at = nudge_due(occurrence.due, schedule, after=rules.nudge_after, day_end=rules.day_end)
+        if nudge_at is not None:
+            report.nudges += None is not add_delivery(
+                session, kind=DeliveryKind.NUDGE, due_at=nudge_at, **common
+            )
+    person.next_prompt_at = plan.next_due

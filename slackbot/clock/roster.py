@@ -1,0 +1,153 @@
+"""Keeping the roster true: LOOPS_CHANNEL's members enrolled, and everyone's time zone fresh.
+
+Both passes are spread over ticks and bounded per tick, so they stay inside Slack's
+Tier 2-4 limits (conversations.members, users.info) however large the workspace.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy import or_, select, update
+
+from slackbot.core import enrolment
+from slackbot.core.enrolment import Defaults
+from slackbot.store.db import Database
+from slackbot.store.models import Person, Workspace
+from slackbot.store.queries import ensure_person, ensure_workspace
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_SYNC_EVERY = timedelta(hours=1)
+ZONE_REFRESH_EVERY = timedelta(days=1)
+# users.info is Tier 4 (100+ a minute); two ticks a minute stay well inside it.
+PROFILES_PER_TICK = 30
+
+
+@dataclass
+class RosterReport:
+    enrolled: int = 0
+    unenrolled: int = 0
+    refreshed: int = 0
+
+
+def _profile(client: WebClient, user_id: str) -> dict[str, Any] | None:
+    try:
+        user = client.users_info(user=user_id)["user"]
+    except Exception:
+        logger.warning("users.info failed for %s", user_id, exc_info=True)
+        return None
+    return user if isinstance(user, dict) else None
+
+
+def _apply(person: Person, user: dict[str, Any], defaults: Defaults, now: datetime) -> None:
+    person.name = str(user.get("real_name") or user.get("name") or "") or person.name
+    tz = user.get("tz")
+    enrolment.refresh_profile(
+        person,
+        defaults,
+        now,
+        tz=tz if isinstance(tz, str) and tz else None,
+        deleted=bool(user.get("deleted")),
+    )
+    person.tz_checked_at = now
+
+
+def sync_channel(
+    database: Database, client: WebClient, team_id: str, channel: str, defaults: Defaults, now: datetime
+) -> RosterReport:
+    """Enrol LOOPS_CHANNEL's people (never bots, the deactivated, or who said /loops stop);
+    unenrol those the channel enrolled who have left it. At most once an hour."""
+    report = RosterReport()
+    with database.transaction() as session:
+        workspace = ensure_workspace(session, team_id)
+        if workspace.channel_synced_at is not None and now - workspace.channel_synced_at < CHANNEL_SYNC_EVERY:
+            return report
+        workspace.channel_synced_at = now
+        workspace_id = workspace.id
+    members: set[str] = set()
+    cursor = None
+    try:
+        while True:
+            page = client.conversations_members(channel=channel, limit=200, cursor=cursor)
+            members.update(str(m) for m in page.get("members") or [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+    except Exception:
+        logger.warning("could not read the members of %s; trying again next hour", channel, exc_info=True)
+        return report
+    with database.transaction() as session:
+        known = {
+            p.slack_user_id: p
+            for p in session.scalars(select(Person).where(Person.workspace_id == workspace_id))
+        }
+    newcomers = [
+        m for m in sorted(members) if m not in known or not (known[m].enrolled or known[m].opted_out)
+    ]
+    for user_id in newcomers[:PROFILES_PER_TICK]:
+        user = _profile(client, user_id)
+        if user is None or user.get("is_bot") or user.get("deleted") or user_id == "USLACKBOT":
+            continue
+        with database.transaction() as session:
+            member_of = session.get(Workspace, workspace_id)
+            assert member_of is not None
+            person = ensure_person(session, member_of, user_id)
+            if person.opted_out or person.enrolled:
+                continue
+            _apply(person, user, defaults, now)
+            enrolment.enrol(person, defaults, now, by="channel")
+            report.enrolled += 1
+    if len(newcomers) > PROFILES_PER_TICK:
+        # Come back next tick for the rest instead of waiting an hour.
+        with database.transaction() as session:
+            session.execute(
+                update(Workspace).where(Workspace.id == workspace_id).values(channel_synced_at=None)
+            )
+    with database.transaction() as session:
+        leavers = session.scalars(
+            select(Person).where(
+                Person.workspace_id == workspace_id,
+                Person.enrolled.is_(True),
+                Person.enrolled_by == "channel",
+                Person.slack_user_id.not_in(members),
+            )
+        ).all()
+        for person in leavers:
+            enrolment.unenrol(person, opted_out=False)
+            report.unenrolled += 1
+    return report
+
+
+def refresh_zones(database: Database, client: WebClient, defaults: Defaults, now: datetime) -> RosterReport:
+    """Re-read the time zone of enrolled people not checked for a day (Slack sends no event
+    for the twice-yearly offset change, but a person who moved changes `tz`)."""
+    report = RosterReport()
+    with database.transaction() as session:
+        stale = session.scalars(
+            select(Person.id, Person.slack_user_id)
+            .where(
+                Person.enrolled.is_(True),
+                or_(Person.tz_checked_at.is_(None), Person.tz_checked_at < now - ZONE_REFRESH_EVERY),
+            )
+            .order_by(Person.tz_checked_at.is_(None).desc(), Person.tz_checked_at)
+            .limit(PROFILES_PER_TICK)
+        ).all()
+    for person_id in stale:
+        with database.session() as session:
+            slack_user_id = session.scalar(select(Person.slack_user_id).where(Person.id == person_id))
+        user = _profile(client, str(slack_user_id))
+        with database.transaction() as session:
+            person = session.get(Person, person_id)
+            if person is None:
+                continue
+            if user is None:
+                person.tz_checked_at = now  # try again tomorrow, not every tick
+                continue
+            _apply(person, user, defaults, now)
+            report.refreshed += 1
+    return report

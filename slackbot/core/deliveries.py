@@ -1,0 +1,87 @@
+"""Messages the clock owes people: their kinds, their states, and what a Slack failure means.
+
+The rules here decide whether a failed send is retried, given up on, or blamed on the
+person's account, so that nothing retries forever and nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+
+class DeliveryKind(StrEnum):
+    PROMPT = "prompt"  # the morning question; key: the person's local date
+    NUDGE = "nudge"  # one reminder in the prompt's thread; key: the same local date
+    LOOP_ROOT = "loop_root"  # "Loop #N: …", the message whose thread holds the loop; key: loop id
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"  # given up: a permanent error, or too many attempts
+    MISSED = "missed"  # its moment passed (clock down too long, working day over)
+    SKIPPED = "skipped"  # no longer needed (the prompt was answered, the person left)
+
+
+FINISHED = frozenset({DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.MISSED, DeliveryState.SKIPPED})
+
+MAX_ATTEMPTS = 6
+LEASE = timedelta(minutes=2)
+
+# Errors that will not go away by retrying, because the person cannot receive messages.
+PERSON_GONE = frozenset(
+    {
+        "user_not_found",
+        "account_inactive",
+        "user_disabled",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "cannot_dm_bot",
+        "messages_tab_disabled",
+    }
+)
+# Errors that stop every delivery of the workspace: the install itself is broken.
+WORKSPACE_GONE = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "token_expired", "team_access_not_granted"}
+)
+
+
+class Verdict(StrEnum):
+    RATE_LIMITED = "rate_limited"  # wait Retry-After, then go on; not the message's fault
+    RETRY = "retry"  # a passing fault: try again later with backoff
+    PERSON_GONE = "person_gone"  # fail the delivery, stop prompting this person
+    WORKSPACE_GONE = "workspace_gone"  # fail the delivery, stop the workspace
+    REFUSED = "refused"  # Slack refused this message (a bug of ours): fail it, loudly
+
+
+@dataclass(frozen=True)
+class Failure:
+    verdict: Verdict
+    reason: str
+    # True when Slack may have acted although we saw a failure (timeout, 5xx, dropped line).
+    outcome_unknown: bool
+
+
+def judge(*, status: int | None, error: str | None) -> Failure:
+    """Classify a failed call from its HTTP status (None: no answer at all) and Slack error code."""
+    if status == 429 or error in {"ratelimited", "rate_limited"}:
+        return Failure(Verdict.RATE_LIMITED, "rate limited by Slack", outcome_unknown=False)
+    if status is None or status >= 500:
+        reason = error or ("no answer from Slack" if status is None else f"HTTP {status} from Slack")
+        return Failure(Verdict.RETRY, reason, outcome_unknown=True)
+    if error in PERSON_GONE:
+        return Failure(Verdict.PERSON_GONE, error, outcome_unknown=False)
+    if error in WORKSPACE_GONE:
+        return Failure(Verdict.WORKSPACE_GONE, error, outcome_unknown=False)
+    if error in {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}:
+        return Failure(Verdict.RETRY, error, outcome_unknown=True)
+    return Failure(Verdict.REFUSED, error or f"HTTP {status}", outcome_unknown=False)
+
+
+def backoff(failed_attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, 4 min, 8 min: about a quarter of an hour before giving up."""
+    return timedelta(seconds=30 * 2 ** max(0, failed_attempts - 1))

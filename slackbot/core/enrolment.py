@@ -1,0 +1,112 @@
+"""Who gets the morning prompt, and when next: the rules for start, stop, pause, resume and moves.
+
+These functions change a person's fields and nothing else (no session, no Slack), so
+the same rules serve `/loops`, the Home tab, the channel sync and profile changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Protocol
+
+from slackbot.config import format_workdays, parse_workdays
+from slackbot.core.schedule import PromptSchedule, zone
+
+
+class Schedulable(Protocol):
+    tz: str | None
+    prompt_time: time | None
+    workdays: str | None
+    enrolled: bool
+    enrolled_by: str | None
+    opted_out: bool
+    paused_until: date | None
+    welcome_back: bool
+    deactivated: bool
+    blocked_reason: str | None
+    next_prompt_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """The workspace's defaults from settings (LOOPS_PROMPT_TIME, LOOPS_WORKDAYS)."""
+
+    prompt_time: time
+    workdays: frozenset[int]
+
+
+def schedule_for(person: Schedulable, defaults: Defaults) -> PromptSchedule:
+    workdays = parse_workdays(person.workdays) if person.workdays else defaults.workdays
+    return PromptSchedule(zone(person.tz), person.prompt_time or defaults.prompt_time, workdays)
+
+
+def reschedule(person: Schedulable, defaults: Defaults, now: datetime) -> datetime | None:
+    """Point `next_prompt_at` at the first prompt after now (None when nobody should be asked)."""
+    if not person.enrolled or person.deactivated or person.blocked_reason:
+        person.next_prompt_at = None
+    else:
+        person.next_prompt_at = schedule_for(person, defaults).next_after(now)
+    return person.next_prompt_at
+
+
+def enrol(person: Schedulable, defaults: Defaults, now: datetime, *, by: str) -> datetime | None:
+    """Start prompting; asking again is harmless and clears an earlier failure to reach them."""
+    if not person.enrolled:
+        person.enrolled_by = by
+    person.enrolled = True
+    person.opted_out = False
+    person.blocked_reason = None
+    return reschedule(person, defaults, now)
+
+
+def unenrol(person: Schedulable, *, opted_out: bool) -> None:
+    """Stop prompting; `opted_out` (the person asked) keeps the channel sync from re-enrolling."""
+    person.enrolled = False
+    person.enrolled_by = None
+    person.opted_out = person.opted_out or opted_out
+    person.next_prompt_at = None
+
+
+def pause(person: Schedulable, resume_on: date) -> None:
+    """No prompts on local dates before `resume_on`; planning ends the pause when it arrives."""
+    person.paused_until = resume_on
+    person.welcome_back = False
+
+
+def resume(person: Schedulable, defaults: Defaults, now: datetime) -> datetime | None:
+    if person.paused_until is not None:
+        person.paused_until = None
+        person.welcome_back = True
+    return reschedule(person, defaults, now)
+
+
+def refresh_profile(
+    person: Schedulable, defaults: Defaults, now: datetime, *, tz: str | None, deleted: bool
+) -> bool:
+    """Take a new time zone or (de)activation from Slack; True when the schedule moved.
+
+    A prompt already sent for a local date is never sent again for that date (deliveries
+    are keyed by it), so a move across the date line cannot double a day's prompt.
+    """
+    changed = False
+    if tz and tz != person.tz:
+        person.tz = tz
+        changed = True
+    if deleted != person.deactivated:
+        person.deactivated = deleted
+        if not deleted:
+            person.blocked_reason = None  # back from deactivation: try them again
+        changed = True
+    if changed:
+        reschedule(person, defaults, now)
+    return changed
+
+
+def set_schedule(
+    person: Schedulable, defaults: Defaults, now: datetime, *, at: time, workdays: frozenset[int]
+) -> None:
+    """A person's own prompt time and workdays (the settings screen builds on this)."""
+    person.prompt_time = at
+    person.workdays = format_workdays(workdays)
+    reschedule(person, defaults, now)
