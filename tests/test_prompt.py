@@ -86,3 +86,300 @@ def test_the_prompt_asks_the_question_with_three_answers(team: Bot) -> None:
     assert labels == ["Something's broken", "Nothing today", "Skip today"]
     assert prompt.metadata is not None
     assert prompt.metadata["event_type"] == "loops_delivery"
+
+
+def prompted(team: Bot, name: str = "ana", tz: str = "Europe/Berlin") -> tuple[str, Message]:
+    """A person enrolled and prompted on Friday 27 November at 09:30 Berlin time."""
+    user = enrol(team, name, tz)
+    team.tick(datetime(2026, 11, 27, 8, 30, tzinfo=UTC))
+    return user, only_prompt(team, user)
+
+
+def loop_roots(team: Bot, user_id: str) -> list[Message]:
+    return [m for m in team.dm(user_id) if (m.text or "").startswith("Loop #")]
+
+
+def test_something_broken_opens_a_modal_and_submitting_opens_a_loop(team: Bot) -> None:
+    ana, prompt = prompted(team)
+    reply = team.sender.click(ana, prompt, action_id="prompt_broken")
+    assert reply.status == 200
+    (modal,) = team.fake.views_of(ana)
+    assert modal.payload["callback_id"] == "loop_answer"
+    reply = team.sender.submit_view(
+        ana,
+        modal.id,
+        {
+            "what.text": "Checkout fails after the address step",
+            "for_whom.text": "new customers on mobile",
+            "evidence.text": "Support tickets 4411, 4420",
+        },
+    )
+    assert reply.status == 200
+    team.settle()
+    assert team.fake.views_of(ana) == [], "the modal closed"
+    (loop,) = team.loops(ana)
+    assert (loop.number, loop.what, loop.for_whom, loop.state) == (
+        1,
+        "Checkout fails after the address step",
+        "new customers on mobile",
+        "open",
+    )
+    (root,) = loop_roots(team, ana)
+    assert root.text == "Loop #1: Checkout fails after the address step — new customers on mobile"
+    assert (loop.channel, loop.thread_ts) == (root.channel, root.ts), "the loop's story lives in this thread"
+    assert "Support tickets 4411, 4420" in json.dumps(root.blocks)
+    answered = team.fake.message(prompt.channel, prompt.ts)
+    assert "Noted; it's a loop now." in json.dumps(answered.blocks)
+    assert "prompt_broken" not in json.dumps(answered.blocks), (
+        "the answered prompt has no answer buttons left"
+    )
+    assert "Loop #1" in json.dumps(answered.blocks), "the prompt now lists the open loop"
+
+
+def test_empty_and_oversized_fields_get_inline_errors_and_store_nothing(team: Bot) -> None:
+    ana, prompt = prompted(team)
+    team.sender.click(ana, prompt, action_id="prompt_broken")
+    (modal,) = team.fake.views_of(ana)
+    reply = team.sender.submit_view(ana, modal.id, {"what.text": "   ", "for_whom.text": "x" * 3001})
+    assert reply.status == 200
+    errors = team.fake.view_errors(modal.id)
+    assert set(errors) == {"what", "for_whom"}
+    assert "3,001 characters" in errors["for_whom"]
+    assert team.fake.views_of(ana) != [], "the modal stays open to be fixed"
+    assert team.loops(ana) == []
+    team.sender.submit_view(ana, modal.id, {"what.text": "x" * 3000, "for_whom.text": "y" * 3000})
+    team.settle()
+    assert len(team.loops(ana)) == 1, "exactly at the limit is fine"
+
+
+def test_a_reply_in_the_prompts_thread_opens_a_loop(team: Bot) -> None:
+    ana, prompt = prompted(team)
+    _, reply = team.sender.user_message(
+        ana, "Search returns nothing for accented names\nfor: users in France", thread_ts=prompt.ts
+    )
+    assert reply.status == 200
+    team.settle()
+    (loop,) = team.loops(ana)
+    assert (loop.what, loop.for_whom) == ("Search returns nothing for accented names", "users in France")
+    thread = team.dm(ana, thread_ts=prompt.ts)
+    assert "Opened *Loop #1*" in thread[-1].text
+    assert len(loop_roots(team, ana)) == 1
+    assert team.deliveries(ana, "prompt")[0].answer == "loop"
+
+
+def test_for_whom_can_follow_in_a_second_reply(team: Bot) -> None:
+    ana, prompt = prompted(team)
+    team.sender.user_message(ana, "Exports time out", thread_ts=prompt.ts)
+    team.settle()
+    assert "Who is it broken for?" in team.dm(ana, thread_ts=prompt.ts)[-1].text
+    team.sender.user_message(ana, "for whom: finance admins", thread_ts=prompt.ts)
+    team.settle()
+    (loop,) = team.loops(ana)
+    assert loop.for_whom == "finance admins"
+
+
+def test_replies_in_a_loops_thread_are_its_story_stored_once(team: Bot) -> None:
+    ana, prompt = prompted(team)
+    team.sender.user_message(ana, "Exports time out\nfor: finance", thread_ts=prompt.ts)
+    team.settle()
+    (root,) = loop_roots(team, ana)
+    message, _ = team.sender.user_message(ana, "Happens only above 10k rows", thread_ts=root.ts)
+    event = {
+        "type": "message",
+        "channel": message.channel,
+        "channel_type": "im",
+        "user": ana,
+        "text": message.text,
+        "ts": message.ts,
+        "thread_ts": root.ts,
+    }
+    # Slack delivers the same message again with a new event id (and again as a retry).
+    team.sender.event(event)
+    team.sender.event(event, event_id="Ev0RETRY", retry_num=1)
+    team.settle()
+    from sqlalchemy import select
+
+    from slackbot.store.models import Entry
+
+    with team.database.session() as session:
+        stories = session.scalars(select(Entry.text).where(Entry.kind == "reply")).all()
+    assert stories == ["Happens only above 10k rows"]
+
+
+def test_a_reply_to_something_not_ours_is_answered_politely(team: Bot) -> None:
+    ana, _ = prompted(team)
+    own, _ = team.sender.user_message(ana, "note to self")
+    team.settle()
+    team.sender.user_message(ana, "and another thing", thread_ts=own.ts)
+    team.settle()
+    notes = [m.text for m in team.dm(ana, thread_ts=own.ts) if m.bot_id]
+    assert notes, "the person is told where replies go"
+    assert all("I keep everything in threads" in n for n in notes)
+    assert team.loops(ana) == []
+
+
+def test_markup_in_answers_is_shown_back_escaped(team: Bot) -> None:
+    ana, prompt = prompted(team)
+    team.sender.user_message(ana, "<!channel> R&D build <@U0BOSS> is red\nfor: <!here>", thread_ts=prompt.ts)
+    team.settle()
+    (loop,) = team.loops(ana)
+    assert loop.what == "<!channel> R&D build <@U0BOSS> is red", "stored as typed"
+    (root,) = loop_roots(team, ana)
+    said_back = [m.text for m in team.dm(ana, thread_ts=prompt.ts) if m.bot_id]
+    shown = json.dumps([root.text, root.blocks, said_back])
+    assert "&lt;!channel&gt; R&amp;D build &lt;@U0BOSS&gt; is red" in shown
+    assert "<!channel>" not in shown
+    assert "<!here>" not in shown
+    assert "<@U0BOSS>" not in shown
+
+
+def test_nothing_today_and_skip_today_answer_the_prompt(team: Bot) -> None:
+    ana, prompt = prompted(team)
+    team.sender.click(ana, prompt, action_id="prompt_nothing")
+    team.settle()
+    assert team.deliveries(ana, "prompt")[0].answer == "nothing"
+    assert "Nothing broken today" in json.dumps(team.fake.message(prompt.channel, prompt.ts).blocks)
+    ben, ben_prompt = prompted(team, "ben", "Europe/Paris")
+    team.sender.click(ben, ben_prompt, action_id="prompt_skip")
+    team.settle()
+    assert team.deliveries(ben, "prompt")[0].answer == "skip"
+
+
+def test_one_nudge_when_unanswered_and_none_once_answered(team: Bot) -> None:
+    ana, ana_prompt = prompted(team)
+    ben, ben_prompt = prompted(team, "ben", "Europe/Paris")
+    team.sender.click(ben, ben_prompt, action_id="prompt_nothing")
+    team.settle()
+    team.tick(datetime(2026, 11, 27, 11, 29, tzinfo=UTC))
+    assert len(team.dm(ana, thread_ts=ana_prompt.ts)) == 1, "not yet"
+    team.tick(datetime(2026, 11, 27, 11, 30, tzinfo=UTC))
+    team.tick(datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
+    nudges = [m for m in team.dm(ana, thread_ts=ana_prompt.ts) if m.ts != ana_prompt.ts]
+    assert len(nudges) == 1
+    assert "Still there?" in nudges[0].text
+    assert team.dm(ben, thread_ts=ben_prompt.ts) == [team.fake.message(ben_prompt.channel, ben_prompt.ts)]
+    assert [d.state for d in team.deliveries(ben, "nudge")] == ["skipped"]
+
+
+def test_no_nudge_after_the_working_day_and_none_when_turned_off(make_bot: BotFactory) -> None:
+    late = make_bot(loops_prompt_time="16:30", loops_day_end="18:00")
+    late.services.clock = lambda: FRIDAY
+    ana = enrol(late, "ana", "Europe/Berlin")
+    late.tick(datetime(2026, 11, 27, 15, 30, tzinfo=UTC))
+    assert len(late.prompts(ana)) == 1
+    assert late.deliveries(ana, "nudge") == [], "16:30 + 3h is after 18:00"
+
+
+def test_nudges_can_be_turned_off(make_bot: BotFactory) -> None:
+    quiet = make_bot(loops_nudge_after="0")
+    quiet.services.clock = lambda: FRIDAY
+    ana = enrol(quiet, "ana", "Europe/Berlin")
+    quiet.tick(datetime(2026, 11, 27, 8, 30, tzinfo=UTC))
+    quiet.tick(datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
+    assert quiet.deliveries(ana, "nudge") == []
+
+
+def test_catch_up_inside_the_window_and_skip_outside_it(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")  # due 08:30 UTC
+    ben = enrol(team, "ben", "Europe/Paris")  # due 08:30 UTC as well
+    # The clock was down; it comes back at 10:29 for ana's team only... then at 10:31.
+    team.tick(datetime(2026, 11, 27, 10, 29, tzinfo=UTC))
+    assert len(team.prompts(ana)) == 1, "1 h 59 late is inside the 2 h window"
+    assert len(team.prompts(ben)) == 1
+
+
+def test_a_prompt_later_than_the_catch_up_window_is_skipped(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    team.tick(datetime(2026, 11, 27, 10, 31, tzinfo=UTC))
+    assert team.prompts(ana) == []
+    (missed,) = team.deliveries(ana, "prompt")
+    assert missed.state == "missed"
+    assert team.person(ana).next_prompt_at == datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
+
+
+def test_pause_and_resume(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    said = json.dumps(team.command(ana, "/loops pause 3 days"))
+    assert "Monday 30 November" in said
+    team.tick(datetime(2026, 11, 27, 8, 30, tzinfo=UTC))
+    assert team.prompts(ana) == [], "paused on Friday"
+    team.tick(datetime(2026, 11, 30, 8, 30, tzinfo=UTC))
+    (back,) = team.prompts(ana)
+    assert "Welcome back" in back.text
+    team.tick(datetime(2026, 12, 1, 8, 30, tzinfo=UTC))
+    assert "Welcome back" not in team.prompts(ana)[-1].text
+
+
+def test_an_open_ended_pause_lasts_until_resume(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    assert "until you say `/loops resume`" in json.dumps(team.command(ana, "/loops pause"))
+    for day in (27, 30):
+        team.tick(datetime(2026, 11, day, 8, 30, tzinfo=UTC))
+    assert team.prompts(ana) == []
+    team.services.clock = lambda: datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    assert "Welcome back" in json.dumps(team.command(ana, "/loops resume"))
+    team.tick(datetime(2026, 12, 1, 8, 30, tzinfo=UTC))
+    (back,) = team.prompts(ana)
+    assert "Welcome back" in back.text
+
+
+def test_bad_pause_text_is_refused_and_changes_nothing(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    said = json.dumps(team.command(ana, "/loops pause until yesterday-ish"))
+    assert "couldn't read that pause" in said
+    assert team.person(ana).paused_until is None
+
+
+def test_stop_ends_prompts_and_start_brings_them_back(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    team.command(ana, "/loops stop")
+    team.tick(datetime(2026, 11, 27, 8, 30, tzinfo=UTC))
+    assert team.prompts(ana) == []
+    assert team.person(ana).opted_out
+    team.command(ana, "/loops start")
+    team.tick(datetime(2026, 11, 30, 8, 30, tzinfo=UTC))
+    assert len(team.prompts(ana)) == 1
+
+
+def test_open_loops_are_reviewed_under_the_prompt(team: Bot) -> None:
+    ana, prompt = prompted(team)
+    for n in range(6):
+        team.sender.user_message(ana, f"Problem {n}\nfor: someone", thread_ts=prompt.ts)
+    team.settle()
+    team.tick(datetime(2026, 11, 30, 8, 30, tzinfo=UTC))
+    monday = team.prompts(ana)[-1]
+    shown = json.dumps(monday.blocks)
+    assert [f"Problem {n}" in shown for n in range(6)] == [False, True, True, True, True, True], (
+        "5, newest first"
+    )
+    assert "3 days open" in shown
+    team.sender.click(ana, monday, action_id="loop_drop", value=str(team.loops(ana)[5].id))
+    team.settle()
+    assert team.loops(ana)[5].state == "dropped"
+    assert "Problem 5" not in json.dumps(team.fake.message(monday.channel, monday.ts).blocks)
+
+
+def test_someone_elses_loop_cannot_be_touched(team: Bot) -> None:
+    ana, ana_prompt = prompted(team)
+    team.sender.user_message(ana, "Ana's problem\nfor: her users", thread_ts=ana_prompt.ts)
+    team.settle()
+    ben, _ = prompted(team, "ben", "Europe/Paris")
+    (anas_loop,) = team.loops(ana)
+    # Ben forges a click carrying Ana's loop id.
+    body = {
+        "type": "block_actions",
+        "user": {"id": ben, "team_id": team.fake.team_id},
+        "team": {"id": team.fake.team_id},
+        "api_app_id": team.fake.app_id,
+        "trigger_id": "1.2.3",
+        "response_url": f"{team.fake.base_url}response/none",
+        "container": {"type": "message", "channel_id": team.fake.dm_channel_id(ben), "message_ts": "1.0"},
+        "actions": [
+            {"action_id": "loop_drop", "block_id": "x", "value": str(anas_loop.id), "type": "button"}
+        ],
+    }
+    from urllib.parse import urlencode
+
+    reply = team.sender.post(urlencode({"payload": json.dumps(body)}))
+    assert reply.status == 200
+    assert team.loops(ana)[0].state == "open"

@@ -22,6 +22,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from slackbot.app.blocks.loop import loop_root_message
 from slackbot.app.blocks.prompt import LOOPS_SHOWN, nudge_message, prompt_message
@@ -107,6 +108,15 @@ class Outgoing:
     channel: str | None
     thread_ts: str | None
     body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A delivery that ends without a post: how, why, and which report counter it adds to."""
+
+    state: DeliveryState
+    reason: str | None
+    counter: str | None
 
 
 class _Finished(Exception):
@@ -226,45 +236,45 @@ class Sender:
             person = session.get(Person, delivery.person_id)
             workspace = session.get(Workspace, delivery.workspace_id)
             assert person is not None and workspace is not None
-            reason = _no_longer_wanted(delivery, person, workspace)
-            if reason:
-                _finish(delivery, DeliveryState.SKIPPED, reason)
-                report.count("skipped")
-                raise _Finished
-            kind = DeliveryKind(delivery.kind)
-            if (
-                kind in {DeliveryKind.PROMPT, DeliveryKind.NUDGE}
-                and now - delivery.due_at > self.rules.catch_up
-            ):
-                _finish(
-                    delivery, DeliveryState.MISSED, f"{now - delivery.due_at} late; catch-up window passed"
-                )
-                report.count("missed")
-                raise _Finished
-            if kind is DeliveryKind.PROMPT:
-                loops = open_loops(session, person, LOOPS_SHOWN)
-                body = prompt_message(
-                    prompt_id=delivery.id, welcome_back=person.welcome_back, loops=loops, now=now
-                )
-                return Outgoing(person.dm_channel, None, body), person
-            if kind is DeliveryKind.NUDGE:
-                prompt = prompt_of(session, person, delivery.key)
-                if prompt is None or prompt.state != DeliveryState.SENT or prompt.answer:
-                    why = (
-                        "the prompt was answered"
-                        if prompt is not None and prompt.answer
-                        else "no prompt was sent"
-                    )
-                    _finish(delivery, DeliveryState.SKIPPED, why)
-                    report.count("skipped")
-                    raise _Finished
-                return Outgoing(prompt.channel, prompt.slack_ts, nudge_message()), person
-            loop = session.get(Loop, delivery.loop_id)
-            assert loop is not None and loop.person_id == person.id
-            if loop.thread_ts:
-                _finish(delivery, DeliveryState.SENT, None)
-                raise _Finished
-            return Outgoing(person.dm_channel, None, loop_root_message(loop, zone(person.tz))), person
+            decided = self._decide(session, delivery, person, workspace, now)
+            if isinstance(decided, Ended):
+                _finish(delivery, decided.state, decided.reason)
+        # Outside the transaction, so that what was recorded above is committed.
+        if isinstance(decided, Ended):
+            if decided.counter:
+                report.count(decided.counter)
+            raise _Finished
+        return decided, person
+
+    def _decide(
+        self, session: Session, delivery: Delivery, person: Person, workspace: Workspace, now: datetime
+    ) -> Outgoing | Ended:
+        reason = _no_longer_wanted(delivery, person, workspace)
+        if reason:
+            return Ended(DeliveryState.SKIPPED, reason, "skipped")
+        kind = DeliveryKind(delivery.kind)
+        if kind in {DeliveryKind.PROMPT, DeliveryKind.NUDGE} and now - delivery.due_at > self.rules.catch_up:
+            return Ended(
+                DeliveryState.MISSED, f"{now - delivery.due_at} late; catch-up window passed", "missed"
+            )
+        if kind is DeliveryKind.PROMPT:
+            loops = open_loops(session, person, LOOPS_SHOWN)
+            body = prompt_message(
+                prompt_id=delivery.id, welcome_back=person.welcome_back, loops=loops, now=now
+            )
+            return Outgoing(person.dm_channel, None, body)
+        if kind is DeliveryKind.NUDGE:
+            prompt = prompt_of(session, person, delivery.key)
+            if prompt is not None and prompt.answer:
+                return Ended(DeliveryState.SKIPPED, "the prompt was answered", "skipped")
+            if prompt is None or prompt.state != DeliveryState.SENT:
+                return Ended(DeliveryState.SKIPPED, "no prompt was sent", "skipped")
+            return Outgoing(prompt.channel, prompt.slack_ts, nudge_message())
+        loop = session.get(Loop, delivery.loop_id)
+        assert loop is not None and loop.person_id == person.id
+        if loop.thread_ts:
+            return Ended(DeliveryState.SENT, None, None)
+        return Outgoing(person.dm_channel, None, loop_root_message(loop, zone(person.tz)))
 
     def _dm_channel(
         self,
