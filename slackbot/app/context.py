@@ -41,8 +41,11 @@ def caller(context: BoltContext) -> Person:
     return person
 
 
-def defer(context: BoltContext, work: Callable[[], object]) -> None:
-    """Run `work` after this request's commit, once Slack has its answer."""
+def defer(context: BoltContext, *works: Callable[[], object]) -> None:
+    """Run each of `works` after this request's commit, once Slack has its answer.
+
+    Each runs on its own, so a failed thread note does not keep a loop's root from posting.
+    """
     deferred = context.get(ContextKey.DEFERRED)
     assert isinstance(deferred, list)
-    deferred.append(work)
+    deferred.extend(works)

@@ -84,11 +84,13 @@ def still_broken(
     ack()
     channel, thread_ts, number = loop.channel, loop.thread_ts, loop.number
 
-    def tell() -> None:
-        post_in_thread(client, channel, thread_ts, note)
-        respond(response_type="ephemeral", replace_original=False, text=f"Noted: Loop #{number}. {note}")
-
-    defer(context, tell)
+    defer(
+        context,
+        lambda: post_in_thread(client, channel, thread_ts, note),
+        lambda: respond(
+            response_type="ephemeral", replace_original=False, text=f"Noted: Loop #{number}. {note}"
+        ),
+    )
 
 
 def shipped_a_fix() -> None:
@@ -110,12 +112,9 @@ def drop(
     channel, thread_ts, number = loop.channel, loop.thread_ts, loop.number
     prompt_id = prompt.id if prompt is not None else None
 
-    def tell() -> None:
-        post_in_thread(client, channel, thread_ts, f"Loop #{number} dropped from the morning review.")
-        if prompt_id is not None:
-            refresh_prompt(services, client, prompt_id)
-
-    defer(context, tell)
+    defer(context, lambda: post_in_thread(client, channel, thread_ts, f"Loop #{number} dropped."))
+    if prompt_id is not None:
+        defer(context, lambda: refresh_prompt(services, client, prompt_id))
 
 
 def register(app: App) -> None:

@@ -109,11 +109,11 @@ def _open_from_reply(
     )
     prompt_id = prompt.id
 
-    def tell() -> None:
-        post_in_thread(client, channel, thread_ts, confirmation)
-        after_opening(services, client, root, prompt_id)
-
-    defer(context, tell)
+    defer(
+        context,
+        lambda: after_opening(services, client, root, prompt_id),
+        lambda: post_in_thread(client, channel, thread_ts, confirmation),
+    )
 
 
 def user_changed(event: dict[str, Any], context: BoltContext) -> None:

@@ -1,0 +1,135 @@
+"""Slack failing while the clock sends: 429s, 5xx, lost answers, people Slack will not reach."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.support.bot import Bot
+from tests.test_prompt import FRIDAY, enrol
+
+DUE = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)  # 09:30 in Berlin
+
+
+@pytest.fixture
+def team(bot: Bot) -> Bot:
+    bot.services.clock = lambda: FRIDAY
+    return bot
+
+
+def posts(team: Bot, user_id: str) -> int:
+    channel = team.fake.dm_channel_id(user_id)
+    return len([m for m in team.fake.messages(channel=channel) if m.metadata and m.thread_ts is None])
+
+
+def test_rate_limited_posts_wait_for_retry_after_and_go_on(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    team.fake.faults.add(method="chat.postMessage", kind="ratelimited", retry_after=1, times=2)
+    report = team.tick(DUE)
+    assert report.sent.sent == 1
+    assert report.sent.rate_limited == 2
+    assert posts(team, ana) == 1
+
+
+@pytest.mark.parametrize("fault", ["server_error", "timeout"])
+def test_a_post_that_reached_slack_but_whose_answer_was_lost_is_not_repeated(team: Bot, fault: str) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    team.fake.faults.add(method="chat.postMessage", kind=fault, status=503, seconds=0.2, commit=True, times=1)
+    first = team.tick(DUE)
+    assert first.sent.retried == 1
+    assert posts(team, ana) == 1, "Slack has it, though we do not know"
+    (prompt,) = team.deliveries(ana, "prompt")
+    assert prompt.maybe_posted
+    assert prompt.state == "pending"
+    second = team.tick(DUE + timedelta(minutes=1))
+    assert second.sent.found_in_slack == 1
+    assert posts(team, ana) == 1, "found by its metadata instead of posted twice"
+    (prompt,) = team.deliveries(ana, "prompt")
+    assert prompt.state == "sent"
+    assert prompt.slack_ts == team.prompts(ana)[0].ts
+
+
+def test_a_post_that_failed_before_reaching_slack_is_sent_on_the_next_tick(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    team.fake.faults.add(method="chat.postMessage", kind="server_error", status=500, times=1)
+    team.tick(DUE)
+    assert posts(team, ana) == 0
+    team.tick(DUE + timedelta(seconds=10))
+    assert posts(team, ana) == 0, "not before its backoff"
+    team.tick(DUE + timedelta(minutes=1))
+    assert posts(team, ana) == 1
+
+
+def test_nothing_retries_forever(team: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    team.fake.faults.add(method="chat.postMessage", kind="server_error", status=500)
+    moment = DUE
+    with caplog.at_level(logging.ERROR):
+        for _ in range(8):
+            team.tick(moment)
+            moment += timedelta(minutes=10)
+    (prompt,) = team.deliveries(ana, "prompt")
+    assert prompt.state == "failed"
+    assert prompt.last_error is not None
+    assert prompt.last_error.startswith("gave up after 6 attempts")
+    assert "gave up after 6 attempts" in caplog.text
+
+
+def test_a_deactivated_person_is_not_retried_and_prompting_stops(
+    team: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    team.fake.update_user(ana, deleted=True)
+    with caplog.at_level(logging.WARNING):
+        team.tick(DUE)
+        team.tick(DUE + timedelta(minutes=5))
+    (prompt,) = team.deliveries(ana, "prompt")
+    assert prompt.state == "failed"
+    assert prompt.last_error == "user_disabled"
+    assert team.person(ana).blocked_reason == "user_disabled"
+    assert caplog.text.count("Slack refuses messages to") == 1, "logged once"
+    team.tick(DUE + timedelta(days=3))
+    assert len(team.deliveries(ana, "prompt")) == 1, "no prompts planned for a person Slack refuses"
+    # Back from deactivation: Slack says so with user_change, and prompting resumes.
+    back = team.fake.update_user(ana, deleted=False)
+    team.sender.event({"type": "user_change", "user": back.to_api()})
+    assert team.person(ana).blocked_reason is None
+
+
+@pytest.mark.parametrize("error", ["account_inactive", "channel_not_found", "not_in_channel"])
+def test_permanent_post_errors_fail_the_delivery_with_the_reason(team: Bot, error: str) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    team.fake.faults.add(method="chat.postMessage", kind="error", error=error, times=1)
+    report = team.tick(DUE)
+    assert report.sent.failed == 1
+    (prompt,) = team.deliveries(ana, "prompt")
+    assert (prompt.state, prompt.last_error) == ("failed", error)
+
+
+def test_a_revoked_token_stops_the_workspace_not_just_one_person(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    ben = enrol(team, "ben", "Europe/Paris")
+    team.fake.revoke_token(team.fake.bot_token)
+    team.tick(DUE)
+    states = sorted(d.state for d in team.deliveries(ana, "prompt") + team.deliveries(ben, "prompt"))
+    assert states[0] == "failed"
+    team.tick(DUE + timedelta(days=3))
+    assert len(team.deliveries(ana, "prompt")) == 1, "nothing more is planned for an uninstalled workspace"
+
+
+def test_a_loop_root_that_could_not_be_posted_is_posted_by_the_clock(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    team.tick(DUE)
+    (prompt,) = team.prompts(ana)
+    team.fake.faults.add(method="chat.postMessage", kind="server_error", status=500, times=2)
+    team.sender.user_message(ana, "Invoices show the wrong VAT\nfor: German customers", thread_ts=prompt.ts)
+    team.settle()
+    (loop,) = team.loops(ana)
+    assert loop.thread_ts is None, "Slack was down when it was opened"
+    team.tick(datetime.now(UTC) + timedelta(minutes=5))
+    (loop,) = team.loops(ana)
+    assert loop.thread_ts is not None
+    roots = [m for m in team.dm(ana) if m.text.startswith("Loop #1:")]
+    assert len(roots) == 1
