@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -451,13 +452,36 @@ def conversations_replies(ws: Workspace, params: Params) -> JSON:
 # ------------------------------------------------------------------ chat
 
 
+_NUMBER = re.compile(r"\d+(\.\d+)?")
+
+
+def _thread_ts(params: Params) -> str | None:
+    """chat.postMessage's ``thread_ts``; a value that is not a timestamp at all is refused.
+
+    chat.postMessage's documented error list does not name this case, but Slack's own answer is
+    quoted verbatim in jenkinsci/slack-plugin issue 584: ``{"ok": false, "error":
+    "invalid_thread_ts", "response_metadata": {"messages": ["[ERROR] 0 is not a valid
+    thread_ts"]}}``. Unverified edges: a well-formed ts naming no message is accepted (see below),
+    and so, reportedly, are numbers without a dot (zencoderai/slack-mcp-server PR 7: the reply
+    then lands top-level), so only non-numbers and zero are refused here.
+    """
+    raw = params.text("thread_ts")
+    if not raw:
+        return None
+    if not _NUMBER.fullmatch(raw) or not raw.strip("0."):
+        raise SlackError(
+            "invalid_thread_ts", response_metadata={"messages": [f"[ERROR] {raw} is not a valid thread_ts"]}
+        )
+    return raw
+
+
 @method("chat.postMessage")
 def chat_post_message(ws: Workspace, params: Params) -> JSON:
     """Post as the bot; see ``_posting_channel`` for where it lands."""
     channel = _posting_channel(ws, params.text("channel"))
     text, warning, blocks, attachments = _content(params)
     metadata = _metadata(params)
-    thread_ts = params.text("thread_ts") or None
+    thread_ts = _thread_ts(params)
     if thread_ts is not None:
         # Slack answers ok even when thread_ts names no message (the reply is then orphaned and
         # shows nowhere: python-slack-sdk issue 840); a reply's ts joins its parent's thread.
@@ -523,7 +547,12 @@ def chat_update(ws: Workspace, params: Params) -> JSON:
         Edit(ts=format_ts(int(ws.now() * 1_000_000)), text=message.text, blocks=message.blocks)
     )
     message.text = text
-    message.blocks = blocks
+    # "If you don't include this field, the message's previous blocks will be retained. To remove
+    # previous blocks, include an empty array for this field." (chat.update docs, `blocks`; the same
+    # sentence stands for `attachments`.) python-slack-sdk issue 523 is the symptom: a text-only
+    # update of a blocks message answers ok and the person still sees the old blocks.
+    if blocks is not None:
+        message.blocks = blocks or None
     if attachments is not None:
         message.attachments = attachments
     if metadata is not None:
@@ -599,8 +628,14 @@ def _check_external_id(ws: Workspace, payload: JSON, own_id: str | None) -> None
             raise SlackError("duplicate_external_id")
 
 
-def _initial_state(view: JSON) -> JSON:
-    """The state Slack reports before anyone typed: only initial values of input elements."""
+def _initial_state(view: JSON, previous: JSON | None = None) -> JSON:
+    """The state Slack reports before anyone typed: only initial values of input elements.
+
+    With ``previous`` (the state of the view being replaced), an input with the same block_id,
+    action_id and element type keeps its previous entry. The docs name block_id and action_id
+    only; the type check is the fake's own, since an entry of another type could not be shown.
+    """
+    old_values = (previous or {}).get("values") or {}
     values: JSON = {}
     for block in view.get("blocks") or []:
         if (
@@ -609,9 +644,13 @@ def _initial_state(view: JSON) -> JSON:
             and isinstance(block.get("element"), dict)
         ):
             element = block["element"]
-            values.setdefault(str(block.get("block_id")), {})[str(element.get("action_id"))] = element_state(
-                element, None
-            )
+            block_id, action_id = str(block.get("block_id")), str(element.get("action_id"))
+            kept = (old_values.get(block_id) or {}).get(action_id)
+            if isinstance(kept, dict) and kept.get("type") == element.get("type"):
+                entry = dict(kept)
+            else:
+                entry = element_state(element, None)
+            values.setdefault(block_id, {})[action_id] = entry
     return {"values": values}
 
 
@@ -721,10 +760,18 @@ def views_update(ws: Workspace, params: Params) -> JSON:
 
 
 def replace_view(ws: Workspace, view: View, payload: JSON) -> None:
-    """New content and hash for a view, keeping its id and its place in the stack."""
+    """New content and hash for a view, keeping its id, its place in the stack and typed input.
+
+    views.update docs, "Preserving input entry": "Data entered or selected in input blocks can be
+    preserved while updating views. The new view object [...] should contain the same input blocks
+    and elements with identical block_id and action_id values." So an input whose block_id and
+    action_id survive keeps what the person entered (its new initial value does not replace it);
+    every other input starts from its initial value. The same applies to ``response_action:
+    "update"``, which SlackSender applies through here.
+    """
+    view.state = _initial_state(payload, previous=view.state)
     view.payload = payload
     view.hash = ws.new_hash()
-    view.state = _initial_state(payload)
     ws.changed()
 
 

@@ -81,9 +81,15 @@ class SlackSender:
         timestamp: int | None = None,
         signature: str | None = None,
     ) -> Reply:
-        """POST a raw body; signing, timestamp and signature can be bent for negative tests."""
+        """POST a raw body; signing, timestamp and signature can be bent for negative tests.
+
+        X-Slack-Request-Timestamp is wall-clock time (``time.time()``), never the fake's clock:
+        the app checks it against its own real clock (slack_sdk's SignatureVerifier allows 300 s),
+        so a test that moves the fake's clock must not make every request stale. ``timestamp``
+        overrides it, e.g. ``int(time.time()) - 301`` for a stale-request test.
+        """
         body = raw_body.encode() if isinstance(raw_body, str) else raw_body
-        ts = int(self.fake.clock()) if timestamp is None else timestamp
+        ts = int(time.time()) if timestamp is None else timestamp
         sent = {
             "Content-Type": "application/x-www-form-urlencoded",
             "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
@@ -513,7 +519,14 @@ class SlackSender:
                 given, used_key = None, None
             if used_key is not None:
                 used.add(used_key)
-            entry = element_state(element, given)
+            # An input the person does not touch now still holds what it held: what they typed
+            # before (kept across response_action "errors" and across updates that keep its
+            # block_id and action_id), else its initial value.
+            before = ((view.state.get("values") or {}).get(block_id) or {}).get(action_id)
+            if used_key is None and isinstance(before, dict) and before.get("type") == element.get("type"):
+                entry = dict(before)
+            else:
+                entry = element_state(element, given)
             if not optional and is_empty_state(entry):
                 raise ValueError(f"Slack would not let the person submit: required input {full!r} is empty")
             state.setdefault(block_id, {})[action_id] = entry

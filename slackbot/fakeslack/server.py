@@ -81,6 +81,7 @@ class FakeSlack:
         team_domain: str = "loops-demo",
         clock: Callable[[], float] = time.time,
         team_name: str = "Loops Demo",
+        rate_limits: bool = False,
     ) -> None:
         self.signing_secret = signing_secret
         self.clock = clock
@@ -92,7 +93,9 @@ class FakeSlack:
             base_url=lambda: self.base_url,
         )
         self.faults = Faults()
-        self.rate_limits = False
+        # Off by default; when on, the tier windows and the per-channel chat.postMessage bucket
+        # both run on ``clock``, so a test moves past a 429 by advancing its fake clock.
+        self.rate_limits = rate_limits
         self._limiter = RateLimiter(clock)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -269,6 +272,15 @@ class FakeSlack:
                     continue
                 out.append(message)
             return out
+
+    def messages_with_metadata(self, event_type: str) -> list[Message]:
+        """Live messages whose ``metadata.event_type`` is ``event_type``, oldest (first posted) first."""
+        with self.state.lock:
+            return [
+                m
+                for m in self.state.messages
+                if not m.deleted and m.metadata is not None and m.metadata.get("event_type") == event_type
+            ]
 
     def ephemeral_for(self, user_id: str) -> list[Message]:
         """Everything only this person saw: postEphemeral, ack bodies, response_url posts, Slack errors."""
@@ -450,6 +462,7 @@ class FakeSlack:
             return 200, body, {}
         header = handler.headers.get("Authorization") or ""
         token = header[len("Bearer ") :].strip() if header.startswith("Bearer ") else None
+        query_token = dict(parse_qsl(urlsplit(handler.path).query)).get("token")
         body_token = params.pop("token", None)
         if token is None and not is_json and isinstance(body_token, str) and body_token:
             # A token in a JSON body is not read: Slack wants it in the Authorization header then.
@@ -458,6 +471,13 @@ class FakeSlack:
         headers: dict[str, str] = {}
         if method not in METHODS:
             body = {"ok": False, "error": "unknown_method", "req_method": method}
+        elif query_token:
+            # Apps created after 2021-02-24 may not send the token in the query string (changelog
+            # 2020-11-no-more-tokens-in-querystrings-for-newly-created-apps); the fake's app is such
+            # an app. The changelog names no error code; Slack answers `invalid_auth`
+            # (nmaves/passport-slack-oauth2 issue 5, slack-scala-client issue 184), even when a
+            # valid Authorization header comes too (slack-go/slack PR 995).
+            body = {"ok": False, "error": "invalid_auth"}
         elif not token:
             body = {"ok": False, "error": "not_authed"}
         elif token not in self.state.tokens:

@@ -57,6 +57,16 @@ def test_the_token_may_be_a_form_field_but_not_a_json_field(fake: FakeSlack) -> 
     assert (status, answer["error"]) == (200, "not_authed")
 
 
+def test_a_token_in_the_query_string_is_invalid_auth_even_beside_a_good_header(fake: FakeSlack) -> None:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, answer = raw_call(fake, f"auth.test?token={fake.bot_token}", b"", form)
+    assert (status, answer) == (200, {"ok": False, "error": "invalid_auth"})
+    bearer = {**form, "Authorization": f"Bearer {fake.bot_token}"}
+    status, answer = raw_call(fake, f"auth.test?token={fake.bot_token}", b"", bearer)
+    assert (status, answer) == (200, {"ok": False, "error": "invalid_auth"})
+    assert raw_call(fake, "auth.test", b"", bearer)[1]["ok"] is True
+
+
 def test_an_unknown_method_is_http_200_unknown_method(fake: FakeSlack, client: WebClient) -> None:
     with pytest.raises(SlackApiError) as caught:
         client.api_call("chat.postMesage", json={"channel": "C1", "text": "x"})

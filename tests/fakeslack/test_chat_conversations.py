@@ -174,6 +174,38 @@ def test_a_thread_ts_naming_no_message_is_accepted_and_the_reply_is_orphaned(
     assert client.conversations_history(channel=answer["channel"])["messages"] == []
 
 
+@pytest.mark.parametrize("thread_ts", ["not-a-ts", "0", "1764230000.00x"])
+def test_a_thread_ts_that_is_no_timestamp_at_all_is_invalid_thread_ts(
+    fake: FakeSlack, client: WebClient, ana: User, thread_ts: str
+) -> None:
+    with pytest.raises(SlackApiError) as caught:
+        client.chat_postMessage(channel=ana.id, text="lost", thread_ts=thread_ts)
+    assert (caught.value.response.status_code, caught.value.response["error"]) == (200, "invalid_thread_ts")
+    assert caught.value.response["response_metadata"]["messages"] == [
+        f"[ERROR] {thread_ts} is not a valid thread_ts"
+    ]
+    assert fake.messages() == []
+
+
+def test_messages_with_metadata_counts_tagged_live_messages_oldest_first(
+    fake: FakeSlack, client: WebClient, ana: User, ben: User
+) -> None:
+    def tagged(event_type: str, n: int) -> dict[str, object]:
+        return {"event_type": event_type, "event_payload": {"n": n}}
+
+    first = client.chat_postMessage(channel=ana.id, text="1", metadata=tagged("loops_delivery", 1))
+    client.chat_postMessage(channel=ben.id, text="2", metadata=tagged("loops_delivery", 2))
+    client.chat_postMessage(channel=ana.id, text="untagged")
+    client.chat_postMessage(channel=ana.id, text="other", metadata=tagged("loops_other", 3))
+    client.chat_postMessage(channel=ana.id, text="4", metadata=tagged("loops_delivery", 4))
+    found = fake.messages_with_metadata("loops_delivery")
+    assert [m.text for m in found] == ["1", "2", "4"]
+    assert found[0].metadata == tagged("loops_delivery", 1)
+    client.chat_delete(channel=first["channel"], ts=first["ts"])
+    assert [m.text for m in fake.messages_with_metadata("loops_delivery")] == ["2", "4"]
+    assert fake.messages_with_metadata("nothing") == []
+
+
 def test_history_pages_and_windows(fake: FakeSlack, client: WebClient, clock: FakeClock, ana: User) -> None:
     stamps = []
     for n in range(7):
@@ -255,6 +287,22 @@ def test_update_keeps_history_and_only_touches_own_messages(
     human = fake.state.post(Message(channel=dm, ts="1000000000.000001", text="mine", user=ana.id))
     assert error_of(client.chat_update, channel=dm, ts=human.ts, text="x") == "cant_update_message"
     assert error_of(client.chat_delete, channel=dm, ts=human.ts) == "cant_delete_message"
+
+
+def test_update_without_blocks_keeps_them_and_an_empty_list_clears_them(
+    fake: FakeSlack, client: WebClient, ana: User
+) -> None:
+    section = [{"type": "section", "block_id": "s", "text": {"type": "mrkdwn", "text": "*Due* Friday"}}]
+    note = [{"text": "a note", "fallback": "a note"}]
+    posted = client.chat_postMessage(channel=ana.id, text="v1", blocks=section, attachments=note)
+    dm, ts = posted["channel"], posted["ts"]
+    updated = client.chat_update(channel=dm, ts=ts, text="v2")
+    assert updated["message"]["blocks"] == section and updated["message"]["attachments"] == note
+    assert fake.message(dm, ts).blocks == section and fake.message(dm, ts).text == "v2"
+    client.chat_update(channel=dm, ts=ts, text="v3", blocks=[], attachments=[])
+    stored = fake.message(dm, ts)
+    assert not stored.blocks and not stored.attachments and stored.text == "v3"
+    assert [e.blocks for e in stored.edited] == [section, section]
 
 
 def test_delete_and_permalink(fake: FakeSlack, client: WebClient, ana: User) -> None:

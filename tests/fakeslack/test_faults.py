@@ -118,3 +118,30 @@ def test_optional_rate_limits_per_method_tier(fake: FakeSlack, client: WebClient
     assert caught.value.response.status_code == 429
     clock.advance(60.0)
     assert client.users_list()["ok"]
+
+
+def test_rate_limits_as_a_constructor_argument_run_on_the_fakes_clock(clock: FakeClock) -> None:
+    with FakeSlack(clock=clock, rate_limits=True) as limited:
+        assert FakeSlack().rate_limits is False, "off unless asked for"
+        client = WebClient(token=limited.bot_token, base_url=limited.api_url)
+        ana = limited.add_user("ana")
+        outcomes: list[tuple[int, str | None]] = []
+        for _ in range(5):
+            try:
+                client.chat_postMessage(channel=ana.id, text="burst")
+                outcomes.append((200, None))
+            except SlackApiError as error:
+                outcomes.append((error.response.status_code, error.response.headers.get("Retry-After")))
+        assert [status for status, _ in outcomes] == [200, 200, 200, 429, 429]
+        retry_after = outcomes[3][1]
+        assert retry_after is not None and int(retry_after) >= 1
+        assert limited.calls("chat.postMessage")[3].response == {"ok": False, "error": "ratelimited"}
+        clock.advance(int(retry_after))
+        assert client.chat_postMessage(channel=ana.id, text="after the wait")["ok"]
+        for _ in range(25):  # users.list, Tier 2: its window also runs on the fake's clock
+            client.users_list()
+        with pytest.raises(SlackApiError) as caught:
+            client.users_list()
+        assert caught.value.response.status_code == 429
+        clock.advance(60.0)
+        assert client.users_list()["ok"]

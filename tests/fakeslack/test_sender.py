@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -39,7 +40,18 @@ def test_every_kind_of_request_is_signed_as_slack_signs(
     assert [r.valid_signature for r in receiver.requests] == [True, True, True]
     assert receiver.requests[0].headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert receiver.requests[1].headers["Content-Type"] == "application/json"
-    assert receiver.requests[0].headers["X-Slack-Request-Timestamp"] == str(int(sender.fake.clock()))
+    assert abs(int(receiver.requests[0].headers["X-Slack-Request-Timestamp"]) - time.time()) < 5
+
+
+def test_requests_are_signed_with_wall_clock_time_whatever_the_fakes_clock_says(
+    fake: FakeSlack, sender: SlackSender, receiver: Receiver, clock: FakeClock, ana: User
+) -> None:
+    clock.advance(6 * 3600)  # the test jumps to the afternoon; the app's clock does not move
+    reply = sender.command(ana.id, "/loops", "help")
+    assert reply.status == 200 and receiver.last.valid_signature
+    assert abs(int(receiver.last.headers["X-Slack-Request-Timestamp"]) - time.time()) < 5
+    assert reply.extra["trigger_id"].startswith(str(int(clock()))), "the fake's clock still mints ids"
+    assert sender.post(b"a=b", timestamp=int(time.time()) - 301).status == 401, "override still works"
 
 
 def test_signature_matches_slack_sdk(fake: FakeSlack, clock: FakeClock) -> None:
@@ -57,7 +69,7 @@ def test_raw_post_can_break_the_signature_and_the_clock(
     assert sender.post(b"a=b", signature="v0=" + "0" * 64).status == 401
     assert sender.post(b"a=b", sign=False).status == 401
     assert "X-Slack-Signature" not in receiver.last.headers
-    assert sender.post(b"a=b", timestamp=int(clock()) - 301).status == 401
+    assert sender.post(b"a=b", timestamp=int(time.time()) - 301).status == 401
 
 
 # ---------------------------------------------------------------- slash commands
@@ -438,3 +450,52 @@ def test_close_view_notifies_only_when_asked(
     count = len(receiver.requests)
     assert sender.close_view(ana.id, quiet["view"]["id"]) is None
     assert len(receiver.requests) == count
+
+
+# ---------------------------------------------------------------- input entry across updates
+
+
+def test_views_update_keeps_what_was_typed_in_inputs_with_the_same_ids(
+    fake: FakeSlack, client: WebClient, sender: SlackSender, receiver: Receiver, ana: User
+) -> None:
+    view_id = opened(fake, client, ana)
+    receiver.reply_json({"response_action": "errors", "errors": {"problem": "Say a bit more"}})
+    sender.submit_view(ana.id, view_id, {"text": "Slow deploys", "pick": "weekly", "date": "2026-01-05"})
+    changed = form_modal()
+    changed["title"] = plain("Start a loop, again")
+    blocks = changed["blocks"]
+    blocks[0]["element"] = {**blocks[0]["element"], "initial_value": "ignored: the entry wins"}
+    blocks[1]["block_id"] = "cadence-v2"  # a new block_id: the select starts over
+    blocks[2]["element"] = {"type": "datepicker", "action_id": "date-v2"}  # a new action_id: likewise
+    values = client.views_update(view_id=view_id, view=changed)["view"]["state"]["values"]
+    assert values["problem"]["text"] == {"type": "plain_text_input", "value": "Slow deploys"}
+    assert values["cadence-v2"]["pick"]["selected_option"] is None
+    assert values["due"]["date-v2"]["selected_date"] is None
+    assert "cadence" not in values and "date" not in values["due"]
+    receiver.reply_json({})
+    sender.submit_view(ana.id, view_id, {"cadence-v2.pick": "daily"})
+    submitted = receiver.last.payload()["view"]["state"]["values"]
+    assert submitted["problem"]["text"]["value"] == "Slow deploys", "untouched input keeps the entry"
+
+
+def test_response_action_update_keeps_what_was_typed(
+    fake: FakeSlack, client: WebClient, sender: SlackSender, receiver: Receiver, ana: User
+) -> None:
+    view_id = opened(fake, client, ana)
+    step_two = form_modal()
+    step_two["title"] = plain("Step 2")
+    why = {
+        "type": "input",
+        "block_id": "why",
+        "label": plain("Why"),
+        "element": {"type": "plain_text_input", "action_id": "text", "initial_value": "because"},
+    }
+    step_two["blocks"] = [step_two["blocks"][0], why]
+    receiver.reply_json({"response_action": "update", "view": step_two})
+    sender.submit_view(ana.id, view_id, {"text": "Slow deploys", "pick": "weekly"})
+    view = fake.view(view_id)
+    assert view.payload["title"]["text"] == "Step 2"
+    assert view.state["values"] == {
+        "problem": {"text": {"type": "plain_text_input", "value": "Slow deploys"}},
+        "why": {"text": {"type": "plain_text_input", "value": "because"}},
+    }
