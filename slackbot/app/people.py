@@ -64,7 +64,9 @@ def start(person: Person, client: WebClient, services: Services) -> str:
 
 def stop(person: Person, session: Session) -> str:
     if not person.enrolled:
-        return "You aren't getting the morning prompt. `/loops start` starts it."
+        # Said before the channel sync enrolled them: it must not enrol them later.
+        enrolment.unenrol(person, opted_out=True)
+        return "You aren't getting the morning prompt, and won't unless you say `/loops start`."
     enrolment.unenrol(person, opted_out=True)
     skip_pending_prompts(session, person, before=None, reason="the person stopped the morning prompt")
     return (

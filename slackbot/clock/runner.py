@@ -73,7 +73,8 @@ class Ticker:
                 select(Workspace.id).where(Workspace.uninstalled_at.is_(None)).limit(1)
             )
         report.planned = plan_due(self.database, clock(), self.plan_rules)
-        if installed is None:
+        if installed is None and not self.channel:
+            # Nobody to talk to yet: a fresh install needs no Slack token to tick.
             logger.debug("%s", report)
             return report
         client = self.client()
