@@ -1,123 +1,225 @@
-"""`slackbot demo`: the bot against the bundled Slack emulator, printed as each person sees it.
+"""`slackbot demo`: one morning of a small team across time zones, printed as each person sees it.
 
-Everything is real except Slack: the app runs its WSGI stack on a loopback port with
-a throwaway SQLite database, and the emulator sends it signed requests as Slack would.
+Everything is real except Slack: the app serves its WSGI stack on a loopback port with
+a throwaway SQLite database, the emulator sends it signed requests as Slack would, and
+the clock runs the same pass as `slackbot tick --at`, at the times the story needs.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
+import textwrap
+from datetime import UTC, datetime
 from typing import Any, TextIO
-from urllib.request import urlopen
 
+from slackbot.app.client import delivery_client
+from slackbot.app.services import Services, build_services
+from slackbot.clock.runner import ticker_for
 from slackbot.config import Settings
 from slackbot.fakeslack import FakeSlack, SlackSender
-from slackbot.fakeslack.render import render_message, render_view
+from slackbot.fakeslack.render import render_conversation, render_message, render_view
+from slackbot.fakeslack.state import Message, User
 from slackbot.store.db import Database
 from slackbot.store.migrate import upgrade
 from slackbot.web import HttpServer, wsgi_app
 
-TEAM = (("ana", "Europe/Berlin"), ("ben", "America/New_York"), ("chen", "Asia/Kolkata"))
+# Thursday evening in UTC: Friday has not begun anywhere in the team yet.
+START = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)
+TEAM = (("chen", "Asia/Kolkata"), ("ana", "Europe/Berlin"), ("ben", "America/New_York"))
 
 
-class Transcript:
-    def __init__(self, out: TextIO) -> None:
+WIDTH = 96
+
+
+class DemoFailed(Exception):
+    """The story could not go on: what was expected did not happen."""
+
+
+class Demo:
+    """The story's cast and stage: the emulator, the app on a port, and what everyone saw."""
+
+    def __init__(
+        self, out: TextIO, fake: FakeSlack, services: Services, settings: Settings, url: str
+    ) -> None:
         self.out = out
+        self.fake = fake
+        self.services = services
+        self.settings = settings
+        self.sender = SlackSender(fake, app_url=f"{url}/slack/events")
+        self.people: dict[str, User] = {}
+        self.problems: list[str] = []
 
-    def step(self, who: str, action: str) -> None:
-        self.out.write(f"\n── {who} {action}\n")
+    def say(self, text: str = "") -> None:
+        self.out.write(text + "\n")
 
-    def lines(self, lines: list[str], prefix: str = "   │ ") -> None:
+    def step(self, moment: datetime, text: str) -> None:
+        self.services.clock = lambda: moment
+        self.say(f"\n── {moment:%a %H:%M} UTC · {text}")
+
+    def show(self, lines: list[str]) -> None:
         for line in lines:
-            self.out.write(f"{prefix}{line}\n".rstrip() + "\n")
+            indent = line[: len(line) - len(line.lstrip())]
+            for part in textwrap.wrap(line.strip(), WIDTH - len(indent)) or [""]:
+                self.say(f"   │ {indent}{part}".rstrip())
 
-    def note(self, text: str) -> None:
-        self.out.write(f"   {text}\n")
+    def expect(self, condition: bool, problem: str) -> None:
+        if not condition:
+            self.problems.append(problem)
+            self.say(f"   !! {problem}")
+
+    def command(self, name: str, typed: str) -> dict[str, Any]:
+        command, _, text = typed.partition(" ")
+        reply = self.sender.command(self.people[name].id, command, text)
+        self.services.settle()
+        self.expect(reply.status == 200, f"{typed}: HTTP {reply.status}")
+        body: dict[str, Any] = reply.json() if reply.status == 200 and reply.text else {}
+        self.say(f"   {name} types `{typed}` and sees (only visible to them):")
+        self.show(render_message(body))
+        return body
+
+    def tick(self, at: datetime) -> None:
+        report = ticker_for(self.settings, self.services.database).tick(at)
+        self.services.settle()
+        self.say(f"   the clock ticks: {report.sent.sent} sent, {report.sent.skipped} skipped")
+
+    def dm(self, name: str) -> list[Message]:
+        return self.fake.messages(channel=self.fake.dm_channel_id(self.people[name].id))
+
+    def prompts(self, name: str) -> list[Message]:
+        return [m for m in self.dm(name) if "What's broken right now" in m.text and m.thread_ts in (None, m.ts)]
+
+    def latest_prompt(self, name: str) -> Message:
+        prompts = self.prompts(name)
+        if not prompts:
+            raise DemoFailed(f"{name} got no prompt")
+        return prompts[-1]
+
+    def author(self, message: Message) -> str:
+        if message.bot_id:
+            return "Loops"
+        return next((name for name, user in self.people.items() if user.id == message.user), "someone")
+
+    def show_dm(self, name: str) -> None:
+        self.say(f"   {name}'s DM with Loops now reads:")
+        self.show(render_conversation(self.dm(name), self.author))
 
 
 def run_demo(out: TextIO) -> int:
-    """Print a short session of the product; exit status 1 if anything did not behave."""
+    """Print the morning; exit status 1 if anything did not behave as the story says."""
     logging.getLogger().setLevel(logging.WARNING)
-    show = Transcript(out)
     with (
         tempfile.TemporaryDirectory(prefix="loops-demo-") as folder,
         FakeSlack(team_domain="loops-demo") as fake,
     ):
-        database = Database(f"sqlite:///{folder}/demo.db")
+        url = f"sqlite:///{folder}/demo.db"
+        database = Database(url)
         upgrade(database)
         settings = Settings(
             _env_file=None,
             slack_bot_token=fake.bot_token,
             slack_signing_secret=fake.signing_secret,
             slack_api_url=fake.api_url,
-            database_url=f"sqlite:///{folder}/demo.db",
+            database_url=url,
         )
-        server = HttpServer(wsgi_app(settings, database)).start()
+        services = build_services(settings, database, delivery_client(settings))
+        server = HttpServer(wsgi_app(settings, database, services)).start()
+        demo = Demo(out, fake, services, settings, server.url)
         try:
-            return _session(show, fake, SlackSender(fake, app_url=f"{server.url}/slack/events"), server)
+            _morning(demo)
+        except DemoFailed as failure:
+            demo.problems.append(str(failure))
         finally:
             server.stop()
+            services.shutdown()
             database.dispose()
-
-
-def _session(show: Transcript, fake: FakeSlack, sender: SlackSender, server: HttpServer) -> int:
-    people = {name: fake.add_user(name=name, tz=tz) for name, tz in TEAM}
-    show.out.write("Loops demo: the app on " + server.url + ", Slack played by the bundled emulator.\n")
-    show.out.write("Workspace " + fake.team_id + ": " + ", ".join(f"{n} ({tz})" for n, tz in TEAM) + "\n")
-    problems: list[str] = []
-
-    def command(name: str, typed: str) -> dict[str, Any]:
-        command_word, _, text = typed.partition(" ")
-        show.step(name, f"types `{typed}`")
-        reply = sender.command(people[name].id, command_word, text)
-        if reply.status != 200:
-            problems.append(f"{typed}: HTTP {reply.status}")
-            return {}
-        body: dict[str, Any] = reply.json()
-        show.note("(only visible to you)" if body.get("response_type") == "ephemeral" else "")
-        show.lines(render_message(body))
-        return body
-
-    if "/loops start" not in json.dumps(command("ana", "/loops help")):
-        problems.append("/loops help did not list the subcommands")
-
-    show.step("ana", "opens the Home tab of the Loops app")
-    ana = people["ana"]
-    home_opened = {
-        "type": "app_home_opened",
-        "user": ana.id,
-        "channel": fake.dm_channel_id(ana.id),
-        "tab": "home",
-    }
-    sender.event(home_opened, event_id="Ev0DEMO0001")
-    home = fake.home_view(ana.id)
-    if home is None:
-        problems.append("the Home tab was not published")
-    else:
-        show.lines(render_view(home.view))
-
-    show.step("Slack", "delivers that event twice more (X-Slack-Retry-Num: 1, 2), as it does after a timeout")
-    for retry in (1, 2):
-        sender.event(home_opened, event_id="Ev0DEMO0001", retry_num=retry, retry_reason="http_timeout")
-    publishes = len(fake.calls("views.publish"))
-    show.note(f"views.publish was called {publishes} time(s): the retries were recognised by event_id.")
-    if publishes != 1:
-        problems.append("a retried event was handled more than once")
-
-    if "Did you mean" not in json.dumps(command("ben", "/loops strat")):
-        problems.append("a typo got no suggestion")
-    if "&lt;!channel&gt;" not in json.dumps(command("chen", "/loops <!channel>")):
-        problems.append("user text was not escaped")
-    command("chen", "/shipped new onboarding email")
-
-    show.step("an operator", "asks GET /healthz")
-    with urlopen(f"{server.url}/healthz", timeout=5) as response:  # noqa: S310 - our own loopback server
-        show.note(f"{response.status} {response.read().decode()}")
-
-    if problems:
-        show.out.write("\nThe demo found problems:\n" + "\n".join(f"  - {p}" for p in problems) + "\n")
+    if demo.problems:
+        out.write("\nThe demo found problems:\n" + "\n".join(f"  - {p}" for p in demo.problems) + "\n")
         return 1
-    show.out.write("\nThat is everything Loops does today; the morning prompt and /shipped come next.\n")
+    out.write(
+        "\nEvery prompt went out once, at each person's 09:30, and every answer is a loop with its thread.\n"
+    )
     return 0
+
+
+def _morning(demo: Demo) -> None:
+    demo.say(
+        "Loops demo: one Friday for a team in three time zones. Slack is played by the bundled emulator;"
+    )
+    demo.say("the app, its database and its clock are the real ones.")
+    for name, tz in TEAM:
+        demo.people[name] = demo.fake.add_user(name=name, tz=tz)
+    demo.say("Team: " + ", ".join(f"{name} ({tz})" for name, tz in TEAM))
+
+    demo.step(START, "everyone opts in")
+    for name, _ in TEAM:
+        demo.command(name, "/loops start")
+
+    chen_due = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
+    demo.step(chen_due, "09:30 in Kolkata")
+    demo.tick(chen_due)
+    prompt = demo.latest_prompt("chen")
+    demo.expect(not demo.prompts("ana") and not demo.prompts("ben"), "someone was prompted at Kolkata's time")
+    demo.say("   chen presses [ Something's broken ]; a modal opens:")
+    demo.sender.click(demo.people["chen"].id, prompt, action_id="prompt_broken")
+    (modal,) = demo.fake.views_of(demo.people["chen"].id)
+    demo.show(render_view(modal.payload))
+    demo.say("   chen fills it in and presses [ Open loop ]")
+    demo.sender.submit_view(
+        demo.people["chen"].id,
+        modal.id,
+        {
+            "what.text": "OTP SMS arrive minutes late",
+            "for_whom.text": "new sign-ups in India",
+            "evidence.text": "Support: 38 tickets this week; the SMS provider's delivery report",
+        },
+    )
+    demo.services.settle()
+    demo.show_dm("chen")
+
+    ana_due = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
+    demo.step(ana_due, "09:30 in Berlin")
+    demo.tick(ana_due)
+    prompt = demo.latest_prompt("ana")
+    demo.say("   ana answers in the prompt's thread:")
+    demo.show(["Checkout fails after the address step", "for: customers paying with <SEPA> & cards"])
+    demo.sender.user_message(
+        demo.people["ana"].id,
+        "Checkout fails after the address step\nfor: customers paying with <SEPA> & cards",
+        thread_ts=prompt.ts,
+    )
+    demo.services.settle()
+    demo.show_dm("ana")
+
+    nudge_time = datetime(2026, 11, 27, 11, 30, tzinfo=UTC)
+    demo.step(nudge_time, "three hours after Berlin's prompt: answered, so no nudge")
+    demo.tick(nudge_time)
+    demo.expect(not [m for m in demo.dm("ana") if "Still there?" in m.text], "ana was nudged after answering")
+
+    ben_due = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
+    demo.step(ben_due, "09:30 in New York")
+    demo.tick(ben_due)
+    demo.latest_prompt("ben")
+    ben_nudge = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)
+    demo.step(ben_nudge, "ben hasn't answered after three hours: one nudge, in the prompt's thread")
+    demo.tick(ben_nudge)
+    demo.tick(ben_nudge.replace(minute=45))
+    demo.show_dm("ben")
+    nudges = [m for m in demo.dm("ben") if "Still there?" in m.text]
+    demo.expect(len(nudges) == 1, f"ben got {len(nudges)} nudges")
+
+    monday = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
+    demo.step(monday, "Monday, 09:30 in Berlin: the prompt reviews ana's open loop")
+    demo.tick(monday)
+    prompt = demo.latest_prompt("ana")
+    demo.show(render_message({"text": prompt.text, "blocks": prompt.blocks}))
+    demo.say("   ana presses [ Still broken ] under Loop #1")
+    demo.sender.click(demo.people["ana"].id, prompt, action_id="loop_still_broken")
+    demo.services.settle()
+
+    demo.say("   and sees (only visible to her):")
+    demo.show(render_message({"text": demo.fake.ephemeral_for(demo.people["ana"].id)[-1].text}))
+
+    for name, _ in TEAM:
+        count, expected = len(demo.prompts(name)), 2 if name == "ana" else 1
+        demo.expect(count == expected, f"{name} got {count} prompts, expected {expected}")

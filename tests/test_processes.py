@@ -251,3 +251,19 @@ def test_run_serves_http_with_its_clock_inside(database_url: str, tmp_path: Path
     assert run.returncode == 0, output
     assert "forgot 0 old event ids" in output, "the clock ticks inside `run`"
     assert "Traceback" not in output
+
+
+def test_demo_tells_the_whole_morning(tmp_path: Path) -> None:
+    result = slackbot("demo", env=environment(), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for seen in (
+        "Your first prompt comes Friday 27 November at 09:30 (Asia/Kolkata)",
+        "Loop #1: OTP SMS arrive minutes late — new sign-ups in India",
+        "customers paying with <SEPA> & cards",
+        "Still there?",
+        "_3 days open_",
+        "Every prompt went out once",
+    ):
+        assert seen in out, seen
+    assert "Traceback" not in result.stderr

@@ -8,7 +8,10 @@ mentions read as a person sees them: `&lt;!channel&gt;` shows as `<!channel>`, i
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
+
+from slackbot.fakeslack.state import Message
 
 RULE = "─" * 40
 _LINK = re.compile(r"<(?P<target>[^<>|]+)(?:\|(?P<label>[^<>]+))?>")
@@ -19,6 +22,8 @@ def mrkdwn_to_text(text: str) -> str:
 
     def link(match: re.Match[str]) -> str:
         target, label = match.group("target"), match.group("label")
+        if target.startswith("!date^"):
+            return label or target  # the fallback text, as a client that cannot localise shows it
         if target[0] in "@!":
             return "@" + (label or target[1:].split("^")[0])
         if target[0] == "#":
@@ -62,7 +67,8 @@ def _element(element: Any) -> str:
         )
     if kind == "overflow":
         return "[ ⋯ ]"
-    placeholder = _text(element.get("placeholder")) or str(element.get("initial_value") or "")
+    initial = str(element.get("initial_value") or "")
+    placeholder = initial or (f"e.g. {_text(element.get('placeholder'))}" if element.get("placeholder") else "")
     arrow = " ▾" if kind and ("select" in kind or kind in ("datepicker", "timepicker")) else ""
     return f"[ {placeholder}{arrow} ]"
 
@@ -128,3 +134,25 @@ def render_view(view: dict[str, Any]) -> list[str]:
         buttons = [f"[ {_text(view.get(key))} ]" for key in ("close", "submit") if view.get(key)]
         lines += ["", "  ".join(buttons) or "[ Cancel ]"]
     return lines
+
+
+def render_conversation(messages: list[Message], author: Callable[[Message], str]) -> list[str]:
+    """A conversation as its member sees it: top-level messages in order, each thread under its parent."""
+    replies: dict[str, list[Message]] = {}
+    for message in messages:
+        if message.thread_ts and message.thread_ts != message.ts:
+            replies.setdefault(message.thread_ts, []).append(message)
+    lines: list[str] = []
+    for message in messages:
+        if message.thread_ts and message.thread_ts != message.ts:
+            continue
+        lines.append(f"{author(message)}:")
+        lines += ["  " + line for line in render_message(_body(message))]
+        for reply in replies.get(message.ts, []):
+            lines.append(f"    ↳ {author(reply)}:")
+            lines += ["      " + line for line in render_message(_body(reply))]
+    return lines
+
+
+def _body(message: Message) -> dict[str, Any]:
+    return {"text": message.text, "blocks": message.blocks}
