@@ -258,7 +258,7 @@ def test_demo_tells_the_whole_morning(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     for seen in (
-        "Your first prompt comes Friday 27 November at 09:30 (Asia/Kolkata)",
+        "Friday 27 November at 09:30 (Asia/Kolkata)",
         "Loop #1: OTP SMS arrive minutes late — new sign-ups in India",
         "customers paying with <SEPA> & cards",
         "Still there?",
