@@ -87,7 +87,9 @@ class Demo:
         return self.fake.messages(channel=self.fake.dm_channel_id(self.people[name].id))
 
     def prompts(self, name: str) -> list[Message]:
-        return [m for m in self.dm(name) if "What's broken right now" in m.text and m.thread_ts in (None, m.ts)]
+        return [
+            m for m in self.dm(name) if "What's broken right now" in m.text and m.thread_ts in (None, m.ts)
+        ]
 
     def latest_prompt(self, name: str) -> Message:
         prompts = self.prompts(name)

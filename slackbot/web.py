@@ -146,6 +146,7 @@ class LoopsRequestHandler(SlackRequestHandler):
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128
 
 
 class _QuietHandler(WSGIRequestHandler):

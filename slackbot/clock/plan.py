@@ -10,15 +10,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-
-from sqlalchemy.orm import Session
+from typing import Any
 
 from slackbot.core.deliveries import DeliveryKind, DeliveryState
 from slackbot.core.enrolment import Defaults, schedule_for
 from slackbot.core.schedule import Decision, nudge_due, plan_prompts
 from slackbot.store.db import Database
 from slackbot.store.models import Person
-from slackbot.store.queries import add_delivery, people_due
+from slackbot.store.queries import add_deliveries, people_due
 
 logger = logging.getLogger(__name__)
 
@@ -47,15 +46,22 @@ def plan_due(database: Database, now: datetime, rules: PlanRules) -> PlanReport:
     while True:
         with database.transaction() as session:
             people = people_due(session, now, BATCH)
+            rows: list[dict[str, Any]] = []
             for person in people:
-                _plan_person(session, person, now, rules, report)
+                rows += _plan_person(person, now, rules, report)
+            for kind, state in add_deliveries(session, rows):
+                if state == DeliveryState.MISSED:
+                    report.missed += 1
+                elif kind == DeliveryKind.PROMPT:
+                    report.prompts += 1
+                else:
+                    report.nudges += 1
         if len(people) < BATCH:
             return report
 
 
-def _plan_person(
-    session: Session, person: Person, now: datetime, rules: PlanRules, report: PlanReport
-) -> None:
+def _plan_person(person: Person, now: datetime, rules: PlanRules, report: PlanReport) -> list[dict[str, Any]]:
+    """The deliveries one person is owed now, and their schedule moved past them."""
     assert person.next_prompt_at is not None
     schedule = schedule_for(person, rules.defaults)
     plan = plan_prompts(
@@ -64,28 +70,31 @@ def _plan_person(
     if plan.pause_ended:
         person.paused_until = None
         person.welcome_back = True
+    person.next_prompt_at = plan.next_due
+    rows: list[dict[str, Any]] = []
     for occurrence in plan.occurrences:
-        key = occurrence.local_date.isoformat()
         if occurrence.decision is Decision.PAUSED:
             report.paused += 1
             continue
-        common = {"workspace_id": person.workspace_id, "person_id": person.id, "key": key}
+        common = {
+            "workspace_id": person.workspace_id,
+            "person_id": person.id,
+            "key": occurrence.local_date.isoformat(),
+        }
         if occurrence.decision is Decision.MISSED:
-            report.missed += None is not add_delivery(
-                session,
-                kind=DeliveryKind.PROMPT,
-                due_at=occurrence.due,
-                state=DeliveryState.MISSED,
-                last_error=f"reached {now - occurrence.due} late; the catch-up window is {rules.catch_up}",
-                **common,
+            late = now - occurrence.due
+            rows.append(
+                {
+                    "kind": DeliveryKind.PROMPT,
+                    "due_at": occurrence.due,
+                    "state": DeliveryState.MISSED,
+                    "last_error": f"reached {late} late; the catch-up window is {rules.catch_up}",
+                    **common,
+                }
             )
             continue
-        report.prompts += None is not add_delivery(
-            session, kind=DeliveryKind.PROMPT, due_at=occurrence.due, **common
-        )
+        rows.append({"kind": DeliveryKind.PROMPT, "due_at": occurrence.due, **common})
         nudge_at = nudge_due(occurrence.due, schedule, after=rules.nudge_after, day_end=rules.day_end)
         if nudge_at is not None:
-            report.nudges += None is not add_delivery(
-                session, kind=DeliveryKind.NUDGE, due_at=nudge_at, **common
-            )
-    person.next_prompt_at = plan.next_due
+            rows.append({"kind": DeliveryKind.NUDGE, "due_at": nudge_at, **common})
+    return rows

@@ -68,7 +68,9 @@ def _element(element: Any) -> str:
     if kind == "overflow":
         return "[ ⋯ ]"
     initial = str(element.get("initial_value") or "")
-    placeholder = initial or (f"e.g. {_text(element.get('placeholder'))}" if element.get("placeholder") else "")
+    placeholder = initial or (
+        f"e.g. {_text(element.get('placeholder'))}" if element.get("placeholder") else ""
+    )
     arrow = " ▾" if kind and ("select" in kind or kind in ("datepicker", "timepicker")) else ""
     return f"[ {placeholder}{arrow} ]"
 

@@ -29,6 +29,9 @@ T = TypeVar("T")
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 refuses connections under a burst that Slack
+    # itself would take; the app's sender opens dozens at once.
+    request_queue_size = 256
 
     def __init__(self, fake: FakeSlack) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)

@@ -135,6 +135,27 @@ def add_delivery(session: Session, **values: Any) -> int | None:
     return None if delivery_id is None else int(delivery_id)
 
 
+def add_deliveries(session: Session, rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """`add_delivery` for many at once; returns (kind, state) of the ones this call created."""
+    if not rows:
+        return []
+    for values in rows:
+        values.setdefault("ready_at", values["due_at"])
+        values.setdefault("created_at", utcnow())
+        values.setdefault("state", DeliveryState.PENDING)
+        values.setdefault("attempts", 0)
+        values.setdefault("maybe_posted", False)
+        values.setdefault("last_error", None)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(Delivery)
+        .on_conflict_do_nothing(index_elements=["kind", "person_id", "key"])
+        .returning(Delivery.kind, Delivery.state)
+    )
+    # Executed with many parameter sets: SQLAlchemy's "insertmanyvalues" batches the rows.
+    return [(str(kind), str(state)) for kind, state in session.execute(statement, rows)]
+
+
 def claim_deliveries(
     session: Session, now: datetime, *, owner: str, lease: timedelta, limit: int, only: int | None = None
 ) -> list[tuple[int, bool]]:
@@ -210,6 +231,23 @@ def open_loops(session: Session, person: Person, limit: int) -> list[Loop]:
             .limit(limit)
         )
     )
+
+
+def open_loops_of(session: Session, people: list[Person], limit: int) -> dict[int, list[Loop]]:
+    """`open_loops` for many people in one query: person id → their newest open loops."""
+    found: dict[int, list[Loop]] = {}
+    if not people:
+        return found
+    query = (
+        select(Loop)
+        .where(Loop.person_id.in_({p.id for p in people}), Loop.state.in_(STILL_OPEN))
+        .order_by(Loop.person_id, Loop.opened_at.desc(), Loop.id.desc())
+    )
+    for loop in session.scalars(query):
+        mine = found.setdefault(loop.person_id, [])
+        if len(mine) < limit:
+            mine.append(loop)
+    return found
 
 
 def loop_of(session: Session, person: Person, loop_id: int) -> Loop | None:
