@@ -383,3 +383,69 @@ def test_someone_elses_loop_cannot_be_touched(team: Bot) -> None:
     reply = team.sender.post(urlencode({"payload": json.dumps(body)}))
     assert reply.status == 200
     assert team.loops(ana)[0].state == "open"
+
+
+def test_answers_never_wait_for_slack(team: Bot) -> None:
+    """Slack hangs on every post for 5 s; the app still answers its requests within 3 s."""
+    ana, prompt = prompted(team)
+    for method in ("chat.postMessage", "chat.update"):
+        team.fake.faults.add(method=method, kind="timeout", seconds=5)
+    _, reply = team.sender.user_message(ana, "Exports time out\nfor: finance", thread_ts=prompt.ts)
+    assert reply.status == 200
+    assert reply.slack_error is None, "answered within Slack's 3 seconds"
+    assert len(team.loops(ana)) == 1, "stored before the answer"
+    team.settle()
+    team.fake.faults.clear()
+    team.tick(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+    (loop,) = team.loops(ana)
+    assert loop.thread_ts is not None, "the clock posted what Slack would not take then"
+
+
+def test_start_when_slack_will_not_say_the_time_zone(team: Bot) -> None:
+    ana = team.fake.add_user(name="ana", tz="Europe/Berlin")
+    team.fake.faults.add(method="users.info", kind="timeout", seconds=5, times=1)
+    reply = team.sender.command(ana.id, "/loops", "start")
+    assert reply.slack_error is None
+    assert "using UTC for now" in reply.text
+    assert team.person(ana.id).enrolled
+
+
+def home(team: Bot, user_id: str) -> str:
+    view = team.fake.home_view(user_id)
+    assert view is not None
+    return json.dumps(view.view, ensure_ascii=False)
+
+
+def test_the_home_tab_switches_the_prompt_on_and_off(team: Bot) -> None:
+    ana = team.fake.add_user(name="ana", tz="Europe/Berlin")
+    team.sender.open_home(ana.id)
+    team.settle()
+    assert "Morning prompt: off" in home(team, ana.id)
+    view = team.fake.home_view(ana.id)
+    assert view is not None
+    team.sender.click_in_view(ana.id, view, action_id="home_start")
+    team.settle()
+    assert team.person(ana.id).enrolled
+    assert "Morning prompt: on." in home(team, ana.id)
+    assert "09:30 (Europe/Berlin)" in home(team, ana.id)
+    view = team.fake.home_view(ana.id)
+    assert view is not None
+    team.sender.click_in_view(ana.id, view, action_id="home_pause_week")
+    team.settle()
+    assert "Morning prompt: paused" in home(team, ana.id)
+    assert team.person(ana.id).paused_until is not None
+    view = team.fake.home_view(ana.id)
+    assert view is not None
+    team.sender.click_in_view(ana.id, view, action_id="home_stop")
+    team.settle()
+    assert "Morning prompt: off" in home(team, ana.id)
+    assert not team.person(ana.id).enrolled
+
+
+def test_the_home_tab_lists_open_loops(team: Bot) -> None:
+    ana, prompt = prompted(team)
+    team.sender.user_message(ana, "Exports time out\nfor: finance", thread_ts=prompt.ts)
+    team.settle()
+    team.sender.open_home(ana)
+    team.settle()
+    assert "Loop #1: Exports time out — finance" in home(team, ana)
