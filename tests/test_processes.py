@@ -43,6 +43,16 @@ def environment(**values: str) -> dict[str, str]:
     return env
 
 
+def slack_env(fake: FakeSlack, **values: str) -> dict[str, str]:
+    """The environment of a process that talks to the emulator."""
+    return environment(
+        SLACK_BOT_TOKEN=fake.bot_token,
+        SLACK_SIGNING_SECRET=fake.signing_secret,
+        SLACK_API_URL=fake.api_url,
+        **values,
+    )
+
+
 def slackbot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "slackbot", *args],
@@ -136,14 +146,7 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: flo
 def test_procfile_web_serves_signed_requests_with_gunicorn(database_url: str, tmp_path: Path) -> None:
     port = _free_port()
     with FakeSlack() as fake:
-        env = environment(
-            PORT=str(port),
-            DATABASE_URL=database_url,
-            SLACK_BOT_TOKEN=fake.bot_token,
-            SLACK_SIGNING_SECRET=fake.signing_secret,
-            SLACK_API_URL=fake.api_url,
-            WEB_CONCURRENCY="2",
-        )
+        env = slack_env(fake, PORT=str(port), DATABASE_URL=database_url, WEB_CONCURRENCY="2")
         web = subprocess.Popen(
             ["sh", "-c", "exec " + procfile()["web"]],
             env=env,
@@ -200,12 +203,7 @@ def test_procfile_clock_ticks_and_stops_on_sigterm(database_url: str, tmp_path: 
     with FakeSlack() as fake:
         clock = subprocess.Popen(
             ["sh", "-c", "exec " + procfile()["clock"]],
-            env=environment(
-                DATABASE_URL=database_url,
-                LOG_LEVEL="DEBUG",
-                SLACK_BOT_TOKEN=fake.bot_token,
-                SLACK_API_URL=fake.api_url,
-            ),
+            env=slack_env(fake, DATABASE_URL=database_url, LOG_LEVEL="DEBUG"),
             cwd=tmp_path,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -225,14 +223,7 @@ def test_procfile_clock_ticks_and_stops_on_sigterm(database_url: str, tmp_path: 
 def test_run_serves_http_with_its_clock_inside(database_url: str, tmp_path: Path) -> None:
     port = _free_port()
     with FakeSlack() as fake:
-        env = environment(
-            PORT=str(port),
-            DATABASE_URL=database_url,
-            SLACK_BOT_TOKEN=fake.bot_token,
-            SLACK_SIGNING_SECRET=fake.signing_secret,
-            SLACK_API_URL=fake.api_url,
-            LOG_LEVEL="DEBUG",
-        )
+        env = slack_env(fake, PORT=str(port), DATABASE_URL=database_url, LOG_LEVEL="DEBUG")
         run = subprocess.Popen(
             [sys.executable, "-m", "slackbot", "run"],
             env=env,

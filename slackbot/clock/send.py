@@ -344,28 +344,22 @@ class Sender:
 
     def _find_posted(self, job: Job, channel: str, pacer: Pacer, report: SendReport) -> str | None:
         """The ts of this delivery's message if an earlier attempt did post it."""
-        oldest = f"{job.since.timestamp() - 120:.6f}"
-        if job.thread_ts:
-            response = self._call(
-                pacer,
-                report,
-                self.client.conversations_replies,
-                channel=channel,
-                ts=job.thread_ts,
-                oldest=oldest,
-                include_all_metadata=True,
-                limit=200,
-            )
-        else:
-            response = self._call(
-                pacer,
-                report,
-                self.client.conversations_history,
-                channel=channel,
-                oldest=oldest,
-                include_all_metadata=True,
-                limit=200,
-            )
+        # A thread reply is found among the thread's replies, a top-level post in the history.
+        method, where = (
+            (self.client.conversations_replies, {"ts": job.thread_ts})
+            if job.thread_ts
+            else (self.client.conversations_history, {})
+        )
+        response = self._call(
+            pacer,
+            report,
+            method,
+            channel=channel,
+            oldest=f"{job.since.timestamp() - 120:.6f}",
+            include_all_metadata=True,
+            limit=200,
+            **where,
+        )
         for posted in response.get("messages") or []:
             metadata = posted.get("metadata") or {}
             payload = metadata.get("event_payload") or {}

@@ -223,14 +223,7 @@ def prompt_in_thread(session: Session, person: Person, channel: str, ts: str) ->
 
 def open_loops(session: Session, person: Person, limit: int) -> list[Loop]:
     """The person's loops still waiting on them, newest first."""
-    return list(
-        session.scalars(
-            select(Loop)
-            .where(Loop.person_id == person.id, Loop.state.in_(STILL_OPEN))
-            .order_by(Loop.opened_at.desc(), Loop.id.desc())
-            .limit(limit)
-        )
-    )
+    return open_loops_of(session, [person], limit).get(person.id, [])
 
 
 def open_loops_of(session: Session, people: list[Person], limit: int) -> dict[int, list[Loop]]:
