@@ -80,7 +80,10 @@ def handle_error(error: Exception, request: BoltRequest, body: dict[str, Any]) -
             answer = {"response_action": "update", "view": error_modal(text)}
         return BoltResponse(status=200, headers=JSON_HEADERS, body=json.dumps(answer))
     if kind == "block_actions":
-        _tell_person(request, body, text)
+        # After the answer: Slack is waiting for it, and telling the person takes a call.
+        services = request.context.get(ContextKey.SERVICES)
+        if services is not None:
+            services.run_later(lambda: _tell_person(request, body, text))
         return BoltResponse(status=200, body="")
     if kind == "event_callback" and (is_database_outage(error) or is_slack_outage(error)):
         # Nothing was stored; 503 asks Slack to deliver the event again later, so a

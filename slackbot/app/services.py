@@ -75,7 +75,11 @@ class Services:
 
 
 def defaults_of(settings: Settings) -> Defaults:
-    return Defaults(prompt_time=settings.loops_prompt_time, workdays=settings.loops_workdays)
+    return Defaults(
+        prompt_time=settings.loops_prompt_time,
+        workdays=settings.loops_workdays,
+        catch_up=settings.loops_catch_up,
+    )
 
 
 def plan_rules(settings: Settings) -> PlanRules:
@@ -90,6 +94,7 @@ def plan_rules(settings: Settings) -> PlanRules:
 def send_rules(settings: Settings) -> SendRules:
     return SendRules(
         catch_up=settings.loops_catch_up,
+        day_end=settings.loops_day_end,
         concurrency=settings.loops_send_concurrency,
         per_second=settings.loops_send_rate,
     )

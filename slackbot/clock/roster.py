@@ -125,29 +125,33 @@ def sync_channel(
 
 def refresh_zones(database: Database, client: WebClient, defaults: Defaults, now: datetime) -> RosterReport:
     """Re-read the time zone of enrolled people not checked for a day (Slack sends no event
-    for the twice-yearly offset change, but a person who moved changes `tz`)."""
+    for the twice-yearly offset change, but a person who moved changes `tz`).
+
+    The people are claimed first (checked "now", rows other ticks hold are skipped), so
+    several clock processes do not ask Slack about the same people.
+    """
     report = RosterReport()
     with database.transaction() as session:
         stale = session.scalars(
-            select(Person.id, Person.slack_user_id)
+            select(Person)
             .where(
                 Person.enrolled.is_(True),
                 or_(Person.tz_checked_at.is_(None), Person.tz_checked_at < now - ZONE_REFRESH_EVERY),
             )
             .order_by(Person.tz_checked_at.is_(None).desc(), Person.tz_checked_at)
             .limit(PROFILES_PER_TICK)
+            .with_for_update(skip_locked=True)
         ).all()
-    for person_id in stale:
-        with database.session() as session:
-            slack_user_id = session.scalar(select(Person.slack_user_id).where(Person.id == person_id))
-        user = _profile(client, str(slack_user_id))
+        claimed = [(person.id, person.slack_user_id) for person in stale]
+        for person in stale:
+            person.tz_checked_at = now  # if Slack does not answer, try again tomorrow, not every tick
+    for person_id, slack_user_id in claimed:
+        user = _profile(client, slack_user_id)
+        if user is None:
+            continue
         with database.transaction() as session:
-            person = session.get(Person, person_id)
-            if person is None:
-                continue
-            if user is None:
-                person.tz_checked_at = now  # try again tomorrow, not every tick
-                continue
-            _apply(person, user, defaults, now)
-            report.refreshed += 1
+            refreshed = session.get(Person, person_id)
+            if refreshed is not None:
+                _apply(refreshed, user, defaults, now)
+                report.refreshed += 1
     return report

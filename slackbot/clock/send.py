@@ -18,7 +18,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from datetime import time as time_of_day
 from typing import Any
+from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -65,10 +67,13 @@ class Pacer:
         self._next_slot = 0.0
         self._held_until = 0.0
 
-    def wait(self) -> None:
+    def wait(self, deadline: float = float("inf")) -> None:
+        """Wait for this caller's turn; raise LeaseRunningOut rather than wait past `deadline`."""
         with self._lock:
             now = self._monotonic()
             slot = max(now, self._next_slot, self._held_until)
+            if slot > deadline:
+                raise LeaseRunningOut
             self._next_slot = slot + self.interval
         if slot > now:
             time.sleep(slot - now)
@@ -79,9 +84,14 @@ class Pacer:
             self._held_until = max(self._held_until, self._monotonic() + seconds)
 
 
+class LeaseRunningOut(Exception):
+    """Too little of the claim's lease is left to start a Slack call: give the job back."""
+
+
 @dataclass
 class SendRules:
     catch_up: timedelta
+    day_end: time_of_day = time_of_day(18, 0)
     concurrency: int = 16
     per_second: float = 0.0
 
@@ -104,16 +114,21 @@ class SendReport:
 
 @dataclass(frozen=True)
 class Ended:
-    """A delivery that ends without a post: how, why, and which report counter it adds to."""
+    """A delivery that ends without a post: how, why, and which report counter it adds to.
+
+    `where` is the conversation (channel, thread) in which an earlier attempt would have
+    posted it, when Slack can still be asked; None when it cannot (or need not) be.
+    """
 
     state: DeliveryState
     reason: str | None
     counter: str | None
+    where: tuple[str | None, str | None] | None = None
 
 
 @dataclass(frozen=True)
 class Job:
-    """One message to post, read from the database: everything the Slack half needs, no ORM."""
+    """One claimed delivery, read from the database: everything the Slack half needs, no ORM."""
 
     delivery_id: int
     workspace_id: int
@@ -121,9 +136,11 @@ class Job:
     slack_user_id: str
     channel: str | None  # None: the person's DM, opened first
     thread_ts: str | None
-    body: dict[str, Any]
+    body: dict[str, Any] | None  # None: only look for an earlier attempt's post
+    otherwise: Ended | None  # how a look-only job ends when nothing is found
     maybe_posted: bool
     since: datetime  # where to start looking for an earlier attempt's post
+    post_by: float  # monotonic time after which no Slack call may start (the lease runs out)
 
 
 @dataclass
@@ -134,31 +151,48 @@ class Outcome:
     channel: str | None = None
     ts: str | None = None
     found: bool = False
+    looked: bool = False  # this attempt asked Slack whether an earlier one had posted
     failure: Failure | None = None
+    ended: Ended | None = None
+    gave_back: bool = False
+
+
+# A post is not started with less lease than this left: a Slack call takes at most the
+# client's timeout (10 s), so the lease cannot run out while one is in flight.
+LEASE_MARGIN = timedelta(seconds=30)
 
 
 class Sender:
     """Sends due deliveries through one Slack client; shared by the clock and the app.
 
-    Each round claims a batch, reads all of it in one transaction, posts in a bounded pool
-    of threads (only Slack calls there, no database), and records every outcome in one
-    transaction: the database work per message stays small however many are due.
+    Each round claims a small batch, reads all of it in one transaction, makes the Slack
+    calls in a bounded pool of threads (no database there), and records every outcome in
+    one transaction, only for deliveries this sender still holds.
     """
 
     def __init__(
-        self, database: Database, client: WebClient, rules: SendRules, *, owner: str | None = None
+        self,
+        database: Database,
+        client: WebClient,
+        rules: SendRules,
+        *,
+        owner: str | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.database = database
         self.client = client
         self.rules = rules
         self.owner = owner or owner_name()
+        self.monotonic = monotonic
         self._pacers: dict[int, Pacer] = {}
         self._pacers_lock = threading.Lock()
 
     def send_due(self, clock: Callable[[], datetime]) -> SendReport:
         """Claim and send until nothing is ready; `clock` is the tick's time, moving forward."""
         report = SendReport()
-        batch = max(50, self.rules.concurrency * 8)
+        # Two jobs per thread: enough to keep the pool busy, small enough that a round
+        # ends long before its lease does.
+        batch = self.rules.concurrency * 2
         with ThreadPoolExecutor(max_workers=self.rules.concurrency, thread_name_prefix="loops-send") as pool:
             while self._round(clock, report, pool, limit=batch, only=None):
                 pass
@@ -186,14 +220,17 @@ class Sender:
             )
         if not claimed:
             return False
-        jobs = self._prepare(dict(claimed), clock(), report)
+        post_by = self.monotonic() + (LEASE - LEASE_MARGIN).total_seconds()
+        jobs = self._prepare(dict(claimed), clock(), post_by, report)
         outcomes = list(pool.map(lambda job: self._attempt(job, report), jobs))
         self._record(outcomes, clock(), report)
         return True
 
     # -- read: one transaction for the batch -----------------------------------------------
 
-    def _prepare(self, claimed: dict[int, bool], now: datetime, report: SendReport) -> list[Job]:
+    def _prepare(
+        self, claimed: dict[int, bool], now: datetime, post_by: float, report: SendReport
+    ) -> list[Job]:
         jobs: list[Job] = []
         with self.database.session() as session, session.begin():
             deliveries = session.scalars(select(Delivery).where(Delivery.id.in_(claimed))).all()
@@ -216,12 +253,18 @@ class Sender:
                 decided = self._decide(
                     session, delivery, person, workspaces[delivery.workspace_id], loops, now
                 )
-                if isinstance(decided, Ended):
+                maybe_posted = claimed[delivery.id]
+                if isinstance(decided, Ended) and not (maybe_posted and decided.where is not None):
                     _finish(delivery, decided.state, decided.reason)
                     if decided.counter:
                         report.count(decided.counter)
                     continue
-                channel, thread_ts, body = decided
+                # A delivery that may be in Slack already is looked up before it is ended.
+                if isinstance(decided, Ended):
+                    assert decided.where is not None
+                    (channel, thread_ts), body, otherwise = decided.where, None, decided
+                else:
+                    (channel, thread_ts, body), otherwise = decided, None
                 jobs.append(
                     Job(
                         delivery_id=delivery.id,
@@ -231,8 +274,10 @@ class Sender:
                         channel=channel,
                         thread_ts=thread_ts,
                         body=body,
-                        maybe_posted=claimed[delivery.id],
+                        otherwise=otherwise,
+                        maybe_posted=maybe_posted,
                         since=delivery.first_attempt_at or delivery.created_at,
+                        post_by=post_by,
                     )
                 )
         return jobs
@@ -247,48 +292,57 @@ class Sender:
         now: datetime,
     ) -> tuple[str | None, str | None, dict[str, Any]] | Ended:
         """Where the message goes and what it says now (open loops change), or why it is not sent."""
-        reason = _no_longer_wanted(delivery, person, workspace)
-        if reason:
-            return Ended(DeliveryState.SKIPPED, reason, "skipped")
         kind = DeliveryKind(delivery.kind)
-        if kind in {DeliveryKind.PROMPT, DeliveryKind.NUDGE} and now - delivery.due_at > self.rules.catch_up:
-            return Ended(
-                DeliveryState.MISSED, f"{now - delivery.due_at} late; catch-up window passed", "missed"
-            )
+        reason = _no_longer_wanted(delivery, person, workspace)
+        if reason in {WORKSPACE_GONE_REASON, PERSON_GONE_REASON}:
+            return Ended(DeliveryState.SKIPPED, reason, "skipped")  # Slack cannot be asked anyway
+        if kind is DeliveryKind.LOOP_ROOT:
+            loop = session.get(Loop, delivery.loop_id)
+            assert loop is not None and loop.person_id == person.id
+            if loop.thread_ts:
+                return Ended(DeliveryState.SENT, None, None)
+            return person.dm_channel, None, loop_root_message(loop, zone(person.tz))
         if kind is DeliveryKind.PROMPT:
-            body = prompt_message(
-                prompt_id=delivery.id,
-                welcome_back=person.welcome_back,
-                loops=loops.get(person.id, []),
-                now=now,
-            )
-            return person.dm_channel, None, body
-        if kind is DeliveryKind.NUDGE:
+            where: tuple[str | None, str | None] | None = (person.dm_channel, None)
+        else:
             prompt = prompt_of(session, person, delivery.key)
+            where = (prompt.channel, prompt.slack_ts) if prompt is not None and prompt.slack_ts else None
             if prompt is not None and prompt.answer:
-                return Ended(DeliveryState.SKIPPED, "the prompt was answered", "skipped")
-            if prompt is None or prompt.state != DeliveryState.SENT:
-                return Ended(DeliveryState.SKIPPED, "no prompt was sent", "skipped")
-            return prompt.channel, prompt.slack_ts, nudge_message()
-        loop = session.get(Loop, delivery.loop_id)
-        assert loop is not None and loop.person_id == person.id
-        if loop.thread_ts:
-            return Ended(DeliveryState.SENT, None, None)
-        return person.dm_channel, None, loop_root_message(loop, zone(person.tz))
+                reason = reason or "the prompt was answered"
+            elif where is None:
+                reason = reason or "no prompt was sent"
+        if reason:
+            return Ended(DeliveryState.SKIPPED, reason, "skipped", where)
+        if now - delivery.due_at > self.rules.catch_up:
+            late = f"{now - delivery.due_at} late; catch-up window passed"
+            return Ended(DeliveryState.MISSED, late, "missed", where)
+        if kind is DeliveryKind.NUDGE:
+            local = now.astimezone(zone(person.tz))
+            if local.date().isoformat() != delivery.key or local.time() > self.rules.day_end:
+                return Ended(DeliveryState.MISSED, "the working day was over", "missed", where)
+            assert where is not None
+            return where[0], where[1], nudge_message()
+        body = prompt_message(
+            prompt_id=delivery.id, welcome_back=person.welcome_back, loops=loops.get(person.id, []), now=now
+        )
+        return person.dm_channel, None, body
 
     # -- Slack: in the pool, no database ---------------------------------------------------
 
     def _attempt(self, job: Job, report: SendReport) -> Outcome:
         pacer = self._pacer(job.workspace_id)
+        channel = job.channel
+        looked = False
         try:
-            channel = job.channel
             if channel is None:
                 try:
                     opened = self._call(
-                        pacer, report, self.client.conversations_open, users=job.slack_user_id
+                        pacer, report, job, self.client.conversations_open, users=job.slack_user_id
                     )
-                except Exception as error:
-                    # Opening a DM posts nothing: whatever happened, nothing can be in Slack yet.
+                except (LeaseRunningOut, SlackApiError, OSError, URLError) as error:
+                    if isinstance(error, LeaseRunningOut):
+                        raise
+                    # Opening a DM posts nothing; what an earlier attempt did is as unknown as before.
                     failure = _failure_of(error)
                     return Outcome(
                         job, failure=Failure(failure.verdict, failure.reason, outcome_unknown=False)
@@ -297,18 +351,22 @@ class Sender:
             if job.maybe_posted:
                 try:
                     found = self._find_posted(job, channel, pacer, report)
-                except Exception as error:
+                except (SlackApiError, OSError, URLError) as error:
                     # Not knowing whether it was posted, never post blindly: try again later.
                     failure = _failure_of(error)
                     return Outcome(
                         job, channel, failure=Failure(failure.verdict, failure.reason, outcome_unknown=True)
                     )
+                looked = True
                 if found:
-                    return Outcome(job, channel, ts=found, found=True)
+                    return Outcome(job, channel, ts=found, found=True, looked=True)
+            if job.body is None:
+                return Outcome(job, channel, looked=looked, ended=job.otherwise)
             try:
                 response = self._call(
                     pacer,
                     report,
+                    job,
                     self.client.chat_postMessage,
                     channel=channel,
                     thread_ts=job.thread_ts,
@@ -318,18 +376,28 @@ class Sender:
                     },
                     **job.body,
                 )
-            except Exception as error:
-                return Outcome(job, channel, failure=_failure_of(error))
-            return Outcome(job, str(response["channel"]), ts=str(response["ts"]))
+            except (SlackApiError, OSError, URLError) as error:
+                return Outcome(job, channel, looked=looked, failure=_failure_of(error))
+            return Outcome(job, str(response["channel"]), ts=str(response["ts"]), looked=looked)
+        except LeaseRunningOut:
+            return Outcome(job, channel, looked=looked, gave_back=True)
         except Exception as error:
             # A bug of ours must not kill the pool; treat it as a failure whose outcome is unknown.
             logger.exception("delivery %s: unexpected error", job.delivery_id)
-            return Outcome(job, failure=Failure(Verdict.RETRY, repr(error), outcome_unknown=True))
+            return Outcome(job, channel, failure=Failure(Verdict.RETRY, repr(error), outcome_unknown=True))
 
-    def _call(self, pacer: Pacer, report: SendReport, method: Callable[..., Any], **arguments: Any) -> Any:
-        """One Web API call, paced; a 429 holds the whole workspace for Retry-After, then tries again."""
+    def _call(
+        self, pacer: Pacer, report: SendReport, job: Job, method: Callable[..., Any], **arguments: Any
+    ) -> Any:
+        """One Web API call, paced; a 429 holds the whole workspace for Retry-After, then tries again.
+
+        No call starts after the job's `post_by`: its lease could run out mid-call, and
+        another sender could then post the same delivery.
+        """
         for attempt in range(RATE_LIMIT_WAITS + 1):
-            pacer.wait()
+            pacer.wait(deadline=job.post_by)
+            if self.monotonic() > job.post_by:
+                raise LeaseRunningOut
             try:
                 return method(**arguments)
             except SlackApiError as error:
@@ -353,6 +421,7 @@ class Sender:
         response = self._call(
             pacer,
             report,
+            job,
             method,
             channel=channel,
             oldest=f"{job.since.timestamp() - 120:.6f}",
@@ -380,7 +449,16 @@ class Sender:
             return
         with self.database.session() as session, session.begin():
             ids = [o.job.delivery_id for o in outcomes]
-            deliveries = {d.id: d for d in session.scalars(select(Delivery).where(Delivery.id.in_(ids)))}
+            held = {
+                d.id: d
+                for d in session.scalars(
+                    select(Delivery).where(
+                        Delivery.id.in_(ids),
+                        Delivery.state == DeliveryState.CLAIMED,
+                        Delivery.lease_owner == self.owner,
+                    )
+                )
+            }
             people = {
                 p.id: p
                 for p in session.scalars(
@@ -388,13 +466,25 @@ class Sender:
                 )
             }
             for outcome in outcomes:
-                delivery, person = deliveries[outcome.job.delivery_id], people[outcome.job.person_id]
+                delivery, person = held.get(outcome.job.delivery_id), people[outcome.job.person_id]
                 if outcome.channel and outcome.channel.startswith("D") and person.dm_channel is None:
                     person.dm_channel = outcome.channel
-                if outcome.failure is None:
+                if delivery is None:
+                    # The lease ran out and another sender took the delivery over: it decides.
+                    logger.warning("delivery %s: lease lost before recording", outcome.job.delivery_id)
+                    continue
+                if outcome.gave_back:
+                    delivery.state, delivery.ready_at = DeliveryState.PENDING, now
+                    delivery.lease_owner = delivery.lease_until = None
+                    delivery.maybe_posted = outcome.job.maybe_posted
+                elif outcome.ended is not None:
+                    _finish(delivery, outcome.ended.state, outcome.ended.reason)
+                    if outcome.ended.counter:
+                        report.count(outcome.ended.counter)
+                elif outcome.failure is None:
                     self._sent(session, delivery, person, outcome, now, report)
                 else:
-                    self._not_sent(session, delivery, person, outcome.failure, now, report)
+                    self._not_sent(session, delivery, person, outcome, now, report)
 
     def _sent(
         self,
@@ -423,12 +513,17 @@ class Sender:
         session: Session,
         delivery: Delivery,
         person: Person,
-        failure: Failure,
+        outcome: Outcome,
         now: datetime,
         report: SendReport,
     ) -> None:
+        failure = outcome.failure
+        assert failure is not None
         if failure.verdict in {Verdict.RETRY, Verdict.RATE_LIMITED}:
-            self._retry_later(delivery, now, failure, report)
+            # Still unknown if this attempt may have posted, or if an earlier one may have and
+            # nobody has looked since.
+            maybe_posted = failure.outcome_unknown or (outcome.job.maybe_posted and not outcome.looked)
+            self._retry_later(delivery, now, failure, maybe_posted, report)
             return
         _finish(delivery, DeliveryState.FAILED, failure.reason)
         report.count("failed")
@@ -453,13 +548,12 @@ class Sender:
         else:
             logger.error("delivery %s refused by Slack: %s", delivery.id, failure.reason)
 
-    def _retry_later(self, delivery: Delivery, now: datetime, failure: Failure, report: SendReport) -> None:
-        delivery.maybe_posted = failure.outcome_unknown
+    def _retry_later(
+        self, delivery: Delivery, now: datetime, failure: Failure, maybe_posted: bool, report: SendReport
+    ) -> None:
+        delivery.maybe_posted = maybe_posted
         delivery.lease_owner = delivery.lease_until = None
         delivery.last_error = failure.reason
-        if failure.verdict is Verdict.RATE_LIMITED:
-            delivery.state, delivery.ready_at = DeliveryState.PENDING, now
-            return
         delivery.attempts += 1
         if delivery.attempts >= MAX_ATTEMPTS:
             _finish(
@@ -474,13 +568,15 @@ class Sender:
         report.count("retried")
 
 
+WORKSPACE_GONE_REASON = "the workspace uninstalled Loops"
+PERSON_GONE_REASON = "Slack cannot reach this person"
+
+
 def _no_longer_wanted(delivery: Delivery, person: Person, workspace: Workspace) -> str | None:
     if workspace.uninstalled_at is not None:
-        return "the workspace uninstalled Loops"
-    if person.deactivated:
-        return "the person's account is deactivated"
-    if person.blocked_reason:
-        return f"Slack refuses messages to this person ({person.blocked_reason})"
+        return WORKSPACE_GONE_REASON
+    if person.deactivated or person.blocked_reason:
+        return PERSON_GONE_REASON
     if delivery.kind in {DeliveryKind.PROMPT, DeliveryKind.NUDGE}:
         if not person.enrolled:
             return "the person stopped the morning prompt"

@@ -7,7 +7,7 @@ the same rules serve `/loops`, the Home tab, the channel sync and profile change
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Protocol
 
 from slackbot.config import format_workdays, parse_workdays
@@ -30,10 +30,11 @@ class Schedulable(Protocol):
 
 @dataclass(frozen=True)
 class Defaults:
-    """The workspace's defaults from settings (LOOPS_PROMPT_TIME, LOOPS_WORKDAYS)."""
+    """The workspace's defaults from settings (LOOPS_PROMPT_TIME, LOOPS_WORKDAYS, LOOPS_CATCH_UP)."""
 
     prompt_time: time
     workdays: frozenset[int]
+    catch_up: timedelta = timedelta(hours=2)
 
 
 def schedule_for(person: Schedulable, defaults: Defaults) -> PromptSchedule:
@@ -41,23 +42,34 @@ def schedule_for(person: Schedulable, defaults: Defaults) -> PromptSchedule:
     return PromptSchedule(zone(person.tz), person.prompt_time or defaults.prompt_time, workdays)
 
 
-def reschedule(person: Schedulable, defaults: Defaults, now: datetime) -> datetime | None:
-    """Point `next_prompt_at` at the first prompt after now (None when nobody should be asked)."""
+def reschedule(
+    person: Schedulable, defaults: Defaults, now: datetime, *, fresh: bool = False
+) -> datetime | None:
+    """Point `next_prompt_at` at the next prompt to plan (None when nobody should be asked).
+
+    For someone already being prompted, that is the first one after `now - catch_up`: a
+    prompt that came due moments ago and was not planned yet (the tick runs every 30 s,
+    or the clock was down) must not be skipped by a schedule change. Planning sends it if
+    it is still inside the catch-up window, and never twice for a local date (deliveries
+    are keyed by it). Someone new (`fresh`) starts from the next prompt after now.
+    """
     if not person.enrolled or person.deactivated or person.blocked_reason:
         person.next_prompt_at = None
     else:
-        person.next_prompt_at = schedule_for(person, defaults).next_after(now)
+        since = now if fresh else now - defaults.catch_up
+        person.next_prompt_at = schedule_for(person, defaults).next_after(since)
     return person.next_prompt_at
 
 
 def enrol(person: Schedulable, defaults: Defaults, now: datetime, *, by: str) -> datetime | None:
     """Start prompting; asking again is harmless and clears an earlier failure to reach them."""
-    if not person.enrolled:
+    fresh = not person.enrolled
+    if fresh:
         person.enrolled_by = by
     person.enrolled = True
     person.opted_out = False
     person.blocked_reason = None
-    return reschedule(person, defaults, now)
+    return reschedule(person, defaults, now, fresh=fresh)
 
 
 def unenrol(person: Schedulable, *, opted_out: bool) -> None:

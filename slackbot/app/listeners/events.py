@@ -18,7 +18,7 @@ from slackbot.app.context import caller, defer, person_of, services_of, session_
 from slackbot.app.loops import after_opening, open_loop, post_in_thread
 from slackbot.core import enrolment
 from slackbot.core.errors import InvalidInput
-from slackbot.core.parse import Answer, check_field, escape, parse_answer
+from slackbot.core.parse import Answer, check_field, escape, parse_answer, unescape
 from slackbot.store.models import Delivery, utcnow
 from slackbot.store.queries import add_entry, latest_loop_from_prompt, loop_in_thread, prompt_in_thread
 
@@ -64,7 +64,7 @@ def direct_message(event: dict[str, Any], context: BoltContext, client: WebClien
         if loop is None or not answer.for_whom:
             say("Tell me what's broken on the first line, and `for: …` who it's broken for.")
             return
-    add_entry(session, loop_id=loop.id, person_id=person.id, kind="reply", text=text, slack_ts=ts)
+    add_entry(session, loop_id=loop.id, person_id=person.id, kind="reply", text=unescape(text), slack_ts=ts)
     if answer.for_whom and not loop.for_whom:
         try:
             loop.for_whom = check_field("for whom", answer.for_whom, required=True)
