@@ -22,13 +22,14 @@ DUE = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)  # 09:30 in Berlin
 ZONES = ["Europe/Berlin", "Europe/Paris", "Europe/Madrid", "Europe/Rome"]  # all 09:30 at 08:30 UTC
 
 
-def tick_process(bot: Bot, at: datetime, cwd: Path) -> subprocess.Popen[bytes]:
+def tick_process(bot: Bot, at: datetime, cwd: Path, concurrency: int = 16) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LOOPS_", "DATABASE_URL"))}
     env.update(
         DATABASE_URL=bot.settings.database_url,
         SLACK_BOT_TOKEN=bot.fake.bot_token,
         SLACK_API_URL=bot.fake.api_url,
         LOG_LEVEL="WARNING",
+        LOOPS_SEND_CONCURRENCY=str(concurrency),
     )
     return subprocess.Popen(
         [sys.executable, "-m", "slackbot", "tick", "--at", at.isoformat()],
@@ -59,15 +60,17 @@ def prompts_per_person(fake: FakeSlack, users: list[str]) -> Counter[str]:
 
 
 def test_parallel_ticks_send_each_prompt_once(bot: Bot, tmp_path: Path) -> None:
-    users = enrol_team(bot, 24)
-    bot.fake.faults.add(method="*", kind="latency", seconds=0.02)
-    ticks = [tick_process(bot, DUE + timedelta(seconds=n), tmp_path) for n in range(4)]
-    outputs = [t.communicate(timeout=120)[0].decode() for t in ticks]
+    users = enrol_team(bot, 48)
+    # Slow enough that one process cannot finish before the others have started claiming.
+    bot.fake.faults.add(method="*", kind="latency", seconds=0.25)
+    ticks = [tick_process(bot, DUE + timedelta(seconds=n), tmp_path, concurrency=4) for n in range(4)]
+    outputs = [t.communicate(timeout=180)[0].decode() for t in ticks]
     assert [t.returncode for t in ticks] == [0, 0, 0, 0], outputs
     counts = prompts_per_person(bot.fake, users)
     assert set(counts.values()) == {1}, counts
-    sent = sum(int(out.split("; sent ")[1].split()[0]) for out in outputs)
-    assert sent == len(users), outputs
+    sent = [int(out.split("; sent ")[1].split()[0]) for out in outputs]
+    assert sum(sent) == len(users), outputs
+    assert sum(1 for n in sent if n > 0) >= 2, f"the processes did not share the work: {sent}"
 
 
 def _kill_mid_send(bot: Bot, tmp_path: Path, users: list[str]) -> None:

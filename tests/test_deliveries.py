@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -94,8 +95,12 @@ def test_a_deactivated_person_is_not_retried_and_prompting_stops(
     assert len(team.deliveries(ana, "prompt")) == 1, "no prompts planned for a person Slack refuses"
     # Back from deactivation: Slack says so with user_change, and prompting resumes.
     back = team.fake.update_user(ana, deleted=False)
+    team.services.clock = lambda: DUE + timedelta(days=3, hours=1)  # Monday 10:30 in Berlin
     team.sender.event({"type": "user_change", "user": back.to_api()})
     assert team.person(ana).blocked_reason is None
+    assert team.person(ana).next_prompt_at == DUE + timedelta(days=3), "Monday's, an hour ago, still counts"
+    team.tick(DUE + timedelta(days=3, hours=1))
+    assert len(team.prompts(ana)) == 1
 
 
 @pytest.mark.parametrize("error", ["account_inactive", "channel_not_found", "not_in_channel"])
@@ -113,8 +118,14 @@ def test_a_revoked_token_stops_the_workspace_not_just_one_person(team: Bot) -> N
     ben = enrol(team, "ben", "Europe/Paris")
     team.fake.revoke_token(team.fake.bot_token)
     team.tick(DUE)
-    states = sorted(d.state for d in team.deliveries(ana, "prompt") + team.deliveries(ben, "prompt"))
-    assert states[0] == "failed"
+    outcomes = [
+        (d.state, d.last_error) for d in team.deliveries(ana, "prompt") + team.deliveries(ben, "prompt")
+    ]
+    assert ("failed", "token_revoked") in outcomes
+    assert all(
+        outcome in {("failed", "token_revoked"), ("skipped", "the workspace uninstalled Loops")}
+        for outcome in outcomes
+    ), outcomes
     team.tick(DUE + timedelta(days=3))
     assert len(team.deliveries(ana, "prompt")) == 1, "nothing more is planned for an uninstalled workspace"
 
@@ -133,3 +144,65 @@ def test_a_loop_root_that_could_not_be_posted_is_posted_by_the_clock(team: Bot) 
     assert loop.thread_ts is not None
     roots = [m for m in team.dm(ana) if m.text.startswith("Loop #1:")]
     assert len(roots) == 1
+
+
+def test_a_prompt_that_reached_slack_is_found_even_after_its_window(team: Bot) -> None:
+    """Posted, answer lost, then the clock is down past catch-up: the prompt is found, not missed."""
+    ana = enrol(team, "ana", "Europe/Berlin")
+    team.fake.faults.add(method="chat.postMessage", kind="timeout", seconds=0.2, commit=True, times=1)
+    team.tick(DUE)
+    team.tick(DUE + timedelta(hours=2, minutes=5))
+    (prompt,) = team.deliveries(ana, "prompt")
+    (posted,) = team.prompts(ana)
+    assert (prompt.state, prompt.slack_ts) == ("sent", posted.ts)
+    team.services.clock = lambda: DUE + timedelta(hours=2, minutes=10)
+    team.sender.user_message(ana, "Search is down\nfor: everyone", thread_ts=posted.ts)
+    team.settle()
+    assert len(team.loops(ana)) == 1, "an answer to it is an answer"
+
+
+def test_a_failed_dm_open_does_not_forget_that_a_post_may_be_in_slack(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    team.fake.faults.add(method="chat.postMessage", kind="timeout", seconds=0.2, commit=True, times=1)
+    team.tick(DUE)  # posted, answer lost; the DM channel was never recorded
+    with team.database.transaction() as session:
+        from sqlalchemy import update
+
+        from slackbot.store.models import Person
+
+        session.execute(update(Person).values(dm_channel=None))
+    team.fake.faults.add(method="conversations.open", kind="server_error", status=500, times=1)
+    team.tick(DUE + timedelta(minutes=1))
+    (prompt,) = team.deliveries(ana, "prompt")
+    assert prompt.maybe_posted, "nobody has looked yet"
+    team.tick(DUE + timedelta(minutes=3))
+    assert len(team.prompts(ana)) == 1
+
+
+def test_no_slack_call_starts_on_a_lease_about_to_run_out(team: Bot) -> None:
+    from slackbot.app.client import delivery_client
+    from slackbot.app.services import send_rules
+    from slackbot.clock.send import Sender, tick_clock
+
+    ana = enrol(team, "ana", "Europe/Berlin")
+    team.tick(DUE - timedelta(minutes=1))  # nothing due yet; plans nothing
+    from slackbot.app.services import plan_rules
+    from slackbot.clock.plan import plan_due
+
+    plan_due(team.database, DUE, plan_rules(team.settings))
+    ticks = itertools.count(0.0, 10_000.0)  # every step of the pass takes hours: it stalls
+    stalled = Sender(
+        team.database,
+        delivery_client(team.settings),
+        send_rules(team.settings),
+        monotonic=lambda: next(ticks),
+    )
+    report = stalled.send_due(tick_clock(DUE))
+    assert report.sent == 0
+    assert team.prompts(ana) == []
+    (prompt,) = team.deliveries(ana, "prompt")
+    assert (prompt.state, prompt.attempts, prompt.maybe_posted) == ("pending", 0, False), (
+        "given back untouched"
+    )
+    team.tick(DUE + timedelta(seconds=30))
+    assert len(team.prompts(ana)) == 1

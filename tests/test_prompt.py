@@ -279,13 +279,13 @@ def test_nudges_can_be_turned_off(make_bot: BotFactory) -> None:
     assert quiet.deliveries(ana, "nudge") == []
 
 
-def test_catch_up_inside_the_window_and_skip_outside_it(team: Bot) -> None:
+def test_a_prompt_inside_the_catch_up_window_is_still_sent(team: Bot) -> None:
     ana = enrol(team, "ana", "Europe/Berlin")  # due 08:30 UTC
-    ben = enrol(team, "ben", "Europe/Paris")  # due 08:30 UTC as well
-    # The clock was down; it comes back at 10:29 for ana's team only... then at 10:31.
+    # The clock was down since before 08:30 and comes back at 10:29.
     team.tick(datetime(2026, 11, 27, 10, 29, tzinfo=UTC))
     assert len(team.prompts(ana)) == 1, "1 h 59 late is inside the 2 h window"
-    assert len(team.prompts(ben)) == 1
+    (prompt,) = team.deliveries(ana, "prompt")
+    assert prompt.state == "sent"
 
 
 def test_a_prompt_later_than_the_catch_up_window_is_skipped(team: Bot) -> None:
@@ -449,3 +449,59 @@ def test_the_home_tab_lists_open_loops(team: Bot) -> None:
     team.sender.open_home(ana)
     team.settle()
     assert "Loop #1: Exports time out — finance" in home(team, ana)
+
+
+# A schedule change between a prompt's time and the tick that plans it must not skip it.
+def test_start_again_just_after_the_prompt_time_keeps_todays_prompt(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    team.services.clock = lambda: datetime(2026, 11, 27, 8, 30, 10, tzinfo=UTC)  # before the next tick
+    team.command(ana, "/loops start")
+    team.tick(datetime(2026, 11, 27, 8, 30, 30, tzinfo=UTC))
+    team.tick(datetime(2026, 11, 27, 9, 30, tzinfo=UTC))
+    assert len(team.prompts(ana)) == 1
+
+
+def test_a_time_zone_change_while_the_clock_was_down_keeps_the_catch_up_prompt(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    team.services.clock = lambda: datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # due 08:30, clock down
+    moved = team.fake.update_user(ana, tz="Europe/Paris")
+    team.sender.event({"type": "user_change", "user": moved.to_api()})
+    team.tick(datetime(2026, 11, 27, 9, 30, tzinfo=UTC))  # back, inside the 2 h window
+    assert len(team.prompts(ana)) == 1
+
+
+def test_moving_east_before_the_old_zones_prompt_still_gets_one_that_day(make_bot: BotFactory) -> None:
+    bot = make_bot()
+    bot.services.clock = lambda: datetime(2026, 11, 26, 20, 0, tzinfo=UTC)
+    ben = enrol(bot, "ben", "America/Los_Angeles")  # Friday's prompt: 17:30 UTC
+    bot.services.clock = lambda: datetime(2026, 11, 27, 5, 0, tzinfo=UTC)  # Fri 10:30 in Kolkata
+    moved = bot.fake.update_user(ben, tz="Asia/Kolkata")
+    bot.sender.event({"type": "user_change", "user": moved.to_api()})
+    for hour in (5, 6, 12, 18, 23):
+        bot.tick(datetime(2026, 11, 27, hour, 1, tzinfo=UTC))
+    (friday,) = bot.prompts(ben)
+    assert bot.deliveries(ben, "prompt")[0].key == "2026-11-27"
+    assert friday.ts
+
+
+def test_a_late_nudge_is_not_sent_after_the_working_day(make_bot: BotFactory) -> None:
+    bot = make_bot(loops_prompt_time="14:30", loops_day_end="18:00")
+    bot.services.clock = lambda: FRIDAY
+    ana = enrol(bot, "ana", "Europe/Berlin")
+    bot.tick(datetime(2026, 11, 27, 13, 30, tzinfo=UTC))  # 14:30 in Berlin; the nudge is due 17:30
+    prompt = only_prompt(bot, ana)
+    bot.tick(datetime(2026, 11, 27, 18, 0, tzinfo=UTC))  # the clock is back at 19:00 in Berlin
+    assert [m for m in bot.dm(ana, thread_ts=prompt.ts) if m.ts != prompt.ts] == []
+    (nudge,) = bot.deliveries(ana, "nudge")
+    assert (nudge.state, nudge.last_error) == ("missed", "the working day was over")
+
+
+def test_a_click_is_answered_within_3_seconds_while_slack_hangs(team: Bot) -> None:
+    ana, prompt = prompted(team)
+    team.fake.faults.add(method="views.open", kind="timeout", seconds=5)
+    reply = team.sender.click(ana, prompt, action_id="prompt_broken")
+    assert reply.status == 200
+    assert reply.slack_error is None
+    team.settle()
+    said = [m.text for m in team.fake.ephemeral_for(ana)]
+    assert any("couldn't get an answer from Slack" in s for s in said), said

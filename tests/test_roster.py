@@ -73,6 +73,7 @@ def test_moving_by_user_change_on_the_day_of_the_prompt_gives_one_prompt_that_da
     bot.services.clock = lambda: BEFORE_KOLKATA_FRIDAY
     ana = enrol(bot, "ana", "Asia/Kolkata")
     bot.tick(datetime(2026, 11, 27, 4, 0, tzinfo=UTC))  # Friday's prompt in Kolkata
+    bot.services.clock = lambda: datetime(2026, 11, 27, 6, 0, tzinfo=UTC)  # she flies the same morning
     moved = bot.fake.update_user(ana, tz="America/Los_Angeles")
     bot.sender.event({"type": "user_change", "user": moved.to_api()})
     # Friday 09:30 in Los Angeles is 17:30 UTC: the same local date, so no second prompt.

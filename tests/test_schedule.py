@@ -106,23 +106,6 @@ def test_dst_days_neither_skip_nor_double(zone: str, change: date, at: time) -> 
     assert days == [change + timedelta(days=n) for n in range(-1, 4)], days
 
 
-def test_moving_from_kolkata_to_los_angeles_gets_one_prompt_on_the_day_of_the_move() -> None:
-    """Prompted 09:30 in Kolkata on the 10th; flies to LA the same day. Keys are local dates."""
-    at, workdays = time(9, 30), frozenset(range(5))
-    kolkata = PromptSchedule(ZoneInfo("Asia/Kolkata"), at, workdays)
-    la = PromptSchedule(ZoneInfo("America/Los_Angeles"), at, workdays)
-    move_day = date(2026, 3, 10)  # a Tuesday
-    prompted = kolkata.on(move_day)
-    moved_at = prompted + timedelta(hours=10)
-    keys = {kolkata.local_date(prompted)}
-    for due in la.between(moved_at, moved_at + timedelta(days=1, hours=12)):
-        keys_before = len(keys)
-        keys.add(la.local_date(due))
-        if la.local_date(due) == move_day:
-            assert len(keys) == keys_before, "the move day already had its prompt"
-    assert sorted(keys) == [move_day, move_day + timedelta(days=1)]
-
-
 @given(instants, st.integers(min_value=0, max_value=48 * 60), st.integers(min_value=0, max_value=60 * 24 * 3))
 def test_within_catch_up_sent_beyond_it_missed(
     after: datetime, catch_up_minutes: int, late_minutes: int

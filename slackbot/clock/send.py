@@ -224,7 +224,9 @@ class Sender:
         jobs = self._prepare(dict(claimed), clock(), post_by, report)
         outcomes = list(pool.map(lambda job: self._attempt(job, report), jobs))
         self._record(outcomes, clock(), report)
-        return True
+        # A round that had to give everything back (it ran out of lease before any call)
+        # ends the pass rather than spinning; the next tick takes it up.
+        return not outcomes or not all(outcome.gave_back for outcome in outcomes)
 
     # -- read: one transaction for the batch -----------------------------------------------
 
@@ -439,7 +441,7 @@ class Sender:
     def _pacer(self, workspace_id: int) -> Pacer:
         with self._pacers_lock:
             if workspace_id not in self._pacers:
-                self._pacers[workspace_id] = Pacer(self.rules.per_second)
+                self._pacers[workspace_id] = Pacer(self.rules.per_second, self.monotonic)
             return self._pacers[workspace_id]
 
     # -- write: one transaction for the batch ----------------------------------------------
