@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     # Members of this channel (an id such as C0123ABCD) are enrolled automatically.
     loops_channel: str | None = None
     # Deliveries sent at once by one tick; each waits on Slack, so more than the cores.
-    loops_send_concurrency: int = Field(default=16, ge=1, le=128)
+    loops_send_concurrency: int = Field(default=32, ge=1, le=128)
     # A ceiling on messages per second per workspace (0: none; Slack's 429s still pace us).
     loops_send_rate: float = Field(default=0.0, ge=0.0, le=1000.0)
 

@@ -92,7 +92,7 @@ class LeaseRunningOut(Exception):
 class SendRules:
     catch_up: timedelta
     day_end: time_of_day = time_of_day(18, 0)
-    concurrency: int = 16
+    concurrency: int = 32
     per_second: float = 0.0
 
 

@@ -26,8 +26,6 @@ class DeliveryState(StrEnum):
     SKIPPED = "skipped"  # no longer needed (the prompt was answered, the person left)
 
 
-FINISHED = frozenset({DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.MISSED, DeliveryState.SKIPPED})
-
 MAX_ATTEMPTS = 6
 LEASE = timedelta(minutes=2)
 

@@ -117,10 +117,6 @@ def people_due(session: Session, now: datetime, limit: int) -> list[Person]:
     return list(session.scalars(query))
 
 
-def person_by_id(session: Session, person_id: int) -> Person | None:
-    return session.get(Person, person_id)
-
-
 # -- deliveries ---------------------------------------------------------------------------
 
 
@@ -191,10 +187,6 @@ def claim_deliveries(
         )
     )
     return [(row.id, bool(row.maybe_posted)) for row in rows]
-
-
-def delivery_by_id(session: Session, delivery_id: int) -> Delivery | None:
-    return session.get(Delivery, delivery_id)
 
 
 def prompt_of(session: Session, person: Person, key: str) -> Delivery | None:
