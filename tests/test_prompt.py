@@ -505,3 +505,23 @@ def test_a_click_is_answered_within_3_seconds_while_slack_hangs(team: Bot) -> No
     team.settle()
     said = [m.text for m in team.fake.ephemeral_for(ana)]
     assert any("couldn't get an answer from Slack" in s for s in said), said
+
+
+def test_still_broken_is_noted_in_the_loops_thread_and_shipped_says_not_yet(team: Bot) -> None:
+    ana, prompt = prompted(team)
+    team.sender.user_message(ana, "Exports time out\nfor: finance", thread_ts=prompt.ts)
+    team.settle()
+    team.tick(datetime(2026, 11, 30, 8, 30, tzinfo=UTC))
+    monday = team.prompts(ana)[-1]
+    team.services.clock = lambda: datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    team.sender.click(ana, monday, action_id="loop_still_broken")
+    team.settle()
+    (loop,) = team.loops(ana)
+    assert loop.thread_ts is not None
+    notes = [m.text for m in team.dm(ana, thread_ts=loop.thread_ts) if m.ts != loop.thread_ts]
+    assert notes == ["Still broken after 3 days."]
+    assert "Noted: Loop #1. Still broken after 3 days." in [m.text for m in team.fake.ephemeral_for(ana)]
+    team.sender.click(ana, monday, action_id="loop_shipped")
+    team.settle()
+    assert any("isn't built yet" in m.text for m in team.fake.ephemeral_for(ana))
+    assert team.loops(ana)[0].state == "open"
