@@ -532,15 +532,21 @@ def chat_post_ephemeral(ws: Workspace, params: Params) -> JSON:
     return {"ok": True, "message_ts": message.ts, **warning}
 
 
-@method("chat.update")
-def chat_update(ws: Workspace, params: Params) -> JSON:
-    """Edit one of the bot's own messages; the earlier version is kept in ``edited``."""
+def _bots_own_message(ws: Workspace, params: Params, *, refusal: str) -> tuple[Channel, Message]:
+    """The message `channel`/`ts` names, which must be the bot's own (Slack refuses others)."""
     channel = _existing_channel(ws, params.text("channel"))
     message = ws.find_message(channel.id, params.text("ts") or "")
     if message is None:
         raise SlackError("message_not_found")
     if message.bot_id != ws.bot_id:
-        raise SlackError("cant_update_message")
+        raise SlackError(refusal)
+    return channel, message
+
+
+@method("chat.update")
+def chat_update(ws: Workspace, params: Params) -> JSON:
+    """Edit one of the bot's own messages; the earlier version is kept in ``edited``."""
+    channel, message = _bots_own_message(ws, params, refusal="cant_update_message")
     text, warning, blocks, attachments = _content(params)
     metadata = _metadata(params)
     message.edited.append(
@@ -571,12 +577,7 @@ def chat_update(ws: Workspace, params: Params) -> JSON:
 @method("chat.delete")
 def chat_delete(ws: Workspace, params: Params) -> JSON:
     """Delete one of the bot's own messages."""
-    channel = _existing_channel(ws, params.text("channel"))
-    message = ws.find_message(channel.id, params.text("ts") or "")
-    if message is None:
-        raise SlackError("message_not_found")
-    if message.bot_id != ws.bot_id:
-        raise SlackError("cant_delete_message")
+    channel, message = _bots_own_message(ws, params, refusal="cant_delete_message")
     message.deleted = True
     if message.thread_ts and message.thread_ts != message.ts:
         parent = ws.find_message(channel.id, message.thread_ts)
