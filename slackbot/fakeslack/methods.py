@@ -102,6 +102,10 @@ _BAD_JSON = object()
 Handler = Callable[[Workspace, Params], JSON]
 METHODS: dict[str, Handler] = {}
 
+# Methods that take the app-level (xapp-) token, in the Authorization header only; every other
+# method takes the bot token. The wrong kind is answered `not_allowed_token_type`.
+APP_TOKEN_METHODS: frozenset[str] = frozenset({"apps.connections.open"})
+
 
 def method(name: str) -> Callable[[Handler], Handler]:
     """Register a handler for a Web API method name."""
@@ -264,6 +268,15 @@ def _bot_message(ws: Workspace, channel: Channel, **fields: Any) -> Message:
 
 
 # ------------------------------------------------------------------ auth & users
+
+
+@method("apps.connections.open")
+def apps_connections_open(ws: Workspace, params: Params) -> JSON:
+    """A Socket Mode URL with a one-time ticket (the fake listens once this is first called)."""
+    if ws.socket_url is None:
+        raise SlackError("socket_mode_not_enabled")  # fakeslack's own: this Workspace has no socket side
+    ticket = ws.mint_ticket()
+    return {"ok": True, "url": f"{ws.socket_url()}?ticket={ticket.id}&app_id={ws.app_id}"}
 
 
 @method("auth.test")

@@ -1,9 +1,13 @@
-"""SlackSender: plays Slack towards the app, with signed requests over real HTTP.
+"""SlackSender: plays Slack towards the app, with signed requests over real HTTP or over Socket Mode.
 
 It builds commands, events and interaction payloads the way Slack sends them, and then does
-with the app's HTTP answer what Slack does: shows a command's ack body to the person, applies
+with the app's answer what Slack does: shows a command's ack body to the person, applies
 a view_submission's ``response_action``, and notes what Slack would have shown instead when
 the app was late (3 s) or failed (``Reply.slack_error``).
+
+``SlackSender(fake, app_url)`` POSTs to the app's request URL; ``SlackSender(fake, mode="socket")``
+sends the same payloads as envelopes over the app's Socket Mode websocket and reads the ack's
+``payload`` as the answer, so a test drives an app in either mode with the same calls.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
@@ -23,14 +27,19 @@ from urllib.request import Request, urlopen
 from .blocks import element_state, interactive_elements, is_empty_state, validate_view
 from .methods import SlackError, _new_view, _short_id, deliver, replace_view
 from .server import FakeSlack
+from .socket_mode import ACK_DEADLINE, EVENT_RETRIES, RETRY_REASON
 from .state import JSON, Message, View, Workspace
-
-ACK_DEADLINE = 3.0  # seconds Slack waits for an ack before showing the person an error
 
 
 @dataclass
 class Reply:
-    """The app's HTTP answer to one request, and what Slack made of it."""
+    """The app's answer to one request (HTTP, or a Socket Mode ack), and what Slack made of it.
+
+    Over Socket Mode ``status`` is 200 when the ack came in time and 0 when it did not, ``text``
+    is the ack's ``payload`` as JSON ("" without one), ``elapsed`` is how long the ack took (all
+    the waiting when none came), and ``extra["envelopes"]`` lists the envelope ids sent (more
+    than one when Slack retried an event).
+    """
 
     status: int
     headers: dict[str, str]
@@ -52,20 +61,26 @@ def sign(secret: str, timestamp: int | str, body: bytes) -> str:
 
 
 class SlackSender:
-    """Sends what Slack sends to the app's request URL, signed with the fake's secret."""
+    """Sends what Slack sends the app: signed to its request URL, or over its Socket Mode socket."""
 
     def __init__(
         self,
         fake: FakeSlack,
-        app_url: str,
+        app_url: str | None = None,
         *,
         timeout: float = 10.0,
         ack_deadline: float = ACK_DEADLINE,
+        mode: Literal["http", "socket"] = "http",
+        event_retries: int = EVENT_RETRIES,
     ) -> None:
+        if mode == "http" and not app_url:
+            raise ValueError("HTTP mode needs the app's request URL; Socket Mode is mode='socket'")
         self.fake = fake
-        self.app_url = app_url
+        self.app_url = app_url or ""
         self.timeout = timeout
         self.ack_deadline = ack_deadline
+        self.mode = mode
+        self.event_retries = event_retries  # Socket Mode: how often an unacked event is sent again
 
     @property
     def _ws(self) -> Workspace:
@@ -88,6 +103,8 @@ class SlackSender:
         so a test that moves the fake's clock must not make every request stale. ``timestamp``
         overrides it, e.g. ``int(time.time()) - 301`` for a stale-request test.
         """
+        if self.mode == "socket":
+            raise RuntimeError("Socket Mode has no HTTP request to send; use an HTTP SlackSender for this")
         body = raw_body.encode() if isinstance(raw_body, str) else raw_body
         ts = int(time.time()) if timestamp is None else timestamp
         sent = {
@@ -117,10 +134,49 @@ class SlackSender:
             return Reply(0, {}, str(error), time.monotonic() - started, slack_error="dispatch_failed")
 
     def _form(self, fields: dict[str, str]) -> Reply:
+        """A slash command: a form POST, or over the socket the same fields as a JSON object."""
+        if self.mode == "socket":
+            return self._socket("slash_commands", dict(fields))
         return self.post(urlencode(fields).encode())
 
     def _interaction(self, payload: JSON) -> Reply:
-        return self._form({"payload": json.dumps(payload)})
+        if self.mode == "socket":
+            return self._socket("interactive", payload)
+        return self.post(urlencode({"payload": json.dumps(payload)}).encode())
+
+    def _socket(
+        self,
+        kind: str,
+        payload: JSON,
+        *,
+        retries: int = 0,
+        retry_attempt: int | None = None,
+        retry_reason: str | None = None,
+    ) -> Reply:
+        """One envelope (and its retries) over Socket Mode, its ack read like an HTTP answer."""
+        started = time.monotonic()
+        sent = self.fake.socket_mode.deliver(
+            kind,
+            payload,
+            ack_deadline=self.ack_deadline,
+            retries=retries,
+            retry_attempt=retry_attempt,
+            retry_reason=retry_reason,
+        )
+        elapsed = time.monotonic() - started
+        if not sent:
+            return Reply(0, {}, "no Socket Mode connection is open", elapsed, slack_error="dispatch_failed")
+        last = sent[-1]
+        extra: JSON = {"envelopes": [e.envelope_id for e in sent], "envelope_id": last.envelope_id}
+        took = last.ack_seconds
+        if took is None or took > self.ack_deadline:
+            # Over HTTP a late answer is a timeout; over the socket a missing or late ack is.
+            error = RETRY_REASON if kind == "events_api" else "operation_timeout"
+            return Reply(0, {}, "", elapsed, slack_error=error, extra=extra)
+        payload_back = last.ack_payload
+        text = json.dumps(payload_back) if payload_back is not None else ""
+        headers = {"Content-Type": "application/json"} if text else {}
+        return Reply(200, headers, text, took, extra=extra)
 
     def _json(self, payload: JSON, headers: dict[str, str] | None = None) -> Reply:
         return self.post(
@@ -222,9 +278,14 @@ class SlackSender:
         event: JSON,
         event_id: str | None = None,
         retry_num: int | None = None,
-        retry_reason: str = "http_timeout",
+        retry_reason: str | None = None,
     ) -> Reply:
-        """An ``event_callback`` envelope around ``event``; retries carry X-Slack-Retry-* headers."""
+        """An ``event_callback`` envelope around ``event``; retries carry X-Slack-Retry-* headers.
+
+        Over Socket Mode it goes as an ``events_api`` envelope, sent again (``retry_attempt``,
+        ``retry_reason: timeout``) up to ``event_retries`` times while no ack comes; a given
+        ``retry_num`` sends that one retry only, as a test playing Slack's retry by hand wants.
+        """
         ws = self._ws
         now = self.fake.clock()
         eid = event_id or ws.ids.next("Ev", 10)
@@ -253,9 +314,22 @@ class SlackSender:
             "is_ext_shared_channel": False,
             "event_context": "4-" + context,
         }
+        if self.mode == "socket":
+            reply = self._socket(
+                "events_api",
+                envelope,
+                retries=self.event_retries if retry_num is None else 0,
+                retry_attempt=retry_num,
+                retry_reason=(retry_reason or RETRY_REASON) if retry_num is not None else None,
+            )
+            reply.event_id = eid
+            return reply
         headers = {}
         if retry_num is not None:
-            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+            headers = {
+                "X-Slack-Retry-Num": str(retry_num),
+                "X-Slack-Retry-Reason": retry_reason or "http_timeout",
+            }
         reply = self._json(envelope, headers)
         reply.event_id = eid
         if reply.slack_error is None and reply.elapsed > self.ack_deadline:
@@ -329,7 +403,9 @@ class SlackSender:
     def url_verification(
         self, challenge: str = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
     ) -> Reply:
-        """The handshake Slack sends when the request URL is saved."""
+        """The handshake Slack sends when the request URL is saved (never over Socket Mode)."""
+        if self.mode == "socket":
+            raise RuntimeError("Slack sends url_verification to a request URL only, never over Socket Mode")
         return self._json(
             {"token": self.fake.verification_token, "challenge": challenge, "type": "url_verification"}
         )

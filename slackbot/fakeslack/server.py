@@ -19,8 +19,9 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from .faults import Fault, Faults, RateLimiter
-from .methods import METHODS, Params, SlackError, response_url_post
+from .methods import APP_TOKEN_METHODS, METHODS, Params, SlackError, response_url_post
 from .params import unknown_params
+from .socket_mode import SocketModeServer
 from .state import JSON, Call, Channel, File, Message, User, View, Workspace, tz_facts
 
 T = TypeVar("T")
@@ -94,7 +95,10 @@ class FakeSlack:
             team_name=team_name,
             clock=clock,
             base_url=lambda: self.base_url,
+            socket_url=lambda: self.socket_mode.listen(),
         )
+        # Slack's end of Socket Mode; its port opens on the first apps.connections.open.
+        self.socket_mode = SocketModeServer(self.state)
         self.faults = Faults()
         # Off by default; when on, the tier windows and the per-channel chat.postMessage bucket
         # both run on ``clock``, so a test moves past a 429 by advancing its fake clock.
@@ -119,8 +123,9 @@ class FakeSlack:
         return self
 
     def stop(self) -> None:
-        """Stop serving; requests held by faults are released."""
+        """Stop serving; requests held by faults are released, Socket Mode connections closed."""
         self._stopping.set()
+        self.socket_mode.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -169,6 +174,11 @@ class FakeSlack:
     def bot_token(self) -> str:
         """A valid ``xoxb-`` token of the bot."""
         return self.state.bot_token
+
+    @property
+    def app_token(self) -> str:
+        """A valid app-level ``xapp-`` token: what Socket Mode's apps.connections.open takes."""
+        return self.state.app_token
 
     @property
     def bot_user_id(self) -> str:
@@ -351,9 +361,14 @@ class FakeSlack:
             f"{c.method}->{c.status} {(c.response or {}).get('error', 'ok')}" for c in self.state.calls[-8:]
         ]
         recent = [f"{m.channel} {m.ts} {m.text[:60]!r}" for m in self.state.messages[-5:]]
+        socket = ""
+        if self.socket_mode.running:
+            open_ids = [c.id for c in self.socket_mode.connections()]
+            sent = [f"{e.type}{'' if e.acked else ' (no ack)'}" for e in self.socket_mode.envelopes()[-5:]]
+            socket = f" Socket Mode connections: {open_ids or 'none'}; last envelopes: {sent or 'none'}."
         return (
             f"wait_for({name}) still falsy after {timeout}s. "
-            f"Last Web API calls: {calls or 'none'}. Last messages: {recent or 'none'}."
+            f"Last Web API calls: {calls or 'none'}. Last messages: {recent or 'none'}.{socket}"
         )
 
     # ------------------------------------------------------------------ HTTP
@@ -432,6 +447,7 @@ class FakeSlack:
         raise _BadRequest("invalid_post_type")
 
     def _serve_api(self, handler: _Handler, method: str) -> None:
+        received = self.clock()
         raw = self._body(handler)
         latency, fault = self.faults.take(method)
         if latency > 0 and self._stopping.wait(latency):
@@ -443,17 +459,17 @@ class FakeSlack:
                 params = {}
             params.pop("token", None)
             body, status = _fault_outcome(fault)
-            self._record(method, params, body, status, fault=fault.kind)
+            self._record(method, params, body, status, fault=fault.kind, received=received)
             self._fail(handler, fault)
             return
-        status, answer, headers = self._api_call(handler, method, raw, fault)
+        status, answer, headers = self._api_call(handler, method, raw, fault, received)
         if fault is not None:
             self._fail(handler, fault)
             return
         self._send_json(handler, status, answer, headers)
 
     def _api_call(
-        self, handler: _Handler, method: str, raw: bytes, fault: Fault | None
+        self, handler: _Handler, method: str, raw: bytes, fault: Fault | None, received: float
     ) -> tuple[int, JSON, dict[str, str]]:
         """Authenticate, check parameter names, run the method and record the call."""
         body: JSON
@@ -461,12 +477,13 @@ class FakeSlack:
             params, is_json = self._params(handler, raw)
         except _BadRequest as bad:
             body = {"ok": False, "error": bad.error}
-            self._record(method, {}, body, 200)
+            self._record(method, {}, body, 200, received=received)
             return 200, body, {}
         header = handler.headers.get("Authorization") or ""
         token = header[len("Bearer ") :].strip() if header.startswith("Bearer ") else None
         query_token = dict(parse_qsl(urlsplit(handler.path).query)).get("token")
         body_token = params.pop("token", None)
+        from_header = token is not None
         if token is None and not is_json and isinstance(body_token, str) and body_token:
             # A token in a JSON body is not read: Slack wants it in the Authorization header then.
             token = body_token
@@ -487,6 +504,12 @@ class FakeSlack:
             body = {"ok": False, "error": "invalid_auth"}
         elif self.state.tokens[token] == "revoked":
             body = {"ok": False, "error": "token_revoked"}
+        elif (self.state.tokens[token] == "app") != (method in APP_TOKEN_METHODS):
+            body = {"ok": False, "error": "not_allowed_token_type"}
+        elif method in APP_TOKEN_METHODS and not from_header:
+            # apps.connections.open: "passing it as a POST parameter will result in an error"; the
+            # docs name no code, so the fake says it found no token where it looks for one.
+            body = {"ok": False, "error": "not_authed"}
         else:
             retry_after = None
             if self.rate_limits:
@@ -504,15 +527,28 @@ class FakeSlack:
                         body = METHODS[method](self.state, Params(params))
                     except SlackError as error:
                         body = error.body()
-        self._record(method, params, body, status, fault=fault.kind if fault else None)
+        self._record(method, params, body, status, fault=fault.kind if fault else None, received=received)
         return status, body, headers
 
     def _record(
-        self, method: str, params: JSON, body: JSON | None, status: int, fault: str | None = None
+        self,
+        method: str,
+        params: JSON,
+        body: JSON | None,
+        status: int,
+        fault: str | None = None,
+        received: float | None = None,
     ) -> None:
         with self.state.lock:
+            now = self.clock()
             call = Call(
-                method=method, params=params, response=body, status=status, at=self.clock(), fault=fault
+                method=method,
+                params=params,
+                response=body,
+                status=status,
+                at=now,
+                fault=fault,
+                received=now if received is None else received,
             )
             self.state.calls.append(call)
             self.state.changed()

@@ -10,6 +10,7 @@ import itertools
 import re
 import secrets
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -410,6 +411,15 @@ class Trigger:
 
 
 @dataclass
+class Ticket:
+    """A Socket Mode ticket from apps.connections.open: good for one websocket connection."""
+
+    id: str
+    created: float
+    used: bool = False
+
+
+@dataclass
 class Call:
     """One Web API call as the fake saw and answered it."""
 
@@ -417,8 +427,9 @@ class Call:
     params: JSON
     response: JSON | None
     status: int
-    at: float
+    at: float  # when the fake answered
     fault: str | None = None  # the injected fault kind the client saw instead, if any
+    received: float = 0.0  # when the request arrived (before any injected latency)
 
 
 @dataclass
@@ -459,11 +470,13 @@ class Workspace:
         team_name: str,
         clock: Callable[[], float],
         base_url: Callable[[], str],
+        socket_url: Callable[[], str] | None = None,
     ) -> None:
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)
         self.clock = clock
         self.base_url = base_url
+        self.socket_url = socket_url  # Socket Mode's wss:// URL without query, when there is one
         self.team_id = team_id
         self.team_domain = team_domain
         self.team_name = team_name
@@ -475,7 +488,10 @@ class Workspace:
         self.bot_token = (
             f"xoxb-{secrets.randbelow(10**12)}-{secrets.randbelow(10**12)}-{secrets.token_hex(12)}"
         )
-        self.tokens: dict[str, str] = {self.bot_token: "bot"}  # token -> "bot" | "revoked"
+        # The app-level token Socket Mode connects with: xapp-1-<app id>-<number>-<hex>.
+        self.app_token = f"xapp-1-{self.app_id}-{secrets.randbelow(10**13)}-{secrets.token_hex(32)}"
+        self.tokens: dict[str, str] = {self.bot_token: "bot", self.app_token: "app"}  # or "revoked"
+        self.tickets: dict[str, Ticket] = {}
         self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
         self.messages: list[Message] = []
@@ -701,6 +717,14 @@ class Workspace:
             )
             self.response_urls[rid] = ru
             return ru
+
+    def mint_ticket(self) -> Ticket:
+        """A one-time ticket for the Socket Mode URL."""
+        with self.lock:
+            ticket = Ticket(id=str(uuid.uuid4()), created=self.now())
+            self.tickets[ticket.id] = ticket
+            self.changed()
+            return ticket
 
     def new_hash(self) -> str:
         """A view hash: changes on every update, so stale writers get hash_conflict."""
