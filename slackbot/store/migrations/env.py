@@ -48,7 +48,7 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     database = Database(_database_url())
     try:
-        with database.engine.connect() as connection:
+        with database.writing_connection() as connection:
             if not database.is_sqlite:
                 connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
                 connection.commit()
