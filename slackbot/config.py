@@ -19,40 +19,12 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from slackbot.core.enrolment import Defaults
+from slackbot.core.schedule import parse_workdays
 
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message is one line for the operator."""
-
-
-def parse_workdays(text: str) -> frozenset[int]:
-    """`mon-fri`, `mon,tue,thu` or `sun-thu` → ISO weekday numbers 0 (Mon) .. 6 (Sun).
-
-    A range wraps around the week (`fri-mon` is Fri, Sat, Sun, Mon) because some
-    teams work Sunday to Thursday.
-    """
-    days: set[int] = set()
-    for part in text.lower().replace(" ", "").split(","):
-        if not part:
-            continue
-        first, sep, last = part.partition("-")
-        if first not in WEEKDAYS or (sep and last not in WEEKDAYS):
-            raise ValueError(f"{part!r} is not a day or a range of days such as mon-fri")
-        start = WEEKDAYS.index(first)
-        end = WEEKDAYS.index(last) if sep else start
-        days.add(start)
-        while start != end:
-            start = (start + 1) % 7
-            days.add(start)
-    if not days:
-        raise ValueError("name at least one day, such as mon-fri")
-    return frozenset(days)
-
-
-def format_workdays(days: frozenset[int]) -> str:
-    """The inverse of `parse_workdays`, as a comma list (`mon,tue,wed,thu,fri`)."""
-    return ",".join(WEEKDAYS[d] for d in sorted(days))
 
 
 _CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -209,6 +181,13 @@ class Settings(BaseSettings):
     @classmethod
     def _workdays(cls, value: Any) -> Any:
         return parse_workdays(value) if isinstance(value, str) else value
+
+    @property
+    def defaults(self) -> Defaults:
+        """The schedule a person has until they set their own."""
+        return Defaults(
+            prompt_time=self.loops_prompt_time, workdays=self.loops_workdays, catch_up=self.loops_catch_up
+        )
 
     @property
     def socket_mode(self) -> bool:

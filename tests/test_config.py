@@ -14,15 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from slackbot.config import (
-    WEEKDAYS,
     Settings,
     SettingsError,
-    format_workdays,
     load_settings,
     normalize_database_url,
     parse_clock_time,
-    parse_workdays,
 )
+from slackbot.core.schedule import WEEKDAYS, format_workdays, parse_workdays
 
 
 def clean_env(**values: str) -> dict[str, str]:

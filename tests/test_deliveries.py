@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -180,21 +181,20 @@ def test_a_failed_dm_open_does_not_forget_that_a_post_may_be_in_slack(team: Bot)
 
 
 def test_no_slack_call_starts_on_a_lease_about_to_run_out(team: Bot) -> None:
-    from slackbot.app.client import delivery_client
-    from slackbot.app.services import send_rules
-    from slackbot.clock.send import Sender, tick_clock
+    from slackbot.outbox.client import delivery_client
+    from slackbot.outbox.model import SendRules
+    from slackbot.outbox.sender import Sender, tick_clock
 
     ana = enrol(team, "ana", "Europe/Berlin")
     team.tick(DUE - timedelta(minutes=1))  # nothing due yet; plans nothing
-    from slackbot.app.services import plan_rules
-    from slackbot.clock.plan import plan_due
+    from slackbot.clock.plan import PlanRules, plan_due
 
-    plan_due(team.database, DUE, plan_rules(team.settings))
+    plan_due(team.database, DUE, PlanRules.from_settings(team.settings))
     ticks = itertools.count(0.0, 10_000.0)  # every step of the pass takes hours: it stalls
     stalled = Sender(
         team.database,
         delivery_client(team.settings),
-        send_rules(team.settings),
+        SendRules.from_settings(team.settings),
         monotonic=lambda: next(ticks),
     )
     report = stalled.send_due(tick_clock(DUE))
@@ -205,4 +205,26 @@ def test_no_slack_call_starts_on_a_lease_about_to_run_out(team: Bot) -> None:
         "given back untouched"
     )
     team.tick(DUE + timedelta(seconds=30))
+    assert len(team.prompts(ana)) == 1
+
+
+def test_a_429_holds_every_call_of_the_workspace_until_retry_after(team: Bot) -> None:
+    """The clock's sender meets a 429; the app's own work in the same process waits it out too."""
+    ana = enrol(team, "ana", "Europe/Berlin")
+    team.tick(DUE)
+    (prompt,) = team.prompts(ana)
+    enrol(team, "ben", "Europe/Berlin")
+    team.fake.faults.add(method="chat.postMessage", kind="ratelimited", retry_after=1, times=1)
+    ticking = threading.Thread(target=team.tick, args=(DUE + timedelta(minutes=1),))
+    ticking.start()
+    limited = team.fake.wait_for(lambda fake: next((c for c in fake.calls() if c.status == 429), None))
+    # While the sender waits out the hold on another thread, ana answers her prompt: the app
+    # redraws it with chat.update after the answer, and must not call inside the hold either.
+    assert team.sender.click(ana, prompt, action_id="prompt_nothing").status == 200
+    ticking.join(timeout=30)
+    team.settle()
+    later = [c for c in team.fake.calls() if c.received > limited.at]
+    assert {c.method for c in later} >= {"chat.postMessage", "chat.update"}, "both went ahead afterwards"
+    inside = [(c.method, round(c.received - limited.at, 3)) for c in later if c.received < limited.at + 1.0]
+    assert inside == [], "calls started inside the one-second hold"
     assert len(team.prompts(ana)) == 1

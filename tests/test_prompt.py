@@ -525,3 +525,36 @@ def test_still_broken_is_noted_in_the_loops_thread_and_shipped_says_not_yet(team
     team.settle()
     assert any("isn't built yet" in m.text for m in team.fake.ephemeral_for(ana))
     assert team.loops(ana)[0].state == "open"
+
+
+def test_pause_and_resume_the_same_morning_keep_the_days_prompt(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")  # due 08:30 UTC
+    team.fake.faults.add(method="chat.postMessage", kind="server_error", status=503, times=1)
+    team.tick(datetime(2026, 11, 27, 8, 30, tzinfo=UTC))
+    (prompt,) = team.deliveries(ana, "prompt")
+    assert (prompt.state, team.prompts(ana)) == ("pending", []), "Slack failed: the prompt waits for a retry"
+    team.services.clock = lambda: datetime(2026, 11, 27, 8, 31, tzinfo=UTC)
+    team.command(ana, "/loops pause")
+    (prompt,) = team.deliveries(ana, "prompt")
+    assert prompt.state == "skipped", "a pause withdraws the prompt not yet sent"
+    team.services.clock = lambda: datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    team.command(ana, "/loops resume")
+    team.tick(datetime(2026, 11, 27, 9, 1, tzinfo=UTC))
+    (back,) = team.prompts(ana)
+    assert "What's broken right now" in back.text
+    team.tick(datetime(2026, 11, 27, 9, 5, tzinfo=UTC))
+    assert len(team.prompts(ana)) == 1, "brought back once, not doubled"
+
+
+def test_a_withdrawn_prompt_past_the_catch_up_window_stays_withdrawn(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    team.fake.faults.add(method="chat.postMessage", kind="server_error", status=503, times=1)
+    team.tick(datetime(2026, 11, 27, 8, 30, tzinfo=UTC))
+    team.services.clock = lambda: datetime(2026, 11, 27, 8, 31, tzinfo=UTC)
+    team.command(ana, "/loops stop")
+    team.services.clock = lambda: datetime(2026, 11, 27, 10, 45, tzinfo=UTC)  # 2 h 15 after 08:30
+    team.command(ana, "/loops start")
+    team.tick(datetime(2026, 11, 27, 10, 46, tzinfo=UTC))
+    assert team.prompts(ana) == [], "too late to ask this morning's question"
+    (prompt,) = team.deliveries(ana, "prompt")
+    assert prompt.state == "skipped"

@@ -340,3 +340,14 @@ def test_wrong_paths_and_methods(bot: Bot) -> None:
         except Exception as error:
             status = error.code  # type: ignore[attr-defined]
         assert status == expected, path
+
+
+def test_an_unknown_subcommand_gets_the_whole_help_headed_by_one_line(bot: Bot) -> None:
+    ana = bot.fake.add_user(name="ana")
+    mistyped = bot.command(ana.id, "/loops frobnicate")
+    asked = bot.command(ana.id, "/loops help")
+    assert mistyped["response_type"] == "ephemeral"
+    (heading,) = [block for block in mistyped["blocks"] if "frobnicate" in json.dumps(block)]
+    assert mistyped["blocks"][0] == heading, "the line saying what was not understood comes first"
+    assert "I didn't understand `/loops frobnicate`" in heading["text"]["text"]
+    assert mistyped["blocks"][1:] == asked["blocks"], "then the help itself, whole"

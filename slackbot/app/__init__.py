@@ -1,24 +1,22 @@
-"""The Slack surface of Loops: a Bolt app whose every request runs in one database session.
-
-Listeners, middleware and services are imported inside `build_app`, so that the clock
-can import `slackbot.app.blocks` without pulling the whole Bolt surface in first.
-"""
+"""The Slack surface of Loops: a Bolt app whose every request runs in one database session."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
+from slackbot.app import middleware
+from slackbot.app.client import SingleWorkspace
+from slackbot.app.context import ContextKey
 from slackbot.app.errors import handle_error
-from slackbot.app.ids import ContextKey
+from slackbot.app.listeners import register_all
+from slackbot.app.payloads import problem_with
+from slackbot.app.services import Services, build_services
 from slackbot.config import Settings
+from slackbot.outbox.client import SlackClient, delivery_client, request_client
 from slackbot.store.db import Database
-
-if TYPE_CHECKING:
-    from slackbot.app.services import Services
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +32,23 @@ class LoopsApp(App):
     stored as a delivery first, so the clock finishes it if that work fails.
     """
 
-    def __init__(self, *, services: Services, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, *, services: Services, client: SlackClient, **kwargs: object) -> None:
+        super().__init__(client=client, **kwargs)  # type: ignore[arg-type]
         self.services = services
+        self.request_client = client
+
+    def _init_context(self, req: BoltRequest) -> None:
+        # Bolt makes a plain WebClient for each request; ours keeps the outbox client's rules
+        # (no Slack call inside a write transaction, 429 holds shared by the workspace).
+        super()._init_context(req)
+        req.context["client"] = self.request_client.copy_for(req.context.get("token"), req.context.team_id)
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
+        problem = problem_with(req.body)
+        if problem is not None:
+            # Signed, but not a payload Slack sends: refuse it before anything reads it.
+            logger.warning("refused a signed request: %s", problem)
+            return BoltResponse(status=400, body="bad request")
         deferred: list[Callable[[], object]] = []
         with self.services.database.session() as session:
             req.context[ContextKey.SESSION] = session
@@ -66,11 +76,6 @@ class LoopsApp(App):
 
 def build_app(settings: Settings, database: Database, services: Services | None = None) -> LoopsApp:
     """The Bolt app with every listener, middleware and the error handler registered."""
-    from slackbot.app import middleware
-    from slackbot.app.client import SingleWorkspace, delivery_client, request_client
-    from slackbot.app.listeners import register_all
-    from slackbot.app.services import build_services
-
     client = request_client(settings)
     app = LoopsApp(
         services=services or build_services(settings, database, delivery_client(settings)),

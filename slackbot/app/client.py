@@ -1,14 +1,10 @@
-"""Slack Web API clients, with retry rules that fit where each is used, and who the bot is.
+"""Who the bot is, for Bolt: a one-workspace `authorize` that does not tell people to reinstall.
 
-A request from Slack must be answered within 3 seconds, so the client used while
-answering gives up quickly and never retries; deliveries never retry blindly either
-(chat.postMessage has no idempotency key), because the sender decides what a failed
-post means. Deferred work and reads may retry a little.
+The Slack clients themselves live in `slackbot.outbox.client`, shared with the clock.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import Any
 
@@ -19,15 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slackbot.config import Settings
 from slackbot.core.deliveries import WORKSPACE_GONE
 from slackbot.core.errors import LoopsError
-
-logger = logging.getLogger(__name__)
-
-# Slack waits 3 s for our answer; a call made while it waits must end well before that.
-REQUEST_TIMEOUT = 2
-
-
-class SlackUnavailable(Exception):
-    """Slack did not answer a call we needed to serve a request; worth trying again later."""
+from slackbot.outbox.client import SlackUnavailable
 
 
 class TokenRefused(LoopsError):
@@ -37,21 +25,6 @@ class TokenRefused(LoopsError):
         super().__init__(
             f"Slack refused Loops' token ({error}). Please ask a workspace admin to reinstall the Loops app."
         )
-
-
-def _token(settings: Settings) -> str | None:
-    return settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-
-
-def delivery_client(settings: Settings) -> WebClient:
-    """For the sender and deferred work: no automatic retries at all (see clock/send.py)."""
-    return WebClient(token=_token(settings), base_url=settings.slack_api_url, timeout=10, retry_handlers=[])
-
-
-def request_client(settings: Settings) -> WebClient:
-    """For listeners, while Slack waits: a short timeout and no retries. Bolt sets the token
-    on each request's copy from `SingleWorkspace`."""
-    return WebClient(base_url=settings.slack_api_url, timeout=REQUEST_TIMEOUT, retry_handlers=[])
 
 
 class SingleWorkspace:
@@ -64,7 +37,7 @@ class SingleWorkspace:
     """
 
     def __init__(self, settings: Settings, client: WebClient) -> None:
-        self.token = _token(settings)
+        self.token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         self.client = client
         self._identity: dict[str, Any] | None = None
         self._lock = threading.Lock()

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 
 from slack_bolt import BoltContext
 from sqlalchemy.orm import Session
 
-from slackbot.app.ids import ContextKey
 from slackbot.app.services import Services
 from slackbot.store.models import Person, Workspace
+from slackbot.store.queries import ensure_person, ensure_workspace
+
+
+class ContextKey(StrEnum):
+    """Keys this app adds to Bolt's per-request context."""
+
+    SESSION = "loops_session"
+    WORKSPACE = "loops_workspace"
+    PERSON = "loops_person"
+    FAILED = "loops_failed"
+    SERVICES = "loops_services"
+    DEFERRED = "loops_deferred"
+    # A person's own command or click (not an event): proof the app is installed.
+    FROM_A_PERSON = "loops_from_a_person"
 
 
 def session_of(context: BoltContext) -> Session:
@@ -35,9 +49,24 @@ def person_of(context: BoltContext) -> Person | None:
 
 
 def caller(context: BoltContext) -> Person:
-    """The person acting; every interactive request has one (the middleware ensures it)."""
+    """The person acting, stored on first sight (with their workspace) in this request's transaction.
+
+    This is a write for someone new: a listener that must call Slack (users.info,
+    views.open) does so before it asks for the caller, never after.
+    """
     person = person_of(context)
-    assert person is not None, "attach_person puts the caller on every interactive request"
+    if person is not None:
+        return person
+    team_id, user_id = context.team_id, context.user_id
+    assert team_id and user_id, "the middleware refuses requests that name no person"
+    session = session_of(context)
+    workspace = workspace_of(context) or ensure_workspace(session, team_id)
+    if context.get(ContextKey.FROM_A_PERSON) and workspace.uninstalled_at is not None:
+        # Slack only sends a person's clicks and commands to an installed app.
+        workspace.uninstalled_at = None
+    # The middleware looked for them already: create straight away.
+    person = ensure_person(session, workspace, user_id, known_missing=True)
+    context[ContextKey.WORKSPACE], context[ContextKey.PERSON] = workspace, person
     return person
 
 

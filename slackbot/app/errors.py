@@ -19,10 +19,17 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from slackbot.app.blocks.errors import APOLOGY, DATABASE_DOWN, SLACK_DOWN, error_message, error_modal
-from slackbot.app.client import SlackUnavailable
-from slackbot.app.ids import ContextKey
+from slackbot.app.context import ContextKey
+from slackbot.blocks.errors import (
+    APOLOGY,
+    DATABASE_DOWN,
+    SLACK_DOWN,
+    SLACK_REFUSED,
+    error_message,
+    error_modal,
+)
 from slackbot.core.errors import LoopsError
+from slackbot.outbox.client import HeldBySlack, SlackUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +45,7 @@ def is_database_outage(error: BaseException) -> bool:
 
 def is_slack_outage(error: BaseException) -> bool:
     """Slack did not answer, or answered 5xx or 429: the same request may well work later."""
-    if isinstance(error, SlackUnavailable | OSError | URLError):
+    if isinstance(error, SlackUnavailable | HeldBySlack | OSError | URLError):
         return True
     if isinstance(error, SlackApiError):
         status = getattr(error.response, "status_code", 200)
@@ -57,6 +64,10 @@ def words_for(error: BaseException) -> str:
     if is_slack_outage(error):
         logger.error("Slack unavailable: %s", error)
         return SLACK_DOWN
+    if isinstance(error, SlackApiError):
+        # Slack answered and refused (an expired trigger, a message gone): not a bug of ours.
+        logger.warning("Slack refused a call: %s", error.response.get("error"))
+        return SLACK_REFUSED
     logger.error("unexpected error while handling a Slack request", exc_info=error)
     return APOLOGY
 

@@ -14,12 +14,12 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from slackbot.app.blocks.loop import thread_note
-from slackbot.app.blocks.prompt import LOOPS_SHOWN, prompt_message
 from slackbot.app.services import Services
-from slackbot.clock.send import tick_clock
+from slackbot.blocks.loop import thread_note
+from slackbot.blocks.prompt import LOOPS_SHOWN, prompt_message
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.core.loops import LoopState, PromptAnswer, move
+from slackbot.outbox.sender import tick_clock
 from slackbot.store.models import Delivery, Loop, Person
 from slackbot.store.queries import add_delivery, add_entry, loop_from_source, next_loop_number, open_loops
 
@@ -61,8 +61,8 @@ def open_loop(
             with session.begin_nested():
                 session.add(loop)
         except IntegrityError:
-            # Another request of this person took the number first (PostgreSQL only; SQLite
-            # serialises writers); take the next one.
+            # Another request of this person took the number first (read before this
+            # request began writing); take the next one.
             continue
         break
     else:

@@ -1,7 +1,9 @@
 """Global middleware: drop Events API retries we already handled, then name the caller.
 
 Both run after Bolt has verified the signature, inside the request's session that
-`LoopsApp.dispatch` opened, so what they write commits or rolls back with the listener.
+`LoopsApp.dispatch` opened. Naming the caller only reads: a person (or workspace) seen
+for the first time is stored when a listener asks for them (`context.caller`), so a
+request that only reads never writes, and a refused one stores nothing.
 """
 
 from __future__ import annotations
@@ -12,15 +14,10 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
 
-from slackbot.app.context import session_of
-from slackbot.app.ids import ContextKey
-from slackbot.store.queries import ensure_person, ensure_workspace, find_person, remember_event
+from slackbot.app.context import ContextKey, session_of
+from slackbot.store.queries import find_person, find_workspace, remember_event
 
 logger = logging.getLogger(__name__)
-
-# Events in which a person talks to the bot: they become known to Loops. Other events
-# (a profile change anywhere in the workspace) only touch people we already know.
-EVENTS_FROM_THE_PERSON = frozenset({"app_home_opened", "message"})
 
 
 def skip_handled_events(
@@ -40,21 +37,14 @@ def skip_handled_events(
 
 
 def attach_person(context: BoltContext, body: dict[str, Any], next: Callable[[], None]) -> None:
-    """Put the workspace and the calling person on the context for every listener."""
+    """Put the workspace and the calling person, as far as Loops knows them, on the context."""
+    context[ContextKey.FROM_A_PERSON] = body.get("type") != "event_callback"
     if context.team_id:
         session = session_of(context)
-        workspace = ensure_workspace(session, context.team_id)
+        workspace = find_workspace(session, context.team_id)
         context[ContextKey.WORKSPACE] = workspace
-        user_id = context.user_id
-        if user_id:
-            event = body.get("event") if body.get("type") == "event_callback" else None
-            if event is None or (isinstance(event, dict) and event.get("type") in EVENTS_FROM_THE_PERSON):
-                context[ContextKey.PERSON] = ensure_person(session, workspace, user_id)
-                if event is None and workspace.uninstalled_at is not None:
-                    # Slack only sends a person's clicks and commands to an installed app.
-                    workspace.uninstalled_at = None
-            else:
-                context[ContextKey.PERSON] = find_person(session, workspace, user_id)
+        if workspace is not None and context.user_id:
+            context[ContextKey.PERSON] = find_person(session, workspace, context.user_id)
     next()
 
 

@@ -6,36 +6,20 @@ should no longer be sent, and returns the sentence to show the person.
 
 from __future__ import annotations
 
-import logging
 from datetime import date
+from typing import Any
 
-from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from slackbot.app.blocks.kit import local_time
 from slackbot.app.services import Services
+from slackbot.blocks.kit import local_time
 from slackbot.core import enrolment
+from slackbot.core.deliveries import PAUSED, STOPPED
 from slackbot.core.parse import PAUSED_INDEFINITELY, parse_pause
 from slackbot.core.schedule import zone
+from slackbot.outbox.profile import apply_profile
 from slackbot.store.models import Person
-from slackbot.store.queries import skip_pending_prompts
-
-logger = logging.getLogger(__name__)
-
-
-def refresh_from_slack(person: Person, client: WebClient, services: Services) -> bool:
-    """Read the person's time zone, name and activity from users.info; False if Slack would not say."""
-    try:
-        user = client.users_info(user=person.slack_user_id)["user"]
-    except Exception:
-        logger.warning("users.info failed for %s", person.slack_user_id, exc_info=True)
-        return False
-    person.name = str(user.get("real_name") or user.get("name") or "") or person.name
-    enrolment.refresh_profile(
-        person, services.defaults, services.now(), tz=user.get("tz"), deleted=bool(user.get("deleted"))
-    )
-    person.tz_checked_at = services.now()
-    return True
+from slackbot.store.queries import revive_withdrawn_prompts, skip_pending_prompts
 
 
 def next_prompt_words(person: Person) -> str:
@@ -44,12 +28,19 @@ def next_prompt_words(person: Person) -> str:
     return f"your next prompt comes {local_time(person.next_prompt_at, zone(person.tz))}"
 
 
-def start(person: Person, client: WebClient, services: Services) -> str:
-    known = refresh_from_slack(person, client, services)
+def start(person: Person, profile: dict[str, Any] | None, session: Session, services: Services) -> str:
+    """Enrol the caller; `profile` is their users.info, fetched before this request wrote anything."""
+    known = profile is not None
+    if profile is not None:
+        apply_profile(person, profile, services.defaults, services.now())
     was_enrolled = person.enrolled
+    # Only someone who stopped or paused can have a prompt withdrawn today.
+    may_have_withdrawn = person.opted_out or person.paused_until is not None
     enrolment.enrol(person, services.defaults, services.now(), by="self")
     if person.paused_until is not None:
         enrolment.resume(person, services.defaults, services.now())
+    if may_have_withdrawn:
+        _bring_back_todays_prompt(person, session, services)
     where = person.tz or "UTC"
     note = "" if known and person.tz else " (Slack didn't tell me your time zone, so I'm using UTC for now)"
     if was_enrolled:
@@ -68,7 +59,7 @@ def stop(person: Person, session: Session) -> str:
         enrolment.unenrol(person, opted_out=True)
         return "You aren't getting the morning prompt, and won't unless you say `/loops start`."
     enrolment.unenrol(person, opted_out=True)
-    skip_pending_prompts(session, person, before=None, reason="the person stopped the morning prompt")
+    skip_pending_prompts(session, person, before=None, reason=STOPPED)
     return (
         "Done: no more morning prompts. Your loops stay as they are; `/loops start` brings the prompt back."
     )
@@ -86,7 +77,7 @@ def pause(person: Person, argument: str, session: Session, services: Services) -
         session,
         person,
         before=None if resume_on == PAUSED_INDEFINITELY else resume_on.isoformat(),
-        reason="the person paused the morning prompt",
+        reason=PAUSED,
     )
     if resume_on == PAUSED_INDEFINITELY:
         return "Paused. No prompts until you say `/loops resume`."
@@ -96,13 +87,22 @@ def pause(person: Person, argument: str, session: Session, services: Services) -
     )
 
 
-def resume(person: Person, services: Services) -> str:
+def resume(person: Person, session: Session, services: Services) -> str:
     if not person.enrolled:
         return "You aren't getting the morning prompt. `/loops start` starts it."
     if person.paused_until is None:
         return f"You aren't paused: {next_prompt_words(person)}."
     enrolment.resume(person, services.defaults, services.now())
+    _bring_back_todays_prompt(person, session, services)
     return f"Welcome back: {next_prompt_words(person)}."
+
+
+def _bring_back_todays_prompt(person: Person, session: Session, services: Services) -> None:
+    """A prompt withdrawn by a pause or a stop comes back if its time has not passed, or
+    passed within the catch-up window: the same rule as for a prompt the clock missed."""
+    revive_withdrawn_prompts(
+        session, person, reasons=[PAUSED, STOPPED], since=services.now() - services.settings.loops_catch_up
+    )
 
 
 def _day(day: date) -> str:

@@ -1,4 +1,4 @@
-"""What listeners need beyond the request: the database, settings, the sender, deferred work."""
+"""What listeners need beyond the request: the database, settings, the outbox's sender, deferred work."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
-from slackbot.clock.plan import PlanRules
-from slackbot.clock.send import Sender, SendRules
 from slackbot.config import Settings
 from slackbot.core.enrolment import Defaults
+from slackbot.outbox.model import SendRules
+from slackbot.outbox.sender import Sender
 from slackbot.store.db import Database
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class Services:
 
     @property
     def defaults(self) -> Defaults:
-        return defaults_of(self.settings)
+        return self.settings.defaults
 
     def now(self) -> datetime:
         return self.clock()
@@ -43,6 +44,9 @@ class Services:
         def logged() -> None:
             try:
                 work()
+            except SlackApiError as error:
+                # Slack refused (a person who left, a message gone): expected, and nothing to debug.
+                logger.warning("deferred work: Slack said %s", error.response.get("error"))
             except Exception:
                 logger.exception("deferred work failed")
 
@@ -74,36 +78,10 @@ class Services:
         self.background.shutdown(wait=True)
 
 
-def defaults_of(settings: Settings) -> Defaults:
-    return Defaults(
-        prompt_time=settings.loops_prompt_time,
-        workdays=settings.loops_workdays,
-        catch_up=settings.loops_catch_up,
-    )
-
-
-def plan_rules(settings: Settings) -> PlanRules:
-    return PlanRules(
-        defaults=defaults_of(settings),
-        catch_up=settings.loops_catch_up,
-        nudge_after=settings.loops_nudge_after,
-        day_end=settings.loops_day_end,
-    )
-
-
-def send_rules(settings: Settings) -> SendRules:
-    return SendRules(
-        catch_up=settings.loops_catch_up,
-        day_end=settings.loops_day_end,
-        concurrency=settings.loops_send_concurrency,
-        per_second=settings.loops_send_rate,
-    )
-
-
 def build_services(settings: Settings, database: Database, client: WebClient) -> Services:
     return Services(
         database=database,
         settings=settings,
-        sender=Sender(database, client, send_rules(settings)),
+        sender=Sender(database, client, SendRules.from_settings(settings)),
         background=ThreadPoolExecutor(max_workers=4, thread_name_prefix="loops-after"),
     )

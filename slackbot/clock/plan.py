@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from slackbot.config import Settings
 from slackbot.core.deliveries import DeliveryKind, DeliveryState
 from slackbot.core.enrolment import Defaults, schedule_for
 from slackbot.core.schedule import Decision, nudge_due, plan_prompts
@@ -30,6 +31,15 @@ class PlanRules:
     catch_up: timedelta
     nudge_after: timedelta
     day_end: time
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PlanRules:
+        return cls(
+            defaults=settings.defaults,
+            catch_up=settings.loops_catch_up,
+            nudge_after=settings.loops_nudge_after,
+            day_end=settings.loops_day_end,
+        )
 
 
 @dataclass

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy import or_, select, update
 
 from slackbot.core import enrolment
 from slackbot.core.enrolment import Defaults
+from slackbot.outbox.profile import apply_profile, fetch_profile
 from slackbot.store.db import Database
 from slackbot.store.models import Person, Workspace
 from slackbot.store.queries import ensure_person, ensure_workspace
@@ -33,28 +33,6 @@ class RosterReport:
     enrolled: int = 0
     unenrolled: int = 0
     refreshed: int = 0
-
-
-def _profile(client: WebClient, user_id: str) -> dict[str, Any] | None:
-    try:
-        user = client.users_info(user=user_id)["user"]
-    except Exception:
-        logger.warning("users.info failed for %s", user_id, exc_info=True)
-        return None
-    return user if isinstance(user, dict) else None
-
-
-def _apply(person: Person, user: dict[str, Any], defaults: Defaults, now: datetime) -> None:
-    person.name = str(user.get("real_name") or user.get("name") or "") or person.name
-    tz = user.get("tz")
-    enrolment.refresh_profile(
-        person,
-        defaults,
-        now,
-        tz=tz if isinstance(tz, str) and tz else None,
-        deleted=bool(user.get("deleted")),
-    )
-    person.tz_checked_at = now
 
 
 def sync_channel(
@@ -90,7 +68,7 @@ def sync_channel(
         m for m in sorted(members) if m not in known or not (known[m].enrolled or known[m].opted_out)
     ]
     for user_id in newcomers[:PROFILES_PER_TICK]:
-        user = _profile(client, user_id)
+        user = fetch_profile(client, user_id)
         if user is None or user.get("is_bot") or user.get("deleted") or user_id == "USLACKBOT":
             continue
         with database.transaction() as session:
@@ -99,7 +77,7 @@ def sync_channel(
             person = ensure_person(session, member_of, user_id)
             if person.opted_out or person.enrolled:
                 continue
-            _apply(person, user, defaults, now)
+            apply_profile(person, user, defaults, now)
             enrolment.enrol(person, defaults, now, by="channel")
             report.enrolled += 1
     if len(newcomers) > PROFILES_PER_TICK:
@@ -146,12 +124,12 @@ def refresh_zones(database: Database, client: WebClient, defaults: Defaults, now
         for person in stale:
             person.tz_checked_at = now  # if Slack does not answer, try again tomorrow, not every tick
     for person_id, slack_user_id in claimed:
-        user = _profile(client, slack_user_id)
+        user = fetch_profile(client, slack_user_id)
         if user is None:
             continue
         with database.transaction() as session:
             refreshed = session.get(Person, person_id)
             if refreshed is not None:
-                _apply(refreshed, user, defaults, now)
+                apply_profile(refreshed, user, defaults, now)
                 report.refreshed += 1
     return report

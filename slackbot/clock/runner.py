@@ -20,8 +20,10 @@ from sqlalchemy import select
 
 from slackbot.clock.plan import PlanReport, PlanRules, plan_due
 from slackbot.clock.roster import RosterReport, refresh_zones, sync_channel
-from slackbot.clock.send import Sender, SendReport, SendRules, tick_clock
 from slackbot.config import Settings
+from slackbot.outbox.client import delivery_client
+from slackbot.outbox.model import SendReport, SendRules
+from slackbot.outbox.sender import Sender, tick_clock
 from slackbot.store.db import Database
 from slackbot.store.models import Workspace
 from slackbot.store.queries import forget_events_before
@@ -97,9 +99,6 @@ class Ticker:
 
 def ticker_for(settings: Settings, database: Database) -> Ticker:
     """The pass as `tick`, `clock` and `run` run it, from settings; Slack is reached lazily."""
-    from slackbot.app.client import delivery_client
-    from slackbot.app.services import plan_rules, send_rules
-
     clients: list[WebClient] = []
     teams: dict[str, str] = {}
 
@@ -120,8 +119,8 @@ def ticker_for(settings: Settings, database: Database) -> Ticker:
 
     return Ticker(
         database=database,
-        plan_rules=plan_rules(settings),
-        send_rules=send_rules(settings),
+        plan_rules=PlanRules.from_settings(settings),
+        send_rules=SendRules.from_settings(settings),
         client=client,
         team_id=team_id,
         channel=settings.loops_channel,

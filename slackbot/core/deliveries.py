@@ -26,6 +26,11 @@ class DeliveryState(StrEnum):
     SKIPPED = "skipped"  # no longer needed (the prompt was answered, the person left)
 
 
+# Why a prompt or nudge not yet sent was withdrawn; resuming or starting again the same
+# day brings back those still inside the catch-up window.
+PAUSED = "the person paused the morning prompt"
+STOPPED = "the person stopped the morning prompt"
+
 MAX_ATTEMPTS = 6
 LEASE = timedelta(minutes=2)
 

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
 
-from slackbot.config import format_workdays, parse_workdays
-from slackbot.core.schedule import PromptSchedule, zone
+from slackbot.core.schedule import PromptSchedule, format_workdays, parse_workdays, zone
 
 
 class Schedulable(Protocol):

@@ -53,15 +53,20 @@ _SHOWN_WORD_LIMIT = 40
 
 @dataclass(frozen=True)
 class LoopsCommand:
-    """What `/loops …` asked for: a subcommand, its argument text, and a loop number for `show`."""
+    """What `/loops …` asked for: a subcommand, its argument text, and a loop number for `show`.
+
+    A word that is no subcommand asks for the help, with `not_understood` saying why:
+    someone who mistypes wants the list itself, not a pointer to it.
+    """
 
     subcommand: Subcommand
     argument: str = ""
     loop_number: int | None = None
+    not_understood: str | None = None
 
 
 def parse_loops_command(text: str) -> LoopsCommand:
-    """Read the text after `/loops`; an unknown word is refused with a suggestion."""
+    """Read the text after `/loops`; an unknown word becomes the help, headed by what went wrong."""
     words = unescape(text).strip().split(maxsplit=1)
     word = words[0].lower() if words else ""
     argument = words[1].strip() if len(words) > 1 else ""
@@ -71,16 +76,17 @@ def parse_loops_command(text: str) -> LoopsCommand:
     name = _ALIASES.get(word, word)
     if name in _NAMED and name != "show":
         return LoopsCommand(_NAMED[name], argument)
-    raise InvalidInput(_unknown_subcommand_message(words[0] if words else ""))
+    return LoopsCommand(_NAMED["help"], not_understood=_unknown_subcommand_message(words[0] if words else ""))
 
 
 def _unknown_subcommand_message(word: str) -> str:
+    """One line, safe mrkdwn: what was not understood, and the closest subcommand if any."""
     word = word.replace("`", "'")  # a backtick would end the code span we show it in
     shown = word if len(word) <= _SHOWN_WORD_LIMIT else word[: _SHOWN_WORD_LIMIT - 1] + "…"
     choices = [sub.name for sub in LOOPS_SUBCOMMANDS if sub.name not in {"history", "show"}]
     close = difflib.get_close_matches(word.lower(), choices, n=1, cutoff=0.6)
     hint = f" Did you mean `/loops {close[0]}`?" if close else ""
-    return f"`/loops {escape(shown)}` isn't something I know.{hint} Try `/loops help` for the list."
+    return f"I didn't understand `/loops {escape(shown)}`.{hint} Here is what I know:"
 
 
 # Slack's own cap for a plain_text_input; a crafted submission may still send more.
@@ -110,17 +116,87 @@ class Answer:
     evidence: str | None
 
 
-_FOR_WHOM = re.compile(r"(?i)\bfor(?:\s+whom)?\s*:\s*(?P<who>[^\n]*)")
+# Where str.splitlines() ends a line, and the spaces that are no line break.
+_LINE_BREAK = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+_INLINE_SPACE = r"[^\S\n\r\v\f\x1c-\x1e\x85\u2028\u2029]"
+# The label `for:` or `for whom:` (any case), within one line; for whom is the rest of that line.
+_FOR_WHOM = re.compile(rf"(?i)\bfor(?:{_INLINE_SPACE}+whom)?{_INLINE_SPACE}*:")
+# What people type between what and for whom: dashes, stops, commas, colons, slashes and pipes,
+# and an opening bracket whose partner closes the for-whom part.
+_SEPARATORS = "-‐‑‒–—―−.…,;:/\\|"
+_BRACKETS = {"(": ")", "[": "]", "{": "}"}
+# A Slack emoji code (`:fire:`, `:wave::skin-tone-2:`) ends in a colon that is no separator.
+_EMOJI_AT_END = re.compile(r"(?::[\w+'-]+:)+$")
+# At the start of text, separators count only as a run of their own (`— next`, not `-v` or `:fire:`).
+_SEPARATORS_AT_START = re.compile(rf"\A(?:\s+|[{re.escape(_SEPARATORS)}]+(?=\s|$))*")
+
+
+def _trim_seam_end(text: str, openers: list[str]) -> str:
+    """`text` without the whitespace, separators and dangling opening brackets it ends with.
+
+    The brackets removed are appended to `openers`, innermost first.
+    """
+    while True:
+        text = text.rstrip()
+        if not text or _EMOJI_AT_END.search(text):
+            return text
+        if text[-1] in _BRACKETS:
+            openers.append(text[-1])
+        elif text[-1] not in _SEPARATORS:
+            return text
+        text = text[:-1]
+
+
+def _closing_partner(text: str, partner: str) -> int | None:
+    """Where in `text` the bracket `partner` closes a bracket opened before it, if it does."""
+    nested: list[str] = []
+    for index, char in enumerate(text):
+        if char in _BRACKETS:
+            nested.append(_BRACKETS[char])
+        elif nested and char == nested[-1]:
+            nested.pop()
+        elif not nested and char == partner:
+            return index
+    return None
+
+
+def _split_at_label(before: str, after: str) -> tuple[str, str | None, str]:
+    """The line around a `for:` label → (what comes before it, for whom, what follows a bracketed for whom).
+
+    Only the seams are trimmed: separators between the text before and the label, a bracket opened
+    just before the label with its partner closing the for-whom part, and separators around what follows.
+    """
+    openers: list[str] = []
+    before = _trim_seam_end(before, openers)
+    who, rest = after, ""
+    if openers:
+        close = _closing_partner(after, _BRACKETS[openers[0]])
+        if close is not None:
+            who, rest = after[:close], after[close + 1 :]
+            for opener in openers[1:]:  # `([for: everyone])`: the outer partners follow
+                if not rest.lstrip().startswith(_BRACKETS[opener]):
+                    break
+                rest = rest.lstrip()[1:]
+    who = _SEPARATORS_AT_START.sub("", _trim_seam_end(who, []))
+    return before, who or None, _trim_seam_end(_SEPARATORS_AT_START.sub("", rest), [])
 
 
 def parse_answer(text: str) -> Answer:
-    """Read a thread reply; `what` is empty when the reply only says for whom."""
+    """Read a thread reply; `what` is empty when the reply only says for whom.
+
+    `Checkout times out — for: mobile shoppers` and `Search is slow (for whom: everyone)` give
+    what and for whom without the dash or the brackets typed between them.
+    """
     plain = unescape(text)
     for_whom = None
-    match = _FOR_WHOM.search(plain)
-    if match:
-        for_whom = match.group("who").strip() or None
-        plain = plain[: match.start()] + plain[match.end() :]
+    label = _FOR_WHOM.search(plain)
+    if label:
+        starts = [br.end() for br in _LINE_BREAK.finditer(plain, 0, label.start())]
+        start = starts[-1] if starts else 0
+        line_break = _LINE_BREAK.search(plain, label.end())
+        end = line_break.start() if line_break else len(plain)
+        before, for_whom, rest = _split_at_label(plain[start : label.start()], plain[label.end() : end])
+        plain = plain[:start] + " ".join(part for part in (before, rest) if part) + plain[end:]
     lines = [line.strip() for line in plain.splitlines() if line.strip()]
     what = lines[0] if lines else ""
     evidence = "\n".join(lines[1:]) or None

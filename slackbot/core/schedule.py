@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
 # A clock that was down for longer than this does not replay the days in between.
 MAX_DAYS_REPLAYED = 14
 
@@ -27,6 +29,35 @@ def zone(name: str | None) -> ZoneInfo:
         except (ZoneInfoNotFoundError, ValueError):
             pass
     return ZoneInfo("UTC")
+
+
+def parse_workdays(text: str) -> frozenset[int]:
+    """`mon-fri`, `mon,tue,thu` or `sun-thu` → ISO weekday numbers 0 (Mon) .. 6 (Sun).
+
+    A range wraps around the week (`fri-mon` is Fri, Sat, Sun, Mon) because some
+    teams work Sunday to Thursday.
+    """
+    days: set[int] = set()
+    for part in text.lower().replace(" ", "").split(","):
+        if not part:
+            continue
+        first, sep, last = part.partition("-")
+        if first not in WEEKDAYS or (sep and last not in WEEKDAYS):
+            raise ValueError(f"{part!r} is not a day or a range of days such as mon-fri")
+        start = WEEKDAYS.index(first)
+        end = WEEKDAYS.index(last) if sep else start
+        days.add(start)
+        while start != end:
+            start = (start + 1) % 7
+            days.add(start)
+    if not days:
+        raise ValueError("name at least one day, such as mon-fri")
+    return frozenset(days)
+
+
+def format_workdays(days: frozenset[int]) -> str:
+    """The inverse of `parse_workdays`, as a comma list (`mon,tue,wed,thu,fri`)."""
+    return ",".join(WEEKDAYS[d] for d in sorted(days))
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,9 @@ class Person(Base):
     # Why Slack refuses messages to this person (user_not_found, …); prompts stop until cleared.
     blocked_reason: Mapped[str | None] = mapped_column(Text)
     dm_channel: Mapped[str | None] = mapped_column(String(32))
+    # First time the person opened the App Home tab: only then is it worth redrawing after a
+    # command (views.publish is Tier 4, and a tab nobody opened is never seen).
+    home_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_prompt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

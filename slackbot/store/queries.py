@@ -36,9 +36,14 @@ def _insert_ignoring_conflict(
     return None if row is None else row[0]
 
 
+def find_workspace(session: Session, team_id: str) -> Workspace | None:
+    """The workspace row for a Slack team, if Loops knows it."""
+    return session.scalars(select(Workspace).where(Workspace.team_id == team_id)).first()
+
+
 def ensure_workspace(session: Session, team_id: str) -> Workspace:
     """The workspace row for a Slack team, created on first sight."""
-    found = session.scalars(select(Workspace).where(Workspace.team_id == team_id)).first()
+    found = find_workspace(session, team_id)
     if found is not None:
         return found
     _insert_ignoring_conflict(session, Workspace, {"team_id": team_id, "created_at": utcnow()}, ["team_id"])
@@ -54,9 +59,15 @@ def find_person(session: Session, workspace: Workspace, slack_user_id: str) -> P
     return session.scalars(_person_query(workspace, slack_user_id)).first()
 
 
-def ensure_person(session: Session, workspace: Workspace, slack_user_id: str) -> Person:
-    """The person behind a Slack user id in this workspace, created on first sight."""
-    found = find_person(session, workspace, slack_user_id)
+def ensure_person(
+    session: Session, workspace: Workspace, slack_user_id: str, *, known_missing: bool = False
+) -> Person:
+    """The person behind a Slack user id in this workspace, created on first sight.
+
+    `known_missing`: the caller has just looked and not found them, so go straight to the
+    insert (which still does nothing if another request created them meanwhile).
+    """
+    found = None if known_missing else find_person(session, workspace, slack_user_id)
     if found is not None:
         return found
     _insert_ignoring_conflict(
@@ -159,7 +170,8 @@ def claim_deliveries(
 
     Returns (id, maybe_posted) pairs; `maybe_posted` says an earlier attempt may have
     reached Slack. PostgreSQL skips rows another claimer holds (FOR UPDATE SKIP LOCKED);
-    on SQLite the session's BEGIN IMMEDIATE already makes claimers take turns.
+    on SQLite the caller's `Database.transaction()` holds the write lock from its first
+    read, so claimers take turns.
     """
     ready = or_(
         and_(Delivery.state == DeliveryState.PENDING, Delivery.ready_at <= now),
@@ -286,4 +298,24 @@ def skip_pending_prompts(session: Session, person: Person, *, before: str | None
     if before is not None:
         query = query.where(Delivery.key < before)
     result = session.execute(query.values(state=DeliveryState.SKIPPED, last_error=reason))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def revive_withdrawn_prompts(session: Session, person: Person, *, reasons: list[str], since: datetime) -> int:
+    """Put back prompts and nudges withdrawn for `reasons` that are due at or after `since`.
+
+    A pause (or stop) and a resume the same morning must not cost the day's prompt: the
+    delivery's key is taken, so planning alone would never owe it again.
+    """
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.person_id == person.id,
+            Delivery.kind.in_([DeliveryKind.PROMPT, DeliveryKind.NUDGE]),
+            Delivery.state == DeliveryState.SKIPPED,
+            Delivery.last_error.in_(reasons),
+            Delivery.due_at >= since,
+        )
+        .values(state=DeliveryState.PENDING, last_error=None, ready_at=Delivery.due_at)
+    )
     return int(getattr(result, "rowcount", 0) or 0)

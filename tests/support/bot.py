@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from slackbot.app.client import delivery_client
 from slackbot.app.services import Services, build_services
 from slackbot.clock.runner import TickReport, ticker_for
 from slackbot.config import Settings
 from slackbot.fakeslack import FakeSlack, SlackSender
 from slackbot.fakeslack.state import Message
+from slackbot.outbox.client import delivery_client
 from slackbot.store.db import Database
 from slackbot.store.models import Delivery, Loop, Person
 from slackbot.web import HttpServer, wsgi_app

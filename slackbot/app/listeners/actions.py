@@ -11,10 +11,11 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from slackbot.app.blocks.modals import answer_modal
-from slackbot.app.context import caller, defer, services_of, session_of
-from slackbot.app.ids import Action
+from slackbot.app.context import caller, defer, person_of, services_of, session_of
 from slackbot.app.loops import answer_prompt, post_in_thread, refresh_prompt, set_state
+from slackbot.app.payloads import row_id
+from slackbot.blocks.ids import Action
+from slackbot.blocks.modals import answer_modal
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.core.errors import InvalidInput, NotBuiltYet
 from slackbot.core.loops import LoopState, PromptAnswer, age_in_days
@@ -25,22 +26,29 @@ NOT_YOURS = "I couldn't find that. It may belong to someone else, or be gone."
 
 
 def _id_of(action: dict[str, Any]) -> int:
-    value = str(action.get("value") or "")
-    if not value.isdigit():
+    found = row_id(action.get("value"))
+    if found is None:
         raise InvalidInput(NOT_YOURS)
-    return int(value)
+    return found
 
 
 def _own_prompt(context: BoltContext, action: dict[str, Any]) -> Delivery:
-    person = caller(context)
-    prompt = session_of(context).get(Delivery, _id_of(action))
-    if prompt is None or prompt.person_id != person.id or prompt.kind != DeliveryKind.PROMPT:
+    """Only reads: "Something's broken" opens a modal next, and no Slack call follows a write."""
+    person = person_of(context)
+    prompt = session_of(context).get(Delivery, _id_of(action)) if person is not None else None
+    if (
+        person is None
+        or prompt is None
+        or prompt.person_id != person.id
+        or prompt.kind != DeliveryKind.PROMPT
+    ):
         raise InvalidInput(NOT_YOURS)
     return prompt
 
 
 def _own_loop(context: BoltContext, action: dict[str, Any]) -> Loop:
-    loop = loop_of(session_of(context), caller(context), _id_of(action))
+    person = person_of(context)
+    loop = loop_of(session_of(context), person, _id_of(action)) if person is not None else None
     if loop is None:
         raise InvalidInput(NOT_YOURS)
     return loop

@@ -16,6 +16,8 @@ from slack_sdk import WebClient
 
 from slackbot.app.context import caller, defer, person_of, services_of, session_of, workspace_of
 from slackbot.app.loops import after_opening, open_loop, post_in_thread
+from slackbot.app.payloads import MessageEvent, TokensRevoked, UserChange
+from slackbot.blocks.loop import thread_note
 from slackbot.core import enrolment
 from slackbot.core.errors import InvalidInput
 from slackbot.core.parse import Answer, check_field, escape, parse_answer, unescape
@@ -34,14 +36,21 @@ NOT_IN_A_LOOP = (
 
 
 def direct_message(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype") not in WRITTEN:
+    message = MessageEvent.model_validate(event)
+    if message.channel_type != "im" or message.bot_id or message.subtype not in WRITTEN or not message.user:
         return
-    person = person_of(context)
-    text, channel, ts = event.get("text") or "", event.get("channel"), event.get("ts")
-    if person is None or not isinstance(channel, str) or not isinstance(ts, str):
+    person = caller(context)
+    text, channel, ts, thread_ts = message.text, message.channel, message.ts, message.thread_ts
+    if person.dm_channel is None:
+        # Loops has never written to this person, so no thread of theirs exists, and the
+        # event's channel is not known to be their DM with the bot: answer in that DM by id.
+        user_id = person.slack_user_id
+        defer(context, lambda: client.chat_postMessage(channel=user_id, **thread_note(NOT_IN_A_LOOP)))
         return
-    thread_ts = event.get("thread_ts")
-    if not isinstance(thread_ts, str) or thread_ts == ts:
+    if channel != person.dm_channel:
+        logger.warning("ignored a message in %s: it is not %s's DM with Loops", channel, person.slack_user_id)
+        return
+    if thread_ts is None or thread_ts == ts:
         defer(context, lambda: post_in_thread(client, channel, ts, NOT_IN_A_LOOP))
         return
     session = session_of(context)
@@ -119,17 +128,12 @@ def _open_from_reply(
 def user_changed(event: dict[str, Any], context: BoltContext) -> None:
     """Keep a known person's time zone and activity current; strangers are not recorded."""
     person = person_of(context)
-    user = event.get("user")
-    if person is None or not isinstance(user, dict):
+    profile = UserChange.model_validate(event).user
+    if person is None or profile.id != person.slack_user_id:
         return
     services = services_of(context)
-    tz = user.get("tz")
     enrolment.refresh_profile(
-        person,
-        services.defaults,
-        services.now(),
-        tz=tz if isinstance(tz, str) and tz else None,
-        deleted=bool(user.get("deleted", False)),
+        person, services.defaults, services.now(), tz=profile.tz or None, deleted=profile.deleted
     )
 
 
@@ -141,8 +145,7 @@ def app_uninstalled(context: BoltContext) -> None:
 
 
 def tokens_revoked(event: dict[str, Any], context: BoltContext) -> None:
-    tokens = event.get("tokens") or {}
-    if isinstance(tokens, dict) and tokens.get("bot"):
+    if TokensRevoked.model_validate(event).tokens.bot:
         app_uninstalled(context)
 
 

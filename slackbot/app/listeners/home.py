@@ -8,10 +8,11 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from slackbot.app import people
-from slackbot.app.blocks.home import LOOPS_ON_HOME, home_view
 from slackbot.app.context import caller, defer, services_of, session_of
-from slackbot.app.ids import Action
 from slackbot.app.services import Services
+from slackbot.blocks.home import LOOPS_ON_HOME, home_view
+from slackbot.blocks.ids import Action
+from slackbot.outbox.profile import fetch_profile
 from slackbot.store.models import Person
 from slackbot.store.queries import open_loops
 
@@ -31,24 +32,38 @@ def home_opened(event: dict[str, Any], context: BoltContext, client: WebClient) 
     """Acknowledge at once; the view is published after the commit (a new person is stored first)."""
     if event.get("tab") != "home":
         return
-    person_id, services = caller(context).id, services_of(context)
+    person, services = caller(context), services_of(context)
+    if person.home_opened_at is None:
+        person.home_opened_at = services.now()
+    person_id = person.id
     defer(context, lambda: publish_home(services, client, person_id))
+
+
+def redraw_home(context: BoltContext, client: WebClient, person: Person) -> None:
+    """After a change, redraw the Home tab of someone who has one (nobody else would see it)."""
+    if person.home_opened_at is not None:
+        services, person_id = services_of(context), person.id
+        defer(context, lambda: publish_home(services, client, person_id))
 
 
 def switch(ack: Ack, action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     """Start, stop, pause for a week or resume, from the Home tab."""
-    person, services, session = caller(context), services_of(context), session_of(context)
     chosen = action["action_id"]
+    # Slack first, while nothing is written yet: a new person is stored by `caller`.
+    profile = fetch_profile(client, str(context.user_id)) if chosen == Action.HOME_START else None
+    person, services, session = caller(context), services_of(context), session_of(context)
     if chosen == Action.HOME_START:
-        people.start(person, client, services)
+        people.start(person, profile, session, services)
     elif chosen == Action.HOME_STOP:
         people.stop(person, session)
     elif chosen == Action.HOME_PAUSE_WEEK:
         people.pause(person, "1 week", session, services)
     else:
-        people.resume(person, services)
+        people.resume(person, session, services)
+    if person.home_opened_at is None:  # the click came from the tab, so the person has one
+        person.home_opened_at = services.now()
     ack()
-    defer(context, lambda: publish_home(services, client, person.id))
+    redraw_home(context, client, person)
 
 
 def register(app: App) -> None:

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from slackbot.app.context import caller, defer, services_of, session_of
-from slackbot.app.ids import FIELD_INPUT, Field, View
 from slackbot.app.loops import after_opening, open_loop
+from slackbot.app.payloads import metadata_id, typed
+from slackbot.blocks.ids import FIELD_INPUT, Field, View
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.core.errors import InvalidFields, InvalidInput
 from slackbot.core.parse import check_field
 from slackbot.store.models import Delivery
 
 LABELS = {Field.WHAT: "what's broken", Field.FOR_WHOM: "for whom", Field.EVIDENCE: "how you know"}
-
-
-def _typed(view: dict[str, Any], field: Field) -> str | None:
-    values = (view.get("state") or {}).get("values") or {}
-    value = (values.get(field) or {}).get(FIELD_INPUT) or {}
-    typed = value.get("value")
-    return typed if isinstance(typed, str) else None
 
 
 def _read_answer(view: dict[str, Any]) -> dict[str, str | None]:
@@ -33,7 +26,10 @@ def _read_answer(view: dict[str, Any]) -> dict[str, str | None]:
     for field in Field:
         try:
             answer[field] = check_field(
-                LABELS[field], _typed(view, field), required=field is not Field.EVIDENCE, field=field
+                LABELS[field],
+                typed(view, field, FIELD_INPUT),
+                required=field is not Field.EVIDENCE,
+                field=field,
             )
         except InvalidInput as problem:
             problems.update(problem.fields)
@@ -45,11 +41,8 @@ def _read_answer(view: dict[str, Any]) -> dict[str, str | None]:
 def answer_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     answer = _read_answer(view)
     person, session, services = caller(context), session_of(context), services_of(context)
-    try:
-        prompt_id = json.loads(view.get("private_metadata") or "{}").get("prompt")
-    except (ValueError, AttributeError):
-        prompt_id = None
-    prompt = session.get(Delivery, prompt_id) if isinstance(prompt_id, int) else None
+    prompt_id = metadata_id(view.get("private_metadata") or "", "prompt")
+    prompt = session.get(Delivery, prompt_id) if prompt_id is not None else None
     if prompt is not None and (prompt.person_id != person.id or prompt.kind != DeliveryKind.PROMPT):
         prompt = None
     what = answer[Field.WHAT]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from slackbot.app.blocks.kit import context, divider, header, message, section
+from slackbot.blocks.kit import context, divider, header, message, section
 from slackbot.core.parse import LOOPS_SUBCOMMANDS
 
 MORNING_QUESTION = "What's broken right now, and for whom?"
 
 
-def help_message() -> dict[str, Any]:
+def help_message(heading: str | None = None) -> dict[str, Any]:
+    """Every subcommand; `heading` (safe mrkdwn) first, when the person typed something unknown."""
     lines = []
     for sub in LOOPS_SUBCOMMANDS:
         note = "" if sub.available else " _(not built yet)_"
@@ -19,7 +20,8 @@ def help_message() -> dict[str, Any]:
         "• `/shipped [what you shipped]`: record a fix, what should change, and when to look"
         " _(not built yet)_"
     )
-    blocks = [
+    blocks = [section(f":thinking_face: {heading}")] if heading else []
+    blocks += [
         header("Loops"),
         section(
             f"Every workday morning Loops asks *{MORNING_QUESTION}* Each answer opens a loop; "
@@ -30,4 +32,5 @@ def help_message() -> dict[str, Any]:
         section(shipped),
         context("Only you can see this reply."),
     ]
-    return message("Loops commands: " + ", ".join(sub.usage for sub in LOOPS_SUBCOMMANDS), blocks)
+    summary = "Loops commands: " + ", ".join(sub.usage for sub in LOOPS_SUBCOMMANDS)
+    return message(f"{heading} {summary}" if heading else summary, blocks)

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from slackbot.app.blocks.help import MORNING_QUESTION
-from slackbot.app.blocks.kit import actions, button, context, divider, header, local_time, section
-from slackbot.app.blocks.prompt import loop_title
-from slackbot.app.ids import Action
+from slackbot.blocks.help import MORNING_QUESTION
+from slackbot.blocks.ids import Action
+from slackbot.blocks.kit import actions, button, context, divider, header, local_time, section
+from slackbot.blocks.prompt import loop_title
 from slackbot.core.loops import age_in_days
 from slackbot.core.parse import PAUSED_INDEFINITELY
 from slackbot.core.schedule import zone

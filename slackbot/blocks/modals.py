@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from slackbot.app.blocks.kit import plain, section, text_input
-from slackbot.app.ids import FIELD_INPUT, Field, View
+from slackbot.blocks.ids import FIELD_INPUT, Field, View
+from slackbot.blocks.kit import plain, section, text_input
 from slackbot.core.parse import FIELD_LIMIT
 
 

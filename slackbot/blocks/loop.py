@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slackbot.app.blocks.kit import context, local_time, message, section
-from slackbot.app.blocks.prompt import loop_title
+from slackbot.blocks.kit import context, local_time, message, section
+from slackbot.blocks.prompt import loop_title
 from slackbot.core.parse import escape
 from slackbot.store.models import Loop
 

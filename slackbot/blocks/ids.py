@@ -1,4 +1,4 @@
-"""Names Slack sends back to us (commands, actions, views, context keys): one place, no typos."""
+"""Names Slack sends back to us (commands, actions, views, fields, metadata): one place, no typos."""
 
 from __future__ import annotations
 
@@ -44,14 +44,3 @@ FIELD_INPUT = "text"
 
 # Message metadata event_type on everything the clock sends, so a lost post can be found.
 DELIVERY_EVENT = "loops_delivery"
-
-
-class ContextKey(StrEnum):
-    """Keys this app adds to Bolt's per-request context."""
-
-    SESSION = "loops_session"
-    WORKSPACE = "loops_workspace"
-    PERSON = "loops_person"
-    FAILED = "loops_failed"
-    SERVICES = "loops_services"
-    DEFERRED = "loops_deferred"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slackbot.app.blocks.kit import message, plain, section
+from slackbot.blocks.kit import message, plain, section
 
 APOLOGY = (
     "Sorry, something went wrong on our side and nothing was changed. It has been logged; please try again."
@@ -12,6 +12,7 @@ APOLOGY = (
 SLACK_DOWN = (
     "Sorry, Loops couldn't get an answer from Slack just now, so nothing was changed. Please try again."
 )
+SLACK_REFUSED = "Sorry, Slack didn't accept that just now, so nothing was changed. Please try again."
 DATABASE_DOWN = (
     "Sorry, Loops can't reach its database right now, so nothing was saved. Please try again in a minute."
 )

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from slackbot.app.blocks.help import MORNING_QUESTION
-from slackbot.app.blocks.kit import actions, button, context, divider, message, section
-from slackbot.app.ids import Action
+from slackbot.blocks.help import MORNING_QUESTION
+from slackbot.blocks.ids import Action
+from slackbot.blocks.kit import actions, button, context, divider, message, section
 from slackbot.core.loops import PromptAnswer, age_in_days
 from slackbot.core.parse import escape
 from slackbot.store.models import Loop

@@ -1,0 +1,227 @@
+"""The parts of Slack's payloads that Loops reads, as typed, validated shapes.
+
+Every request is checked against these before any listener runs: a signed payload
+whose fields have the wrong type, an id of the wrong form or a number out of range
+is refused with a 400 (or, for a button value or modal metadata, reads as "not
+found") and logged as a warning, never as an error. Listeners read their fields
+from these models, so a crafted request cannot reach the store with a value it
+cannot take.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, StringConstraints, ValidationError
+
+# T…, E…, U…, W…, B…, C…, D…, G…: upper-case letters and digits.
+SlackId = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z0-9]{2,32}$")]
+# "1764230000.000100": seconds, a dot, digits.
+SlackTs = Annotated[str, StringConstraints(strict=True, pattern=r"^[0-9]{1,12}\.[0-9]{1,9}$")]
+Text = Annotated[str, StringConstraints(strict=True, max_length=40_000)]
+# Our integer primary keys (PostgreSQL `integer`).
+ROW_ID_MAX = 2**31 - 1
+RowId = Annotated[int, Field(strict=True, ge=1, le=ROW_ID_MAX)]
+_ROW_ID = re.compile(r"[0-9]{1,10}")
+
+
+class Shape(BaseModel):
+    """A payload part: unknown fields are ignored, known ones must have their type."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Named(Shape):
+    id: SlackId
+
+
+class Envelope(Shape):
+    """What Bolt itself reads off any payload, before our listeners: each must have its type."""
+
+    team_id: SlackId | None = None
+    user_id: SlackId | None = None
+    channel_id: SlackId | None = None
+    enterprise_id: SlackId | None = None
+    team: Named | None = None
+    user: Named | SlackId | None = None
+    channel: Named | SlackId | None = None
+    enterprise: Named | None = None
+    # Bolt reads these as `body.get(key, {})`: present, they must not be null either.
+    event: dict[StrictStr, Any] = {}
+    message: dict[StrictStr, Any] = {}
+    previous_message: dict[StrictStr, Any] = {}
+    container: dict[StrictStr, Any] = {}
+    view: dict[StrictStr, Any] = {}
+    actions: list[dict[StrictStr, Any]] = []
+    authorizations: list[dict[StrictStr, Any]] = []
+    is_enterprise_install: StrictBool | Literal["true", "false"] | None = None  # a form sends a string
+    is_ext_shared_channel: StrictBool | None = None
+
+
+class SlashCommand(Shape):
+    team_id: SlackId
+    user_id: SlackId
+    command: StrictStr
+    text: Text = ""
+    channel_id: SlackId | None = None
+    trigger_id: StrictStr | None = None
+    response_url: StrictStr | None = None
+
+
+class Action(Shape):
+    action_id: StrictStr
+    value: StrictStr | None = None
+    block_id: StrictStr | None = None
+    action_ts: StrictStr | None = None
+
+
+class Container(Shape):
+    channel_id: SlackId | None = None
+    message_ts: SlackTs | None = None
+
+
+class BlockActions(Shape):
+    type: Literal["block_actions"]
+    user: Named
+    team: Named | None = None
+    actions: list[Action] = Field(min_length=1, max_length=25)
+    container: Container = Container()
+    trigger_id: StrictStr | None = None
+    response_url: StrictStr | None = None
+
+
+class TypedValue(Shape):
+    value: Text | None = None
+
+
+class ViewState(Shape):
+    values: dict[StrictStr, dict[StrictStr, TypedValue]] = {}
+
+
+class SubmittedView(Shape):
+    id: StrictStr
+    type: StrictStr
+    callback_id: StrictStr
+    private_metadata: Annotated[str, StringConstraints(strict=True, max_length=3000)] = ""
+    state: ViewState = ViewState()
+
+
+class ViewSubmission(Shape):
+    type: Literal["view_submission", "view_closed"]
+    user: Named
+    team: Named | None = None
+    view: SubmittedView
+
+
+class Event(Shape):
+    type: StrictStr
+
+
+class MessageEvent(Shape):
+    type: Literal["message"]
+    channel: SlackId
+    user: SlackId | None = None
+    text: Text = ""
+    ts: SlackTs
+    thread_ts: SlackTs | None = None
+    channel_type: StrictStr | None = None
+    subtype: StrictStr | None = None
+    bot_id: StrictStr | None = None
+
+
+class Profile(Shape):
+    id: SlackId
+    tz: StrictStr | None = None
+    deleted: StrictBool = False
+
+
+class UserChange(Shape):
+    type: Literal["user_change"]
+    user: Profile
+
+
+class HomeOpened(Shape):
+    type: Literal["app_home_opened"]
+    user: SlackId
+    tab: StrictStr | None = None
+
+
+class RevokedTokens(Shape):
+    bot: list[StrictStr] = []
+
+
+class TokensRevoked(Shape):
+    type: Literal["tokens_revoked"]
+    tokens: RevokedTokens = RevokedTokens()
+
+
+EVENT_SHAPES: dict[str, type[Shape]] = {
+    "message": MessageEvent,
+    "user_change": UserChange,
+    "app_home_opened": HomeOpened,
+    "tokens_revoked": TokensRevoked,
+}
+
+
+class EventCallback(Shape):
+    type: Literal["event_callback"]
+    team_id: SlackId
+    event_id: StrictStr
+    event: dict[StrictStr, Any]
+
+
+def problem_with(body: dict[str, Any]) -> str | None:
+    """Why this payload is not one Slack sends (a short reason for the log), or None."""
+    kind = body.get("type")
+    try:
+        Envelope.model_validate(body)
+        if "command" in body:
+            SlashCommand.model_validate(body)
+        elif kind == "block_actions":
+            BlockActions.model_validate(body)
+        elif kind in ("view_submission", "view_closed"):
+            ViewSubmission.model_validate(body)
+        elif kind == "event_callback":
+            event = EventCallback.model_validate(body).event
+            kind = Event.model_validate(event).type
+            shape = EVENT_SHAPES.get(kind)
+            if shape is not None:
+                shape.model_validate(event)
+        elif kind not in ("url_verification", "ssl_check"):
+            return f"a payload of type {str(kind)[:40]!r} that Loops does not take"
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"{where}: {first['msg']}"
+    return None
+
+
+def row_id(value: object) -> int | None:
+    """A button's value or a metadata field as one of our row ids; None when it cannot be one.
+
+    ASCII digits only (`²` is a digit to `str.isdigit`), and within the column's range.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 1 <= value <= ROW_ID_MAX else None
+    if isinstance(value, str) and _ROW_ID.fullmatch(value):
+        number = int(value)
+        return number if 1 <= number <= ROW_ID_MAX else None
+    return None
+
+
+def metadata_id(private_metadata: str, key: str) -> int | None:
+    """An id our own modal put in its `private_metadata`; tampered or missing reads as None."""
+    try:
+        data = json.loads(private_metadata or "{}")
+    except ValueError:
+        return None
+    return row_id(data.get(key)) if isinstance(data, dict) else None
+
+
+def typed(view: dict[str, Any], block_id: str, action_id: str) -> str | None:
+    """What the person typed into one input of a submitted modal (the shape was checked)."""
+    values = SubmittedView.model_validate(view).state.values
+    value = values.get(block_id, {}).get(action_id)
+    return value.value if value is not None else None

@@ -1,0 +1,99 @@
+"""What one round of sending passes between its steps: rules, jobs, outcomes and the report."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import time as time_of_day
+from typing import Any
+
+from slackbot.config import Settings
+from slackbot.core.deliveries import DeliveryState, Failure
+
+
+@dataclass
+class SendRules:
+    catch_up: timedelta
+    day_end: time_of_day = time_of_day(18, 0)
+    concurrency: int = 32
+    per_second: float = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SendRules:
+        return cls(
+            catch_up=settings.loops_catch_up,
+            day_end=settings.loops_day_end,
+            concurrency=settings.loops_send_concurrency,
+            per_second=settings.loops_send_rate,
+        )
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    found_in_slack: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    failed: int = 0
+    missed: int = 0
+    skipped: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, name: str, by: int = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + by)
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A delivery that ends without a post: how, why, and which report counter it adds to.
+
+    `where` is the conversation (channel, thread) in which an earlier attempt would have
+    posted it, when Slack can still be asked; None when it cannot (or need not) be.
+    """
+
+    state: DeliveryState
+    reason: str | None
+    counter: str | None
+    where: tuple[str | None, str | None] | None = None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message ready to post: where (None: the person's DM, opened first) and what."""
+
+    channel: str | None
+    thread_ts: str | None
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One claimed delivery, read from the database: everything the Slack half needs, no ORM."""
+
+    delivery_id: int
+    workspace_id: int
+    person_id: int
+    slack_user_id: str
+    channel: str | None  # None: the person's DM, opened first
+    thread_ts: str | None
+    body: dict[str, Any] | None  # None: only look for an earlier attempt's post
+    otherwise: Ended | None  # how a look-only job ends when nothing is found
+    maybe_posted: bool
+    since: datetime  # where to start looking for an earlier attempt's post
+    post_by: float  # monotonic time after which no Slack call may start (the lease runs out)
+
+
+@dataclass
+class Outcome:
+    """What Slack did with a job: a ts (posted now or found), or why not."""
+
+    job: Job
+    channel: str | None = None
+    ts: str | None = None
+    found: bool = False
+    looked: bool = False  # this attempt asked Slack whether an earlier one had posted
+    failure: Failure | None = None
+    ended: Ended | None = None
+    gave_back: bool = False

@@ -1,0 +1,153 @@
+"""The Slack half of sending: open the DM, look for an earlier attempt's post, post. No database here.
+
+Exactly once: chat.postMessage has no idempotency key, so every message carries its
+delivery id in message metadata. Whenever an earlier attempt may have reached Slack
+(a timeout, a 5xx, a process killed mid-send), the job first looks for that id in the
+conversation and reports what it finds instead of posting again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from slackbot.blocks.ids import DELIVERY_EVENT
+from slackbot.core.deliveries import Failure, Verdict, judge
+from slackbot.outbox.client import HeldBySlack, retry_after, workspace_key
+from slackbot.outbox.model import Job, Outcome, SendReport
+from slackbot.outbox.pace import LeaseRunningOut, Pacer, pacer_for
+
+logger = logging.getLogger(__name__)
+
+# Waiting out a Retry-After longer than this would hold a claim too long: release it instead.
+LONGEST_WAIT = 60.0
+RATE_LIMIT_WAITS = 3
+# How far before an attempt's first try to look for its post (clocks differ a little).
+LOOK_BACK_SECONDS = 120
+
+SLACK_ERRORS = (SlackApiError, HeldBySlack, OSError, URLError)
+
+
+class Poster:
+    """Makes a job's Slack calls through one client, paced per workspace."""
+
+    def __init__(
+        self, client: WebClient, per_second: float, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.client = client
+        self.monotonic = monotonic
+        self.pacer: Pacer = pacer_for(workspace_key(client.token), per_second)
+
+    def attempt(self, job: Job, report: SendReport) -> Outcome:
+        channel = job.channel
+        looked = False
+        try:
+            if channel is None:
+                try:
+                    opened = self._call(report, job, self.client.conversations_open, users=job.slack_user_id)
+                except SLACK_ERRORS as error:
+                    # Opening a DM posts nothing; what an earlier attempt did is as unknown as before.
+                    failure = failure_of(error)
+                    return Outcome(
+                        job, failure=Failure(failure.verdict, failure.reason, outcome_unknown=False)
+                    )
+                channel = str(opened["channel"]["id"])
+            if job.maybe_posted:
+                try:
+                    found = self._find_posted(job, channel, report)
+                except SLACK_ERRORS as error:
+                    # Not knowing whether it was posted, never post blindly: try again later.
+                    failure = failure_of(error)
+                    return Outcome(
+                        job, channel, failure=Failure(failure.verdict, failure.reason, outcome_unknown=True)
+                    )
+                looked = True
+                if found:
+                    return Outcome(job, channel, ts=found, found=True, looked=True)
+            if job.body is None:
+                return Outcome(job, channel, looked=looked, ended=job.otherwise)
+            try:
+                response = self._call(
+                    report,
+                    job,
+                    self.client.chat_postMessage,
+                    channel=channel,
+                    thread_ts=job.thread_ts,
+                    metadata={
+                        "event_type": DELIVERY_EVENT,
+                        "event_payload": {"delivery_id": job.delivery_id},
+                    },
+                    **job.body,
+                )
+            except SLACK_ERRORS as error:
+                return Outcome(job, channel, looked=looked, failure=failure_of(error))
+            return Outcome(job, str(response["channel"]), ts=str(response["ts"]), looked=looked)
+        except LeaseRunningOut:
+            return Outcome(job, channel, looked=looked, gave_back=True)
+        except Exception as error:
+            # A bug of ours must not kill the pool; treat it as a failure whose outcome is unknown.
+            logger.exception("delivery %s: unexpected error", job.delivery_id)
+            return Outcome(job, channel, failure=Failure(Verdict.RETRY, repr(error), outcome_unknown=True))
+
+    def _call(self, report: SendReport, job: Job, method: Callable[..., Any], **arguments: Any) -> Any:
+        """One Web API call, paced; a 429 (the client holds the workspace) waits, then tries again.
+
+        No call starts after the job's `post_by`: its lease could run out mid-call, and
+        another sender could then post the same delivery.
+        """
+        for attempt in range(RATE_LIMIT_WAITS + 1):
+            self.pacer.wait(deadline=job.post_by)
+            if self.monotonic() > job.post_by:
+                raise LeaseRunningOut
+            try:
+                return method(**arguments)
+            except (SlackApiError, HeldBySlack) as error:
+                if failure_of(error).verdict is not Verdict.RATE_LIMITED:
+                    raise
+                report.count("rate_limited")
+                seconds = retry_after(error) if isinstance(error, SlackApiError) else error.seconds
+                if attempt == RATE_LIMIT_WAITS or seconds > LONGEST_WAIT:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _find_posted(self, job: Job, channel: str, report: SendReport) -> str | None:
+        """The ts of this delivery's message if an earlier attempt did post it."""
+        # A thread reply is found among the thread's replies, a top-level post in the history.
+        method, where = (
+            (self.client.conversations_replies, {"ts": job.thread_ts})
+            if job.thread_ts
+            else (self.client.conversations_history, {})
+        )
+        response = self._call(
+            report,
+            job,
+            method,
+            channel=channel,
+            oldest=f"{job.since.timestamp() - LOOK_BACK_SECONDS:.6f}",
+            include_all_metadata=True,
+            limit=200,
+            **where,
+        )
+        for posted in response.get("messages") or []:
+            metadata = posted.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == DELIVERY_EVENT and payload.get("delivery_id") == job.delivery_id:
+                return str(posted["ts"])
+        return None
+
+
+def failure_of(error: Exception) -> Failure:
+    """What a failed call means for the delivery (see core.deliveries.judge)."""
+    if isinstance(error, HeldBySlack):
+        return Failure(Verdict.RATE_LIMITED, str(error), outcome_unknown=False)
+    if isinstance(error, SlackApiError):
+        status = getattr(error.response, "status_code", None)
+        data = error.response.data if isinstance(error.response.data, dict) else {}
+        return judge(status=status, error=data.get("error"))
+    return judge(status=None, error=type(error).__name__)

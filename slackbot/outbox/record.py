@@ -1,0 +1,128 @@
+"""Writing down what Slack did with a round's jobs: sent, found, retried later, or given up.
+
+Only for deliveries this sender still holds; what a failure means for the person or
+the workspace (they cannot be reached, the token is refused) is recorded here too.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from slackbot.core.deliveries import MAX_ATTEMPTS, DeliveryKind, DeliveryState, Failure, Verdict, backoff
+from slackbot.outbox.claim import still_held
+from slackbot.outbox.model import Outcome, SendReport
+from slackbot.store.models import Delivery, Loop, Person, Workspace
+
+logger = logging.getLogger(__name__)
+
+
+def record(
+    session: Session, outcomes: list[Outcome], *, owner: str, now: datetime, report: SendReport
+) -> None:
+    """Apply every outcome of a round in the caller's (write) transaction."""
+    held = still_held(session, [o.job.delivery_id for o in outcomes], owner)
+    people = {
+        p.id: p
+        for p in session.scalars(select(Person).where(Person.id.in_({o.job.person_id for o in outcomes})))
+    }
+    for outcome in outcomes:
+        delivery, person = held.get(outcome.job.delivery_id), people[outcome.job.person_id]
+        if outcome.channel and outcome.channel.startswith("D") and person.dm_channel is None:
+            person.dm_channel = outcome.channel
+        if delivery is None:
+            # The lease ran out and another sender took the delivery over: it decides.
+            logger.warning("delivery %s: lease lost before recording", outcome.job.delivery_id)
+            continue
+        if outcome.gave_back:
+            delivery.state, delivery.ready_at = DeliveryState.PENDING, now
+            delivery.lease_owner = delivery.lease_until = None
+            delivery.maybe_posted = outcome.job.maybe_posted
+        elif outcome.ended is not None:
+            finish(delivery, outcome.ended.state, outcome.ended.reason)
+            if outcome.ended.counter:
+                report.count(outcome.ended.counter)
+        elif outcome.failure is None:
+            _sent(session, delivery, person, outcome, now, report)
+        else:
+            _not_sent(session, delivery, person, outcome, now, report)
+
+
+def finish(delivery: Delivery, state: DeliveryState, reason: str | None) -> None:
+    delivery.state = state
+    delivery.last_error = reason
+    delivery.lease_owner = delivery.lease_until = None
+    delivery.maybe_posted = False
+
+
+def _sent(
+    session: Session, delivery: Delivery, person: Person, outcome: Outcome, now: datetime, report: SendReport
+) -> None:
+    assert outcome.channel is not None and outcome.ts is not None
+    delivery.channel, delivery.slack_ts, delivery.sent_at = outcome.channel, outcome.ts, now
+    finish(delivery, DeliveryState.SENT, None)
+    if delivery.kind == DeliveryKind.PROMPT:
+        person.welcome_back = False
+    elif delivery.kind == DeliveryKind.LOOP_ROOT:
+        loop = session.get(Loop, delivery.loop_id)
+        if loop is not None:
+            loop.channel, loop.thread_ts = outcome.channel, outcome.ts
+    report.count("sent")
+    if outcome.found:
+        report.count("found_in_slack")
+
+
+def _not_sent(
+    session: Session, delivery: Delivery, person: Person, outcome: Outcome, now: datetime, report: SendReport
+) -> None:
+    failure = outcome.failure
+    assert failure is not None
+    if failure.verdict in {Verdict.RETRY, Verdict.RATE_LIMITED}:
+        # Still unknown if this attempt may have posted, or if an earlier one may have and
+        # nobody has looked since.
+        maybe_posted = failure.outcome_unknown or (outcome.job.maybe_posted and not outcome.looked)
+        _retry_later(delivery, now, failure, maybe_posted, report)
+        return
+    finish(delivery, DeliveryState.FAILED, failure.reason)
+    report.count("failed")
+    if failure.verdict is Verdict.PERSON_GONE:
+        if person.blocked_reason is None:
+            person.blocked_reason = failure.reason
+            person.next_prompt_at = None
+            logger.warning(
+                "Slack refuses messages to %s (%s): their prompts stop until they are back",
+                person.slack_user_id,
+                failure.reason,
+            )
+    elif failure.verdict is Verdict.WORKSPACE_GONE:
+        workspace = session.get(Workspace, person.workspace_id)
+        if workspace is not None and workspace.uninstalled_at is None:
+            workspace.uninstalled_at = now
+            logger.error(
+                "Slack refuses the bot token for team %s (%s): deliveries stop until reinstalled",
+                workspace.team_id,
+                failure.reason,
+            )
+    else:
+        logger.error("delivery %s refused by Slack: %s", delivery.id, failure.reason)
+
+
+def _retry_later(
+    delivery: Delivery, now: datetime, failure: Failure, maybe_posted: bool, report: SendReport
+) -> None:
+    delivery.maybe_posted = maybe_posted
+    delivery.lease_owner = delivery.lease_until = None
+    delivery.last_error = failure.reason
+    delivery.attempts += 1
+    if delivery.attempts >= MAX_ATTEMPTS:
+        finish(
+            delivery, DeliveryState.FAILED, f"gave up after {delivery.attempts} attempts: {failure.reason}"
+        )
+        logger.error("delivery %s: %s", delivery.id, delivery.last_error)
+        report.count("failed")
+        return
+    delivery.state, delivery.ready_at = DeliveryState.PENDING, now + backoff(delivery.attempts)
+    report.count("retried")

@@ -1,0 +1,159 @@
+"""The Sender: rounds of claim, read, post and record, for the clock and the app alike.
+
+Each round claims a small batch, reads all of it in one transaction, makes the Slack
+calls in a bounded pool of threads (no database there, so no Slack call is ever made
+inside a transaction), and records every outcome in one write transaction, only for
+deliveries this sender still holds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from sqlalchemy import select
+
+from slackbot.blocks.prompt import LOOPS_SHOWN
+from slackbot.core.deliveries import DeliveryKind
+from slackbot.outbox.claim import claim, owner_name, post_by
+from slackbot.outbox.model import Ended, Job, SendReport, SendRules
+from slackbot.outbox.post import Poster
+from slackbot.outbox.record import finish, record
+from slackbot.outbox.render import render
+from slackbot.store.db import Database
+from slackbot.store.models import Delivery, Person, Workspace
+from slackbot.store.queries import open_loops_of
+
+
+class Sender:
+    """Sends due deliveries through one Slack client."""
+
+    def __init__(
+        self,
+        database: Database,
+        client: WebClient,
+        rules: SendRules,
+        *,
+        owner: str | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.database = database
+        self.rules = rules
+        self.owner = owner or owner_name()
+        self.monotonic = monotonic
+        self.poster = Poster(client, rules.per_second, monotonic)
+
+    def send_due(self, clock: Callable[[], datetime]) -> SendReport:
+        """Claim and send until nothing is ready; `clock` is the tick's time, moving forward."""
+        report = SendReport()
+        # Two jobs per thread: enough to keep the pool busy, small enough that a round
+        # ends long before its lease does.
+        batch = self.rules.concurrency * 2
+        with ThreadPoolExecutor(max_workers=self.rules.concurrency, thread_name_prefix="loops-send") as pool:
+            while self._round(clock, report, pool, limit=batch, only=None):
+                pass
+        return report
+
+    def send_now(self, delivery_id: int, clock: Callable[[], datetime]) -> SendReport:
+        """Send one delivery at once if it is ready (used right after a listener stored it)."""
+        report = SendReport()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="loops-send-now") as pool:
+            self._round(clock, report, pool, limit=1, only=delivery_id)
+        return report
+
+    def _round(
+        self,
+        clock: Callable[[], datetime],
+        report: SendReport,
+        pool: ThreadPoolExecutor,
+        *,
+        limit: int,
+        only: int | None,
+    ) -> bool:
+        claimed = claim(self.database, clock(), owner=self.owner, limit=limit, only=only)
+        if not claimed:
+            return False
+        jobs = self._prepare(claimed, clock(), post_by(self.monotonic), report)
+        outcomes = list(pool.map(lambda job: self.poster.attempt(job, report), jobs))
+        if outcomes:
+            with self.database.transaction() as session:
+                record(session, outcomes, owner=self.owner, now=clock(), report=report)
+        # A round that had to give everything back (it ran out of lease before any call)
+        # ends the pass rather than spinning; the next tick takes it up.
+        return not outcomes or not all(outcome.gave_back for outcome in outcomes)
+
+    def _prepare(
+        self, claimed: dict[int, bool], now: datetime, deadline: float, report: SendReport
+    ) -> list[Job]:
+        """Read the batch and render each delivery; those that end without a post are ended here."""
+        jobs: list[Job] = []
+        with self.database.transaction() as session:
+            deliveries = session.scalars(select(Delivery).where(Delivery.id.in_(claimed))).all()
+            people = {
+                p.id: p
+                for p in session.scalars(
+                    select(Person).where(Person.id.in_({d.person_id for d in deliveries}))
+                )
+            }
+            workspaces = {
+                w.id: w
+                for w in session.scalars(
+                    select(Workspace).where(Workspace.id.in_({d.workspace_id for d in deliveries}))
+                )
+            }
+            prompted = [people[d.person_id] for d in deliveries if d.kind == DeliveryKind.PROMPT]
+            loops = open_loops_of(session, prompted, LOOPS_SHOWN)
+            for delivery in deliveries:
+                person = people[delivery.person_id]
+                decided = render(
+                    session,
+                    delivery,
+                    person,
+                    workspaces[delivery.workspace_id],
+                    loops.get(person.id, []),
+                    now,
+                    catch_up=self.rules.catch_up,
+                    day_end=self.rules.day_end,
+                )
+                maybe_posted = claimed[delivery.id]
+                if isinstance(decided, Ended) and not (maybe_posted and decided.where is not None):
+                    finish(delivery, decided.state, decided.reason)
+                    if decided.counter:
+                        report.count(decided.counter)
+                    continue
+                # A delivery that may be in Slack already is looked up before it is ended.
+                if isinstance(decided, Ended):
+                    assert decided.where is not None
+                    (channel, thread_ts), body, otherwise = decided.where, None, decided
+                else:
+                    channel, thread_ts, body, otherwise = (
+                        decided.channel,
+                        decided.thread_ts,
+                        decided.body,
+                        None,
+                    )
+                jobs.append(
+                    Job(
+                        delivery_id=delivery.id,
+                        workspace_id=delivery.workspace_id,
+                        person_id=person.id,
+                        slack_user_id=person.slack_user_id,
+                        channel=channel,
+                        thread_ts=thread_ts,
+                        body=body,
+                        otherwise=otherwise,
+                        maybe_posted=maybe_posted,
+                        since=delivery.first_attempt_at or delivery.created_at,
+                        post_by=deadline,
+                    )
+                )
+        return jobs
+
+
+def tick_clock(start: datetime, monotonic: Callable[[], float] = time.monotonic) -> Callable[[], datetime]:
+    """The tick's time: `start`, moving forward with real time while the pass runs."""
+    began = monotonic()
+    return lambda: start + timedelta(seconds=monotonic() - began)

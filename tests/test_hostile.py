@@ -1,0 +1,288 @@
+"""Crafted requests, correctly signed: nobody's data changes, nothing is a 5xx, nothing logs an ERROR.
+
+One person (ana) sends payloads Slack could carry but never would: fields replaced by
+another person's ids, numbers out of range, digits that are not ASCII, values of the
+wrong JSON type, tampered modal metadata, events naming someone else's DM. Each one is
+answered with "not found", a friendly refusal or a 400; ben's loops, prompts and DM
+stay exactly as they were.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from slackbot.blocks.ids import Action
+from slackbot.store.models import Delivery, Entry, Loop, Person
+from tests.support.bot import Bot
+from tests.test_prompt import FRIDAY, enrol
+
+DUE = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
+
+
+class Scene:
+    """ana (who attacks) and ben (whose data must not move), both prompted, ben with a loop."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self.ana = enrol(bot, "ana", "Europe/Berlin")
+        self.ben = enrol(bot, "ben", "Europe/Berlin")
+        bot.tick(DUE)
+        (ana_prompt,) = bot.prompts(self.ana)
+        (ben_prompt,) = bot.prompts(self.ben)
+        bot.sender.user_message(self.ben, "Invoices are wrong\nfor: accountants", thread_ts=ben_prompt.ts)
+        bot.settle()
+        (ben_loop,) = bot.loops(self.ben)
+        (ben_delivery,) = bot.deliveries(self.ben, "prompt")
+        (ana_delivery,) = bot.deliveries(self.ana, "prompt")
+        self.ana_dm = bot.fake.dm_channel_id(self.ana)
+        self.ben_dm = bot.fake.dm_channel_id(self.ben)
+        self.ana_prompt_ts, self.ben_prompt_ts = ana_prompt.ts, ben_prompt.ts
+        self.ben_root_ts = str(ben_loop.thread_ts)
+        self.ana_prompt_id, self.ben_prompt_id, self.ben_loop_id = (
+            ana_delivery.id,
+            ben_delivery.id,
+            ben_loop.id,
+        )
+
+    def bens_data(self) -> Any:
+        """Everything of ben's: rows as tuples, and his DM as Slack holds it."""
+        with self.bot.database.session() as session:
+            ben = session.scalars(select(Person).where(Person.slack_user_id == self.ben)).one()
+            loops = session.scalars(select(Loop).where(Loop.person_id == ben.id).order_by(Loop.id)).all()
+            entries = session.scalars(select(Entry).where(Entry.person_id == ben.id).order_by(Entry.id)).all()
+            deliveries = session.scalars(
+                select(Delivery).where(Delivery.person_id == ben.id).order_by(Delivery.id)
+            ).all()
+            rows = (
+                (ben.enrolled, ben.paused_until, ben.next_prompt_at, ben.tz, ben.dm_channel),
+                [(lp.number, lp.what, lp.for_whom, lp.state, lp.thread_ts) for lp in loops],
+                [(e.kind, e.text, e.slack_ts) for e in entries],
+                [(d.kind, d.state, d.answer, d.slack_ts) for d in deliveries],
+            )
+        messages = [(m.ts, m.text, m.thread_ts) for m in self.bot.fake.messages(channel=self.ben_dm)]
+        return rows, messages
+
+    # -- what ana could send if she were Slack ---------------------------------------------
+
+    def command(self, text: str) -> dict[str, Any]:
+        return {
+            "token": "x",
+            "team_id": self.bot.fake.team_id,
+            "team_domain": self.bot.fake.team_domain,
+            "channel_id": self.ana_dm,
+            "channel_name": "directmessage",
+            "user_id": self.ana,
+            "user_name": "ana",
+            "command": "/loops",
+            "text": text,
+            "api_app_id": "A0LOOPS",
+            "trigger_id": "1.2.3",
+        }
+
+    def click(self, action_id: str, value: Any) -> dict[str, Any]:
+        return {
+            "type": "block_actions",
+            "user": {"id": self.ana, "team_id": self.bot.fake.team_id},
+            "team": {"id": self.bot.fake.team_id},
+            "api_app_id": "A0LOOPS",
+            "trigger_id": "1.2.3",
+            "response_url": self.bot.fake.state.mint_response_url(self.ana, self.ana_dm).url,
+            "container": {"type": "message", "channel_id": self.ana_dm, "message_ts": self.ana_prompt_ts},
+            "channel": {"id": self.ana_dm},
+            "message": {"ts": self.ana_prompt_ts, "blocks": []},
+            "actions": [{"action_id": action_id, "block_id": "b", "value": value, "type": "button"}],
+        }
+
+    def submission(self, metadata: Any, what: Any) -> dict[str, Any]:
+        return {
+            "type": "view_submission",
+            "user": {"id": self.ana, "team_id": self.bot.fake.team_id},
+            "team": {"id": self.bot.fake.team_id},
+            "api_app_id": "A0LOOPS",
+            "view": {
+                "id": f"V{time.monotonic_ns()}",
+                "type": "modal",
+                "callback_id": "loop_answer",
+                "private_metadata": metadata,
+                "state": {
+                    "values": {
+                        "what": {"text": {"type": "plain_text_input", "value": what}},
+                        "for_whom": {"text": {"type": "plain_text_input", "value": "someone"}},
+                    }
+                },
+            },
+        }
+
+    def message(self, channel: Any, thread_ts: Any, text: Any) -> dict[str, Any]:
+        return {
+            "type": "event_callback",
+            "team_id": self.bot.fake.team_id,
+            "api_app_id": "A0LOOPS",
+            "event_id": f"Ev{time.monotonic_ns()}",
+            "event_time": int(time.time()),
+            "event": {
+                "type": "message",
+                "channel_type": "im",
+                "channel": channel,
+                "user": self.ana,
+                "text": text,
+                "ts": f"{time.time():.6f}",
+                "thread_ts": thread_ts,
+            },
+        }
+
+
+@pytest.fixture
+def scene(bot: Bot) -> Scene:
+    bot.services.clock = lambda: FRIDAY
+    return Scene(bot)
+
+
+def strange(scene: Scene) -> st.SearchStrategy[Any]:
+    """Values a crafted request puts where an id, a ts or a text belongs."""
+    others = [
+        scene.ben,
+        scene.ben_dm,
+        scene.ben_prompt_ts,
+        scene.ben_root_ts,
+        scene.ben_prompt_id,
+        scene.ben_loop_id,
+        str(scene.ben_prompt_id),
+        str(scene.ben_loop_id),
+    ]
+    tricky = ["²", "١٢", "99999999999999999999", str(2**31), "-1", "0", "1e9", " 7", "", "NaN"]
+    wrong_types = st.one_of(
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(allow_nan=False),
+        st.none(),
+        st.booleans(),
+        st.lists(st.integers(), max_size=2),
+        st.dictionaries(st.sampled_from(["id", "prompt", "value"]), st.integers(), max_size=2),
+        st.text(max_size=12),
+    )
+    # Half of the draws are another person's ids or numbers that only look like ids.
+    return st.one_of(st.sampled_from(others + tricky), wrong_types)
+
+
+def crafted(scene: Scene) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
+    value = strange(scene)
+    actions = st.sampled_from([str(a) for a in Action])
+    commands = st.builds(
+        lambda text: ("form", scene.command(text)),
+        st.one_of(
+            st.sampled_from(["start", "stop", "pause", "resume", "help", "frobnicate"]),
+            st.builds(lambda v: f"{v}", value),
+            st.builds(lambda v: f"pause {v} days", value),
+            st.builds(lambda v: f"#{v}", value),
+        ),
+    )
+    clicks = st.builds(lambda a, v: ("payload", scene.click(a, v)), actions, value)
+    submissions = st.builds(
+        lambda m, w: ("payload", scene.submission(m, w)),
+        st.one_of(value, st.builds(lambda v: json.dumps({"prompt": v}), value)),
+        st.one_of(st.just("Checkout is broken"), value),
+    )
+    messages = st.builds(
+        lambda c, t, x: ("json", scene.message(c, t, x)),
+        st.one_of(st.just(scene.ana_dm), value),
+        st.one_of(st.just(scene.ana_prompt_ts), value),
+        st.one_of(st.just("Payments fail\nfor: everyone"), value),
+    )
+    return st.one_of(commands, clicks, submissions, messages)
+
+
+def mutate(payload: dict[str, Any], path: list[str], replacement: Any) -> dict[str, Any]:
+    """The payload with one more field, anywhere in it, replaced."""
+    mutated = copy.deepcopy(payload)
+    node: Any = mutated
+    for key in path[:-1]:
+        if not isinstance(node, dict) or not isinstance(node.get(key), dict | list):
+            return mutated
+        node = node[key] if isinstance(node, dict) else node
+    if isinstance(node, dict) and path:
+        node[path[-1]] = replacement
+    return mutated
+
+
+FIELD_PATHS = [
+    ["team_id"],
+    ["team", "id"],
+    ["user"],
+    ["user", "id"],
+    ["text"],
+    ["event"],
+    ["event", "user"],
+    ["event", "ts"],
+    ["actions"],
+    ["view"],
+    ["view", "state"],
+    ["container"],
+    ["channel_id"],
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_crafted_requests_change_nobody_elses_data(
+    scene: Scene, caplog: pytest.LogCaptureFixture, data: st.DataObject
+) -> None:
+    bot = scene.bot
+    before = scene.bens_data()
+    encoding, payload = data.draw(crafted(scene))
+    if data.draw(st.booleans()):
+        payload = mutate(payload, data.draw(st.sampled_from(FIELD_PATHS)), data.draw(strange(scene)))
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        if encoding == "form":
+            reply = bot.sender.post(urlencode({k: str(v) for k, v in payload.items()}))
+        elif encoding == "payload":
+            reply = bot.sender.post(urlencode({"payload": json.dumps(payload)}))
+        else:
+            reply = bot.sender.post(json.dumps(payload), headers={"Content-Type": "application/json"})
+        bot.settle()
+    assert 0 < reply.status < 500, (payload, reply.status, reply.text)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [(r.name, r.getMessage()) for r in errors]
+    assert scene.bens_data() == before, payload
+
+
+def test_a_message_naming_someone_elses_dm_is_not_acted_on(scene: Scene) -> None:
+    bot = scene.bot
+    before = scene.bens_data()
+    for thread_ts in (scene.ben_prompt_ts, scene.ben_root_ts, None):
+        reply = bot.sender.post(
+            json.dumps(scene.message(scene.ben_dm, thread_ts, "Now it's mine\nfor: me")),
+            headers={"Content-Type": "application/json"},
+        )
+        assert reply.status == 200
+    bot.settle()
+    assert scene.bens_data() == before
+    assert bot.loops(scene.ana) == [], "nothing was opened for ana from ben's threads either"
+
+
+def test_out_of_range_ids_read_as_not_found(scene: Scene, caplog: pytest.LogCaptureFixture) -> None:
+    bot = scene.bot
+    with caplog.at_level(logging.INFO):
+        for value in ("²", "99999999999999999999", str(2**31)):
+            reply = bot.sender.post(urlencode({"payload": json.dumps(scene.click("loop_drop", value))}))
+            assert reply.status == 200
+        metadata = json.dumps({"prompt": 99999999999999999999})
+        reply = bot.sender.post(urlencode({"payload": json.dumps(scene.submission(metadata, "Broken"))}))
+        assert reply.status == 200
+        bot.settle()
+    said = [m.text for m in bot.fake.ephemeral_for(scene.ana)]
+    assert sum("couldn't find that" in text for text in said) == 3, said
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    (loop,) = bot.loops(scene.ana)
+    assert loop.prompt_id is None, "tampered metadata links the loop to no prompt"
