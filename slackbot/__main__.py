@@ -42,6 +42,11 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def _stop(_signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM (a deploy, Ctrl-C's polite cousin) ends a long-running command as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     from slackbot.app import build_app
     from slackbot.clock.runner import start_background_clock, ticker_for
@@ -55,6 +60,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     except SQLAlchemyError as error:
         raise SettingsError(f"DATABASE_URL: cannot migrate the database ({first_line(error)}).") from None
     clock = start_background_clock(ticker_for(settings, database))
+    signal.signal(signal.SIGTERM, _stop)
     try:
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -62,7 +68,11 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
             assert settings.slack_app_token is not None
             app = build_app(settings, database)
             logger.info("Loops is running in Socket Mode")
-            SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
+            handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
+            try:
+                handler.start()  # type: ignore[no-untyped-call]
+            finally:
+                handler.close()  # type: ignore[no-untyped-call]
         else:
             server = HttpServer(wsgi_app(settings, database), host="0.0.0.0", port=settings.port)  # noqa: S104
             logger.info("Loops is listening on http://0.0.0.0:%s/slack/events", settings.port)
@@ -81,11 +91,7 @@ def cmd_clock(settings: Settings, _args: argparse.Namespace) -> int:
     settings.require_slack(http=False)
     database = Database(settings.database_url)
     require_current_schema(database)
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         run_clock(ticker_for(settings, database))
     except (KeyboardInterrupt, SystemExit):
