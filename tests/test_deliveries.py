@@ -208,23 +208,26 @@ def test_no_slack_call_starts_on_a_lease_about_to_run_out(team: Bot) -> None:
     assert len(team.prompts(ana)) == 1
 
 
-def test_a_429_holds_every_call_of_the_workspace_until_retry_after(team: Bot) -> None:
-    """The clock's sender meets a 429; the app's own work in the same process waits it out too."""
+def test_a_429_holds_the_method_for_every_caller_in_the_process(team: Bot) -> None:
+    """The clock's sender meets a 429 on chat.postMessage; the app's own posts wait it out too."""
     ana = enrol(team, "ana", "Europe/Berlin")
     team.tick(DUE)
     (prompt,) = team.prompts(ana)
     enrol(team, "ben", "Europe/Berlin")
-    team.fake.faults.add(method="chat.postMessage", kind="ratelimited", retry_after=1, times=1)
+    team.fake.faults.add(method="chat.postMessage", kind="ratelimited", retry_after=2, times=1)
     ticking = threading.Thread(target=team.tick, args=(DUE + timedelta(minutes=1),))
     ticking.start()
     limited = team.fake.wait_for(lambda fake: next((c for c in fake.calls() if c.status == 429), None))
-    # While the sender waits out the hold on another thread, ana answers her prompt: the app
-    # redraws it with chat.update after the answer, and must not call inside the hold either.
-    assert team.sender.click(ana, prompt, action_id="prompt_nothing").status == 200
+    # While the sender waits out the hold on another thread, ana answers in her prompt's
+    # thread: the app posts the loop's root and a confirmation after the answer, and
+    # must not post inside the hold either (it may wait up to 2 s after the answer).
+    team.sender.user_message(ana, "Exports time out\nfor: finance", thread_ts=prompt.ts)
     ticking.join(timeout=30)
     team.settle()
-    later = [c for c in team.fake.calls() if c.received > limited.at]
-    assert {c.method for c in later} >= {"chat.postMessage", "chat.update"}, "both went ahead afterwards"
-    inside = [(c.method, round(c.received - limited.at, 3)) for c in later if c.received < limited.at + 1.0]
-    assert inside == [], "calls started inside the one-second hold"
+    posts = [c for c in team.fake.calls("chat.postMessage") if c.received > limited.at]
+    assert len(posts) == 3, "ben's prompt, ana's loop root and the confirmation all went ahead"
+    inside = [round(c.received - limited.at, 3) for c in posts if c.received < limited.at + 2.0]
+    assert inside == [], "posts started inside the two-second hold"
     assert len(team.prompts(ana)) == 1
+    (loop,) = team.loops(ana)
+    assert loop.thread_ts is not None

@@ -229,6 +229,9 @@ FIELD_PATHS = [
     ["view", "state"],
     ["container"],
     ["channel_id"],
+    ["authorizations"],
+    ["view", "team_id"],
+    ["event", "channel"],
 ]
 
 
@@ -286,3 +289,26 @@ def test_out_of_range_ids_read_as_not_found(scene: Scene, caplog: pytest.LogCapt
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     (loop,) = bot.loops(scene.ana)
     assert loop.prompt_id is None, "tampered metadata links the loop to no prompt"
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"authorizations": [{"team_id": ["T1"], "user_id": "U1"}]},
+        {"authorizations": [{"team_id": "T" + "X" * 200}]},
+        {"team_id": {"a": 1}},
+        {"event": {"type": "reaction_added", "user": {"id": {"a": 1}}, "item": {}}},
+        {"event": {"type": "reaction_added", "user": ["U1"], "item": {}}},
+        {"event": {"type": "channel_created", "channel": {"id": 7}}},
+    ],
+)
+def test_ids_bolt_reads_from_odd_places_are_checked_too(
+    scene: Scene, caplog: pytest.LogCaptureFixture, odd: dict[str, Any]
+) -> None:
+    payload = scene.message(scene.ana_dm, scene.ana_prompt_ts, "hello")
+    payload.update(odd)
+    with caplog.at_level(logging.INFO):
+        reply = scene.bot.sender.post(json.dumps(payload), headers={"Content-Type": "application/json"})
+        scene.bot.settle()
+    assert reply.status == 400
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

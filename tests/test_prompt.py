@@ -558,3 +558,14 @@ def test_a_withdrawn_prompt_past_the_catch_up_window_stays_withdrawn(team: Bot) 
     assert team.prompts(ana) == [], "too late to ask this morning's question"
     (prompt,) = team.deliveries(ana, "prompt")
     assert prompt.state == "skipped"
+
+
+def test_a_known_person_using_loops_again_after_a_reinstall_brings_the_prompts_back(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    assert team.sender.event({"type": "app_uninstalled"}).status == 200
+    team.tick(datetime(2026, 11, 27, 8, 30, tzinfo=UTC))
+    assert team.prompts(ana) == [], "nothing is sent to an uninstalled workspace"
+    said = json.dumps(team.command(ana, "/loops start"))  # reinstalled: Slack sends her command again
+    assert "You're already getting the morning prompt" in said
+    team.tick(datetime(2026, 11, 30, 8, 30, tzinfo=UTC))
+    assert len(team.prompts(ana)) == 1, "Monday's prompt comes"

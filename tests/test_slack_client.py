@@ -7,7 +7,7 @@ from slack_sdk.errors import SlackApiError
 
 from slackbot.fakeslack import FakeSlack
 from slackbot.outbox.client import HeldBySlack, SlackClient, WriteTransactionOpen
-from slackbot.outbox.pace import Holds
+from slackbot.outbox.pace import Holds, hold_key
 from slackbot.store.db import Database
 from slackbot.store.models import Workspace
 
@@ -36,13 +36,14 @@ def test_no_slack_call_while_this_thread_holds_a_write(fake: FakeSlack, database
     assert [c.method for c in fake.calls()] == ["auth.test", "auth.test"], "the refused call never left"
 
 
-def test_a_429_holds_the_workspace_and_a_client_that_cannot_wait_does_not_call(fake: FakeSlack) -> None:
+def test_a_429_holds_its_method_and_a_client_that_cannot_wait_does_not_call(fake: FakeSlack) -> None:
     holds = Holds()
     client = client_for(fake, holds)
     fake.faults.add(method="auth.test", kind="ratelimited", retry_after=30, times=1)
     with pytest.raises(SlackApiError):
         client.auth_test()
-    assert holds.remaining(fake.bot_token) > 25
+    assert holds.remaining(hold_key(fake.bot_token, "auth.test")) > 25
     with pytest.raises(HeldBySlack):
-        client_for(fake, holds).users_list()
-    assert [c.method for c in fake.calls()] == ["auth.test"], "nothing was sent inside the hold"
+        client_for(fake, holds).auth_test()
+    assert client.users_list()["ok"], "another method is limited on its own"
+    assert [c.method for c in fake.calls()] == ["auth.test", "users.list"], "nothing was sent inside the hold"

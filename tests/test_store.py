@@ -126,3 +126,40 @@ def test_rolled_back_event_can_be_handled_on_retry(database: Database) -> None:
         session.rollback()
     with database.transaction() as session:
         assert remember_event(session, "Ev2", "T1")
+
+
+def test_a_check_then_set_decides_on_what_is_stored_now(database: Database) -> None:
+    """Two clicks of one button: each read "not answered yet"; only the first answer stands."""
+    from slackbot.app.loops import answer_prompt
+    from slackbot.core.loops import PromptAnswer
+    from slackbot.store.models import Delivery, utcnow
+    from slackbot.store.queries import add_delivery, lock
+
+    with database.transaction() as session:
+        workspace = ensure_workspace(session, "T0LOCK")
+        person = ensure_person(session, workspace, "U0LOCK")
+        delivery_id = add_delivery(
+            session,
+            workspace_id=workspace.id,
+            person_id=person.id,
+            kind="prompt",
+            key="2026-11-27",
+            due_at=utcnow(),
+        )
+    first, second = database.session(), database.session()
+    try:
+        seen_first, seen_second = first.get(Delivery, delivery_id), second.get(Delivery, delivery_id)
+        assert seen_first is not None and seen_second is not None
+        assert seen_first.answer is None and seen_second.answer is None, "both clicks have read"
+        lock(first, seen_first)
+        assert answer_prompt(seen_first, PromptAnswer.SKIP, utcnow())
+        first.commit()
+        lock(second, seen_second)
+        assert not answer_prompt(seen_second, PromptAnswer.NOTHING, utcnow()), "the first answer stands"
+        second.commit()
+    finally:
+        first.close()
+        second.close()
+    with database.session() as session:
+        stored = session.get(Delivery, delivery_id)
+        assert stored is not None and stored.answer == PromptAnswer.SKIP

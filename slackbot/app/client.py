@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slackbot.config import Settings
 from slackbot.core.deliveries import WORKSPACE_GONE
 from slackbot.core.errors import LoopsError
-from slackbot.outbox.client import SlackUnavailable
+from slackbot.outbox.client import SlackUnavailable, bot_token
 
 
 class TokenRefused(LoopsError):
@@ -37,7 +37,7 @@ class SingleWorkspace:
     """
 
     def __init__(self, settings: Settings, client: WebClient) -> None:
-        self.token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        self.token = bot_token(settings)
         self.client = client
         self._identity: dict[str, Any] | None = None
         self._lock = threading.Lock()

@@ -61,9 +61,6 @@ def caller(context: BoltContext) -> Person:
     assert team_id and user_id, "the middleware refuses requests that name no person"
     session = session_of(context)
     workspace = workspace_of(context) or ensure_workspace(session, team_id)
-    if context.get(ContextKey.FROM_A_PERSON) and workspace.uninstalled_at is not None:
-        # Slack only sends a person's clicks and commands to an installed app.
-        workspace.uninstalled_at = None
     # The middleware looked for them already: create straight away.
     person = ensure_person(session, workspace, user_id, known_missing=True)
     context[ContextKey.WORKSPACE], context[ContextKey.PERSON] = workspace, person

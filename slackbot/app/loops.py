@@ -21,7 +21,14 @@ from slackbot.core.deliveries import DeliveryKind
 from slackbot.core.loops import LoopState, PromptAnswer, move
 from slackbot.outbox.sender import tick_clock
 from slackbot.store.models import Delivery, Loop, Person
-from slackbot.store.queries import add_delivery, add_entry, loop_from_source, next_loop_number, open_loops
+from slackbot.store.queries import (
+    add_delivery,
+    add_entry,
+    lock,
+    loop_from_source,
+    next_loop_number,
+    open_loops,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +47,14 @@ def open_loop(
     entry_ts: str | None,
     now: datetime,
 ) -> tuple[Loop, int | None]:
-    """Store a new loop (once per `source`) and owe its root message; returns it and that delivery."""
+    """Store a new loop (once per `source`) and owe its root message; returns it and that delivery.
+
+    The person's row is locked first: a modal submitted twice opens one loop, and two
+    answers at once take numbers one after the other.
+    """
+    lock(session, person)
+    if prompt is not None:
+        lock(session, prompt)
     existing = loop_from_source(session, person, source)
     if existing is not None:
         return existing, None

@@ -15,7 +15,7 @@ from typing import Any
 from slack_bolt import App, BoltContext, BoltResponse
 
 from slackbot.app.context import ContextKey, session_of
-from slackbot.store.queries import find_person, find_workspace, remember_event
+from slackbot.store.queries import find_caller, remember_event
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +41,14 @@ def attach_person(context: BoltContext, body: dict[str, Any], next: Callable[[],
     context[ContextKey.FROM_A_PERSON] = body.get("type") != "event_callback"
     if context.team_id:
         session = session_of(context)
-        workspace = find_workspace(session, context.team_id)
-        context[ContextKey.WORKSPACE] = workspace
-        if workspace is not None and context.user_id:
-            context[ContextKey.PERSON] = find_person(session, workspace, context.user_id)
+        workspace, person = find_caller(session, context.team_id, context.user_id)
+        context[ContextKey.WORKSPACE], context[ContextKey.PERSON] = workspace, person
+        if context[ContextKey.FROM_A_PERSON] and workspace is not None and workspace.uninstalled_at:
+            # Slack only sends a person's commands and clicks to an installed app: it was
+            # installed again. Committed on its own, before the listener may call Slack.
+            workspace.uninstalled_at = None
+            session.commit()
+            logger.info("team %s installed Loops again", workspace.team_id)
     next()
 
 

@@ -23,7 +23,6 @@ SlackTs = Annotated[str, StringConstraints(strict=True, pattern=r"^[0-9]{1,12}\.
 Text = Annotated[str, StringConstraints(strict=True, max_length=40_000)]
 # Our integer primary keys (PostgreSQL `integer`).
 ROW_ID_MAX = 2**31 - 1
-RowId = Annotated[int, Field(strict=True, ge=1, le=ROW_ID_MAX)]
 _ROW_ID = re.compile(r"[0-9]{1,10}")
 
 
@@ -35,6 +34,33 @@ class Shape(BaseModel):
 
 class Named(Shape):
     id: SlackId
+    team_id: SlackId | None = None
+
+
+class Authorization(Shape):
+    team_id: SlackId | None = None
+    user_id: SlackId | None = None
+    enterprise_id: SlackId | None = None
+
+
+class ViewIds(Shape):
+    """What Bolt reads off any view to find the team."""
+
+    team_id: SlackId | None = None
+    app_installed_team_id: SlackId | None = None
+
+
+class EventIds(Shape):
+    """What Bolt reads off any event to find the team, the user and the channel."""
+
+    type: StrictStr
+    user: Named | SlackId | None = None
+    user_id: SlackId | None = None
+    team: SlackId | None = None
+    team_id: SlackId | None = None
+    channel: Named | SlackId | None = None
+    channel_id: SlackId | None = None
+    item: dict[StrictStr, Any] = {}
 
 
 class Envelope(Shape):
@@ -53,9 +79,9 @@ class Envelope(Shape):
     message: dict[StrictStr, Any] = {}
     previous_message: dict[StrictStr, Any] = {}
     container: dict[StrictStr, Any] = {}
-    view: dict[StrictStr, Any] = {}
+    view: ViewIds = ViewIds()
     actions: list[dict[StrictStr, Any]] = []
-    authorizations: list[dict[StrictStr, Any]] = []
+    authorizations: list[Authorization] = []
     is_enterprise_install: StrictBool | Literal["true", "false"] | None = None  # a form sends a string
     is_ext_shared_channel: StrictBool | None = None
 
@@ -113,10 +139,6 @@ class ViewSubmission(Shape):
     user: Named
     team: Named | None = None
     view: SubmittedView
-
-
-class Event(Shape):
-    type: StrictStr
 
 
 class MessageEvent(Shape):
@@ -185,7 +207,7 @@ def problem_with(body: dict[str, Any]) -> str | None:
             ViewSubmission.model_validate(body)
         elif kind == "event_callback":
             event = EventCallback.model_validate(body).event
-            kind = Event.model_validate(event).type
+            kind = EventIds.model_validate(event).type
             shape = EVENT_SHAPES.get(kind)
             if shape is not None:
                 shape.model_validate(event)

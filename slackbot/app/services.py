@@ -9,11 +9,11 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from slackbot.config import Settings
 from slackbot.core.enrolment import Defaults
+from slackbot.outbox.client import SlackClient
 from slackbot.outbox.model import SendRules
 from slackbot.outbox.sender import Sender
 from slackbot.store.db import Database
@@ -78,7 +78,7 @@ class Services:
         self.background.shutdown(wait=True)
 
 
-def build_services(settings: Settings, database: Database, client: WebClient) -> Services:
+def build_services(settings: Settings, database: Database, client: SlackClient) -> Services:
     return Services(
         database=database,
         settings=settings,

@@ -15,13 +15,12 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from slack_sdk import WebClient
 from sqlalchemy import select
 
 from slackbot.clock.plan import PlanReport, PlanRules, plan_due
 from slackbot.clock.roster import RosterReport, refresh_zones, sync_channel
 from slackbot.config import Settings
-from slackbot.outbox.client import delivery_client
+from slackbot.outbox.client import SlackClient, delivery_client
 from slackbot.outbox.model import SendReport, SendRules
 from slackbot.outbox.sender import Sender, tick_clock
 from slackbot.store.db import Database
@@ -61,8 +60,8 @@ class Ticker:
     database: Database
     plan_rules: PlanRules
     send_rules: SendRules
-    client: Callable[[], WebClient]
-    team_id: Callable[[WebClient], str | None]
+    client: Callable[[], SlackClient]
+    team_id: Callable[[SlackClient], str | None]
     channel: str | None = None
 
     def tick(self, at: datetime) -> TickReport:
@@ -99,16 +98,16 @@ class Ticker:
 
 def ticker_for(settings: Settings, database: Database) -> Ticker:
     """The pass as `tick`, `clock` and `run` run it, from settings; Slack is reached lazily."""
-    clients: list[WebClient] = []
+    clients: list[SlackClient] = []
     teams: dict[str, str] = {}
 
-    def client() -> WebClient:
+    def client() -> SlackClient:
         if not clients:
             settings.require_slack(http=False)
             clients.append(delivery_client(settings))
         return clients[0]
 
-    def team_id(slack: WebClient) -> str | None:
+    def team_id(slack: SlackClient) -> str | None:
         if "team" not in teams:
             try:
                 teams["team"] = str(slack.auth_test()["team_id"])

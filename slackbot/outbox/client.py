@@ -3,8 +3,9 @@
 1. No call while this thread holds a database write: a slow Slack would hold SQLite's
    single write lock (or PostgreSQL row locks) for as long as it takes. The client
    refuses, loudly; it is a bug in the caller, not a condition to handle.
-2. No call inside a workspace's 429 hold, whoever got the 429: a client waits out a
-   short hold and refuses a long one (`HeldBySlack`) without calling.
+2. No call inside a 429 hold of its method in its workspace, whoever got the 429: a
+   client waits out a short hold and refuses a long one (`HeldBySlack`) without calling.
+   A request's client is patient only after Slack has its answer (deferred work).
 3. No blind retries: chat.postMessage has no idempotency key, so the outbox decides
    what a failed post means; a request's client gives up quickly, because Slack waits
    only 3 seconds for our answer.
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -20,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from slackbot.config import Settings
-from slackbot.outbox.pace import HOLDS, Holds
+from slackbot.outbox.pace import HOLDS, Holds, hold_key
 from slackbot.store.writers import write_open
 
 # Slack waits 3 s for our answer; a call made while it waits must end well before that.
@@ -66,12 +68,31 @@ def workspace_key(token: str | None) -> str:
 
 
 class SlackClient(WebClient):
-    """slack_sdk's WebClient with the three rules of this module."""
+    """slack_sdk's WebClient with the three rules of this module.
 
-    def __init__(self, *, max_hold_wait: float, holds: Holds = HOLDS, **kwargs: Any) -> None:
+    `max_hold_wait` is how long a call may wait out a hold; a request's copy
+    (`copy_for`) allows that only on the request's own thread, while Slack waits for
+    the answer, and the background's patience on any other thread (work deferred until
+    after the answer).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_hold_wait: float,
+        holds: Holds = HOLDS,
+        request_thread: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.max_hold_wait = max_hold_wait
         self.holds = holds
+        self.request_thread = request_thread
+
+    def _patience(self) -> float:
+        if self.request_thread is None or threading.get_ident() == self.request_thread:
+            return self.max_hold_wait
+        return DELIVERY_HOLD_WAIT
 
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
         if write_open():
@@ -81,9 +102,9 @@ class SlackClient(WebClient):
             given = kwargs.get(part)
             if isinstance(given, dict) and isinstance(given.get("token"), str):
                 token = given["token"]
-        key = workspace_key(token)
+        key = hold_key(workspace_key(token), api_method)
         held = self.holds.remaining(key)
-        if held > self.max_hold_wait:
+        if held > self._patience():
             raise HeldBySlack(api_method, held)
         if held > 0:
             time.sleep(held)
@@ -95,10 +116,11 @@ class SlackClient(WebClient):
             raise
 
     def copy_for(self, token: str | None, team_id: str | None) -> SlackClient:
-        """The same client for one request (Bolt makes a fresh client per request)."""
+        """The same client for one request on this thread (Bolt makes a fresh client per request)."""
         return SlackClient(
             max_hold_wait=self.max_hold_wait,
             holds=self.holds,
+            request_thread=threading.get_ident(),
             token=token,
             base_url=self.base_url,
             timeout=self.timeout,
@@ -107,7 +129,8 @@ class SlackClient(WebClient):
         )
 
 
-def _token(settings: Settings) -> str | None:
+def bot_token(settings: Settings) -> str | None:
+    """SLACK_BOT_TOKEN as the clients send it (None until it is set)."""
     return settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
 
 
@@ -115,7 +138,7 @@ def delivery_client(settings: Settings) -> SlackClient:
     """For the outbox and deferred work: no automatic retries at all (see outbox/post.py)."""
     return SlackClient(
         max_hold_wait=DELIVERY_HOLD_WAIT,
-        token=_token(settings),
+        token=bot_token(settings),
         base_url=settings.slack_api_url,
         timeout=DELIVERY_TIMEOUT,
         retry_handlers=[],

@@ -73,7 +73,6 @@ class Job:
     """One claimed delivery, read from the database: everything the Slack half needs, no ORM."""
 
     delivery_id: int
-    workspace_id: int
     person_id: int
     slack_user_id: str
     channel: str | None  # None: the person's DM, opened first

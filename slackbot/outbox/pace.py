@@ -1,8 +1,9 @@
 """Pacing per workspace: an optional steady ceiling, and Slack's 429 holds, shared by the process.
 
-A 429 from any call (the clock's sender, the app's deferred work, a listener) holds
-every call of that workspace in this process until Retry-After has passed: Slack's
-limit is per workspace and method family, not per thread or per sender object.
+Slack limits each Web API method per workspace. A 429 from any call of a method (the
+clock's sender, the app's deferred work, a listener) holds every call of that method in
+that workspace in this process until Retry-After has passed, not only the thread or the
+sender object that met it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ from collections.abc import Callable
 
 class LeaseRunningOut(Exception):
     """Too little of the claim's lease is left to start a Slack call: give the job back."""
+
+
+def hold_key(workspace: str, method: str) -> str:
+    """What a 429 holds: one method of one workspace."""
+    return f"{workspace} {method}"
 
 
 class Holds:
@@ -65,21 +71,22 @@ class Pacer:
         self._lock = threading.Lock()
         self._next_slot = 0.0
 
-    def wait(self, deadline: float = float("inf")) -> None:
-        """Return when this caller may call; raise LeaseRunningOut rather than wait past `deadline`."""
+    def wait(
+        self, method: str, deadline: float = float("inf"), clock: Callable[[], float] | None = None
+    ) -> None:
+        """Return when this caller may call `method`; raise LeaseRunningOut rather than wait past
+        `deadline`, a time on the caller's `clock` (the pacer's own by default)."""
         while True:
             with self._lock:
                 now = self._monotonic()
-                slot = max(now, self._next_slot, self.holds.until(self.key))
-                if slot > deadline:
+                slot = max(now, self._next_slot, self.holds.until(hold_key(self.key, method)))
+                asked = clock() if clock is not None else now
+                if asked + (slot - now) > deadline:
                     raise LeaseRunningOut
                 if slot <= now:
                     self._next_slot = now + self.interval
                     return
             self._sleep(slot - now)
-
-    def hold(self, seconds: float) -> None:
-        self.holds.hold(self.key, seconds)
 
 
 _pacers: dict[tuple[str, float], Pacer] = {}

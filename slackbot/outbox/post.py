@@ -14,12 +14,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.error import URLError
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from slackbot.blocks.ids import DELIVERY_EVENT
 from slackbot.core.deliveries import Failure, Verdict, judge
-from slackbot.outbox.client import HeldBySlack, retry_after, workspace_key
+from slackbot.outbox.client import HeldBySlack, SlackClient, retry_after, workspace_key
 from slackbot.outbox.model import Job, Outcome, SendReport
 from slackbot.outbox.pace import LeaseRunningOut, Pacer, pacer_for
 
@@ -38,7 +37,7 @@ class Poster:
     """Makes a job's Slack calls through one client, paced per workspace."""
 
     def __init__(
-        self, client: WebClient, per_second: float, monotonic: Callable[[], float] = time.monotonic
+        self, client: SlackClient, per_second: float, monotonic: Callable[[], float] = time.monotonic
     ) -> None:
         self.client = client
         self.monotonic = monotonic
@@ -50,7 +49,13 @@ class Poster:
         try:
             if channel is None:
                 try:
-                    opened = self._call(report, job, self.client.conversations_open, users=job.slack_user_id)
+                    opened = self._call(
+                        report,
+                        job,
+                        "conversations.open",
+                        self.client.conversations_open,
+                        users=job.slack_user_id,
+                    )
                 except SLACK_ERRORS as error:
                     # Opening a DM posts nothing; what an earlier attempt did is as unknown as before.
                     failure = failure_of(error)
@@ -76,6 +81,7 @@ class Poster:
                 response = self._call(
                     report,
                     job,
+                    "chat.postMessage",
                     self.client.chat_postMessage,
                     channel=channel,
                     thread_ts=job.thread_ts,
@@ -95,14 +101,16 @@ class Poster:
             logger.exception("delivery %s: unexpected error", job.delivery_id)
             return Outcome(job, channel, failure=Failure(Verdict.RETRY, repr(error), outcome_unknown=True))
 
-    def _call(self, report: SendReport, job: Job, method: Callable[..., Any], **arguments: Any) -> Any:
+    def _call(
+        self, report: SendReport, job: Job, name: str, method: Callable[..., Any], **arguments: Any
+    ) -> Any:
         """One Web API call, paced; a 429 (the client holds the workspace) waits, then tries again.
 
         No call starts after the job's `post_by`: its lease could run out mid-call, and
         another sender could then post the same delivery.
         """
         for attempt in range(RATE_LIMIT_WAITS + 1):
-            self.pacer.wait(deadline=job.post_by)
+            self.pacer.wait(name, deadline=job.post_by, clock=self.monotonic)
             if self.monotonic() > job.post_by:
                 raise LeaseRunningOut
             try:
@@ -119,14 +127,15 @@ class Poster:
     def _find_posted(self, job: Job, channel: str, report: SendReport) -> str | None:
         """The ts of this delivery's message if an earlier attempt did post it."""
         # A thread reply is found among the thread's replies, a top-level post in the history.
-        method, where = (
-            (self.client.conversations_replies, {"ts": job.thread_ts})
+        name, method, where = (
+            ("conversations.replies", self.client.conversations_replies, {"ts": job.thread_ts})
             if job.thread_ts
-            else (self.client.conversations_history, {})
+            else ("conversations.history", self.client.conversations_history, {})
         )
         response = self._call(
             report,
             job,
+            name,
             method,
             channel=channel,
             oldest=f"{job.since.timestamp() - LOOK_BACK_SECONDS:.6f}",

@@ -11,11 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from slackbot.core import enrolment
 from slackbot.core.enrolment import Defaults
-from slackbot.outbox.client import HeldBySlack
+from slackbot.outbox.client import WriteTransactionOpen
 from slackbot.store.models import Person
 
 logger = logging.getLogger(__name__)
@@ -25,7 +24,10 @@ def fetch_profile(client: WebClient, user_id: str) -> dict[str, Any] | None:
     """users.info's `user`, or None when Slack would not say (logged, never raised)."""
     try:
         user = client.users_info(user=user_id)["user"]
-    except (SlackApiError, HeldBySlack, OSError):
+    except WriteTransactionOpen:
+        raise  # a bug of the caller's, not Slack's
+    except Exception:
+        # Slack refused, timed out, or answered something odd: the roster and /loops start go on.
         logger.warning("users.info failed for %s", user_id, exc_info=True)
         return None
     return user if isinstance(user, dict) else None

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from slack_sdk import WebClient
 from sqlalchemy import select
 
 from slackbot.blocks.prompt import LOOPS_SHOWN
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.outbox.claim import claim, owner_name, post_by
+from slackbot.outbox.client import SlackClient
 from slackbot.outbox.model import Ended, Job, SendReport, SendRules
 from slackbot.outbox.post import Poster
 from slackbot.outbox.record import finish, record
@@ -34,7 +34,7 @@ class Sender:
     def __init__(
         self,
         database: Database,
-        client: WebClient,
+        client: SlackClient,
         rules: SendRules,
         *,
         owner: str | None = None,
@@ -138,7 +138,6 @@ class Sender:
                 jobs.append(
                     Job(
                         delivery_id=delivery.id,
-                        workspace_id=delivery.workspace_id,
                         person_id=person.id,
                         slack_user_id=person.slack_user_id,
                         channel=channel,

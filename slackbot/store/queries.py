@@ -36,9 +36,34 @@ def _insert_ignoring_conflict(
     return None if row is None else row[0]
 
 
+def lock(session: Session, row: Base) -> None:
+    """Read `row` again, for writing: a check-then-set decides on what is stored now.
+
+    A request's session reads from the snapshot of its first read (two clicks of one
+    button would both see "not answered yet"). PostgreSQL locks the row (FOR UPDATE) until
+    the commit; SQLite takes its write lock before reading.
+    """
+    session.refresh(row, with_for_update=True)
+
+
 def find_workspace(session: Session, team_id: str) -> Workspace | None:
     """The workspace row for a Slack team, if Loops knows it."""
     return session.scalars(select(Workspace).where(Workspace.team_id == team_id)).first()
+
+
+def find_caller(
+    session: Session, team_id: str, slack_user_id: str | None
+) -> tuple[Workspace | None, Person | None]:
+    """The workspace of a Slack team and the person behind a user id in it, as far as Loops knows
+    them, in one query (every request asks)."""
+    if slack_user_id is None:
+        return find_workspace(session, team_id), None
+    row = session.execute(
+        select(Workspace, Person)
+        .outerjoin(Person, and_(Person.workspace_id == Workspace.id, Person.slack_user_id == slack_user_id))
+        .where(Workspace.team_id == team_id)
+    ).first()
+    return (None, None) if row is None else (row[0], row[1])
 
 
 def ensure_workspace(session: Session, team_id: str) -> Workspace:
@@ -70,19 +95,21 @@ def ensure_person(
     found = None if known_missing else find_person(session, workspace, slack_user_id)
     if found is not None:
         return found
-    _insert_ignoring_conflict(
-        session,
-        Person,
-        {
-            "workspace_id": workspace.id,
-            "slack_user_id": slack_user_id,
-            "enrolled": False,
-            "deactivated": False,
-            "created_at": utcnow(),
-        },
-        ["workspace_id", "slack_user_id"],
-    )
-    return session.scalars(_person_query(workspace, slack_user_id)).one()
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    created = session.scalars(
+        insert(Person)
+        .values(
+            workspace_id=workspace.id,
+            slack_user_id=slack_user_id,
+            enrolled=False,
+            deactivated=False,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["workspace_id", "slack_user_id"])
+        .returning(Person)
+    ).first()
+    # None: another request created them first; theirs is the row to use.
+    return created or session.scalars(_person_query(workspace, slack_user_id)).one()
 
 
 def remember_event(session: Session, event_id: str, team_id: str | None) -> bool:

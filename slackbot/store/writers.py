@@ -89,11 +89,6 @@ class WriterQueue:
         with self._changed:
             return self._holder is not None
 
-    def queued(self) -> int:
-        """How many writers wait for their turn now."""
-        with self._changed:
-            return len(self._waiting)
-
     def wait_for_queued(self, count: int, timeout: float) -> bool:
         """Wait until at least `count` writers wait (for tests and diagnostics)."""
         with self._changed:

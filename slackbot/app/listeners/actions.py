@@ -20,7 +20,7 @@ from slackbot.core.deliveries import DeliveryKind
 from slackbot.core.errors import InvalidInput, NotBuiltYet
 from slackbot.core.loops import LoopState, PromptAnswer, age_in_days
 from slackbot.store.models import Delivery, Loop, Person
-from slackbot.store.queries import add_entry, loop_of, prompt_in_thread
+from slackbot.store.queries import add_entry, lock, loop_of, prompt_in_thread
 
 NOT_YOURS = "I couldn't find that. It may belong to someone else, or be gone."
 
@@ -65,6 +65,7 @@ def something_broken(
 
 def nothing_or_skip(ack: Ack, action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     prompt = _own_prompt(context, action)
+    lock(session_of(context), prompt)
     services = services_of(context)
     answer = PromptAnswer.NOTHING if action["action_id"] == Action.PROMPT_NOTHING else PromptAnswer.SKIP
     answer_prompt(prompt, answer, services.now())
@@ -76,6 +77,7 @@ def still_broken(
     ack: Ack, action: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
 ) -> None:
     loop = _own_loop(context, action)
+    lock(session_of(context), loop)
     if loop.state not in {LoopState.OPEN, LoopState.CONTINUED}:
         raise InvalidInput(f"Loop #{loop.number} is {loop.state} already.")
     services = services_of(context)
@@ -109,6 +111,7 @@ def drop(
     ack: Ack, action: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
     loop = _own_loop(context, action)
+    lock(session_of(context), loop)
     services = services_of(context)
     set_state(session_of(context), loop, LoopState.DROPPED, now=services.now(), note="Dropped.", ts=None)
     ack()

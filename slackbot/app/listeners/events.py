@@ -22,7 +22,7 @@ from slackbot.core import enrolment
 from slackbot.core.errors import InvalidInput
 from slackbot.core.parse import Answer, check_field, escape, parse_answer, unescape
 from slackbot.store.models import Delivery, utcnow
-from slackbot.store.queries import add_entry, latest_loop_from_prompt, loop_in_thread, prompt_in_thread
+from slackbot.store.queries import add_entry, latest_loop_from_prompt, lock, loop_in_thread, prompt_in_thread
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ def direct_message(event: dict[str, Any], context: BoltContext, client: WebClien
             say("Tell me what's broken on the first line, and `for: …` who it's broken for.")
             return
     add_entry(session, loop_id=loop.id, person_id=person.id, kind="reply", text=unescape(text), slack_ts=ts)
+    lock(session, loop)
     if answer.for_whom and not loop.for_whom:
         try:
             loop.for_whom = check_field("for whom", answer.for_whom, required=True)
