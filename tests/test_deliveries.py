@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -222,6 +223,8 @@ def test_a_429_holds_the_method_for_every_caller_in_the_process(team: Bot) -> No
     # thread: the app posts the loop's root and a confirmation after the answer, and
     # must not post inside the hold either (it may wait up to 2 s after the answer).
     team.sender.user_message(ana, "Exports time out\nfor: finance", thread_ts=prompt.ts)
+    answered = time.time()  # the emulator's clock
+    assert answered < limited.at + 2.0, "the app had its answer, and its posts to make, inside the hold"
     ticking.join(timeout=30)
     team.settle()
     posts = [c for c in team.fake.calls("chat.postMessage") if c.received > limited.at]
