@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
-import importlib
 import json
 import math
 import os
@@ -154,14 +153,15 @@ def start_emulator(people: int) -> Emulator:
 
 
 def apology_sentences() -> dict[str, str]:
-    """The apology texts as the app has them (slackbot/blocks, formerly slackbot/app/blocks)."""
-    for name in ("slackbot.blocks.errors", "slackbot.app.blocks.errors"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        return {"database": module.DATABASE_DOWN, "slack": module.SLACK_DOWN, "other": module.APOLOGY}
-    raise RuntimeError("cannot find the apology texts (slackbot.blocks.errors)")
+    """The apology texts as the app has them."""
+    from slackbot.blocks import errors
+
+    return {
+        "database": errors.DATABASE_DOWN,
+        "slack": errors.SLACK_DOWN,
+        "refused": errors.SLACK_REFUSED,
+        "other": errors.APOLOGY,
+    }
 
 
 def procfile_web() -> str:
