@@ -22,8 +22,6 @@ class ContextKey(StrEnum):
     FAILED = "loops_failed"
     SERVICES = "loops_services"
     DEFERRED = "loops_deferred"
-    # A person's own command or click (not an event): proof the app is installed.
-    FROM_A_PERSON = "loops_from_a_person"
 
 
 def session_of(context: BoltContext) -> Session:

@@ -38,12 +38,12 @@ def skip_handled_events(
 
 def attach_person(context: BoltContext, body: dict[str, Any], next: Callable[[], None]) -> None:
     """Put the workspace and the calling person, as far as Loops knows them, on the context."""
-    context[ContextKey.FROM_A_PERSON] = body.get("type") != "event_callback"
     if context.team_id:
         session = session_of(context)
         workspace, person = find_caller(session, context.team_id, context.user_id)
         context[ContextKey.WORKSPACE], context[ContextKey.PERSON] = workspace, person
-        if context[ContextKey.FROM_A_PERSON] and workspace is not None and workspace.uninstalled_at:
+        from_a_person = body.get("type") != "event_callback"
+        if from_a_person and workspace is not None and workspace.uninstalled_at:
             # Slack only sends a person's commands and clicks to an installed app: it was
             # installed again. Committed on its own, before the listener may call Slack.
             workspace.uninstalled_at = None
