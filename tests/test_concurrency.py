@@ -14,7 +14,10 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from slackbot.fakeslack import FakeSlack
+from slackbot.store.models import Delivery
 from tests.support.bot import Bot
 from tests.test_prompt import FRIDAY
 
@@ -59,11 +62,22 @@ def prompts_per_person(fake: FakeSlack, users: list[str]) -> Counter[str]:
     return counts
 
 
+def lease_owners(bot: Bot) -> set[str]:
+    with bot.database.session() as session:
+        owners = session.scalars(select(Delivery.lease_owner).where(Delivery.lease_owner.is_not(None)))
+        return {owner for owner in owners if owner}
+
+
 def test_parallel_ticks_send_each_prompt_once(bot: Bot, tmp_path: Path) -> None:
     users = enrol_team(bot, 48)
-    # Slow enough that one process cannot finish before the others have started claiming.
-    bot.fake.faults.add(method="*", kind="latency", seconds=0.25)
+    # Every post waits until a second process holds a batch too, so the overlap is certain
+    # rather than a matter of how fast the processes start.
+    hold = bot.fake.faults.add(method="chat.postMessage", kind="hold")
     ticks = [tick_process(bot, DUE + timedelta(seconds=n), tmp_path, concurrency=4) for n in range(4)]
+    try:
+        bot.fake.wait_for(lambda fake: len(lease_owners(bot)) >= 2, timeout=120)
+    finally:
+        hold.release()
     outputs = [t.communicate(timeout=180)[0].decode() for t in ticks]
     assert [t.returncode for t in ticks] == [0, 0, 0, 0], outputs
     counts = prompts_per_person(bot.fake, users)

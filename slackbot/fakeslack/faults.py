@@ -9,6 +9,8 @@ Fault kinds:
 - ``error``: HTTP 200 ``{"ok": false, "error": <error>}``.
 - ``timeout``: hold the connection ``seconds`` (longer than the client's timeout), then drop it.
 - ``latency``: delay the call ``seconds``, then answer normally.
+- ``hold``: keep the call waiting until the test calls ``fault.release()``, then answer
+  normally; a test uses it to make an overlap certain instead of hoping a delay is enough.
 
 With ``commit=True`` the call still takes effect before the failure is returned: Slack did the
 work but the answer was lost, which is what makes retrying chat.postMessage (it has no
@@ -21,9 +23,9 @@ import math
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-KINDS = ("ratelimited", "server_error", "error", "timeout", "latency")
+KINDS = ("ratelimited", "server_error", "error", "timeout", "latency", "hold")
 
 
 @dataclass
@@ -39,6 +41,11 @@ class Fault:
     error: str = "fatal_error"
     commit: bool = False
     hits: int = 0
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        """Let every call a ``hold`` fault keeps waiting (and every later one) go on."""
+        self.released.set()
 
     def matches(self, method: str) -> bool:
         """True when this fault applies to ``method`` and is not used up."""
@@ -94,9 +101,10 @@ class Faults:
         with self._lock:
             self._faults.clear()
 
-    def take(self, method: str) -> tuple[float, Fault | None]:
-        """Consume what applies to one call: total latency, and the first failing fault."""
+    def take(self, method: str) -> tuple[float, list[Fault], Fault | None]:
+        """Consume what applies to one call: total latency, holds, and the first failing fault."""
         latency = 0.0
+        holds: list[Fault] = []
         failing: Fault | None = None
         with self._lock:
             for fault in self._faults:
@@ -104,6 +112,8 @@ class Faults:
                     continue
                 if fault.kind == "latency":
                     latency += fault.seconds
+                elif fault.kind == "hold":
+                    holds.append(fault)
                 elif failing is None:
                     failing = fault
                 else:
@@ -111,7 +121,7 @@ class Faults:
                 fault.hits += 1
                 if fault.times is not None:
                     fault.times -= 1
-        return latency, failing
+        return latency, holds, failing
 
 
 # Per-method tiers (requests per minute), from each method's page on docs.slack.dev.

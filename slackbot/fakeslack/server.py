@@ -449,9 +449,15 @@ class FakeSlack:
     def _serve_api(self, handler: _Handler, method: str) -> None:
         received = self.clock()
         raw = self._body(handler)
-        latency, fault = self.faults.take(method)
+        latency, holds, fault = self.faults.take(method)
         if latency > 0 and self._stopping.wait(latency):
             return
+        if holds:
+            self.notify()  # a test waiting for `hold.hits` sees the call arrive
+        for hold in holds:
+            while not hold.released.wait(0.05):
+                if self._stopping.is_set():
+                    return
         if fault is not None and not fault.commit:
             try:
                 params = self._params(handler, raw)[0]

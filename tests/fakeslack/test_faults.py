@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.error import URLError
 
 import pytest
@@ -81,6 +82,18 @@ def test_latency_delays_every_call_until_cleared(fake: FakeSlack, client: WebCli
     assert time.monotonic() - started >= 0.1
     fake.faults.clear()
     assert client.auth_test()["ok"]
+
+
+def test_a_hold_keeps_calls_waiting_until_released(fake: FakeSlack, client: WebClient, ana: User) -> None:
+    hold = fake.faults.add(method="chat.postMessage", kind="hold")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        posting = pool.submit(client.chat_postMessage, channel=ana.id, text="held")
+        fake.wait_for(lambda f: hold.hits == 1)
+        assert client.auth_test()["ok"], "other methods are not held"
+        assert not posting.done() and fake.messages() == []
+        hold.release()
+        assert posting.result(timeout=5)["ok"]
+    assert [m.text for m in fake.messages()] == ["held"]
 
 
 def test_a_timeout_that_still_posted_is_the_duplicate_trap(fake: FakeSlack, ana: User) -> None:
