@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from slackbot.core.enrolment import Defaults
 from slackbot.core.schedule import parse_workdays
+from slackbot.core.shipments import Wait, parse_wait
 
 
 class SettingsError(Exception):
@@ -90,6 +91,10 @@ class Settings(BaseSettings):
     loops_catch_up: Annotated[timedelta, NoDecode] = timedelta(hours=2)
     # The end of a person's working day: no nudges after it.
     loops_day_end: Annotated[time, NoDecode] = time(18, 0)
+    # When the post-ship check-in asks, unless the person picks: N workdays or N weeks.
+    loops_checkin_after: Annotated[Wait, NoDecode] = Wait(workdays=2)
+    # An asked check-in with no answer this long after becomes an unwatched ship.
+    loops_checkin_give_up: Annotated[Wait, NoDecode] = Wait(workdays=10)
     # Members of this channel (an id such as C0123ABCD) are enrolled automatically.
     loops_channel: str | None = None
     # Deliveries sent at once by one tick; each waits on Slack, so more than the cores.
@@ -163,6 +168,11 @@ class Settings(BaseSettings):
     @classmethod
     def _durations(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("loops_checkin_after", "loops_checkin_give_up", mode="before")
+    @classmethod
+    def _waits(cls, value: Any) -> Any:
+        return parse_wait(value) if isinstance(value, str) else value
 
     @field_validator("loops_channel", mode="before")
     @classmethod

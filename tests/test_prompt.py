@@ -507,7 +507,7 @@ def test_a_click_is_answered_within_3_seconds_while_slack_hangs(team: Bot) -> No
     assert any("couldn't get an answer from Slack" in s for s in said), said
 
 
-def test_still_broken_is_noted_in_the_loops_thread_and_shipped_says_not_yet(team: Bot) -> None:
+def test_still_broken_is_noted_in_the_loops_thread_and_shipped_opens_the_shipped_modal(team: Bot) -> None:
     ana, prompt = prompted(team)
     team.sender.user_message(ana, "Exports time out\nfor: finance", thread_ts=prompt.ts)
     team.settle()
@@ -523,8 +523,11 @@ def test_still_broken_is_noted_in_the_loops_thread_and_shipped_says_not_yet(team
     assert "Noted: Loop #1. Still broken after 3 days." in [m.text for m in team.fake.ephemeral_for(ana)]
     team.sender.click(ana, monday, action_id="loop_shipped")
     team.settle()
-    assert any("isn't built yet" in m.text for m in team.fake.ephemeral_for(ana))
-    assert team.loops(ana)[0].state == "open"
+    (modal,) = team.fake.views_of(ana)
+    assert modal.payload["callback_id"] == "shipped"
+    (select,) = [b for b in modal.payload["blocks"] if b.get("block_id") == "shipped_loop"]
+    assert select["element"]["initial_option"]["value"] == str(loop.id)
+    assert team.loops(ana)[0].state == "open", "opening the modal changes nothing"
 
 
 def test_pause_and_resume_the_same_morning_keep_the_days_prompt(team: Bot) -> None:

@@ -24,10 +24,10 @@ from slackbot.store.models import Delivery, Loop, Person
 from slackbot.store.queries import (
     add_delivery,
     add_entry,
+    agenda_of,
     lock,
     loop_from_source,
     next_loop_number,
-    open_loops,
 )
 
 logger = logging.getLogger(__name__)
@@ -46,11 +46,13 @@ def open_loop(
     prompt: Delivery | None,
     entry_ts: str | None,
     now: datetime,
+    story: bool = True,
 ) -> tuple[Loop, int | None]:
     """Store a new loop (once per `source`) and owe its root message; returns it and that delivery.
 
     The person's row is locked first: a modal submitted twice opens one loop, and two
-    answers at once take numbers one after the other.
+    answers at once take numbers one after the other. `story`: the answer is the loop's
+    first entry (a loop opened by `/shipped` starts with its shipment instead).
     """
     lock(session, person)
     if prompt is not None:
@@ -81,8 +83,9 @@ def open_loop(
         break
     else:
         raise RuntimeError(f"could not number a new loop for person {person.id}")
-    text = what if not for_whom else f"{what}\nfor: {for_whom}"
-    add_entry(session, loop_id=loop.id, person_id=person.id, kind="answer", text=text, slack_ts=entry_ts)
+    if story:
+        text = what if not for_whom else f"{what}\nfor: {for_whom}"
+        add_entry(session, loop_id=loop.id, person_id=person.id, kind="answer", text=text, slack_ts=entry_ts)
     if prompt is not None and prompt.answer is None:
         prompt.answer, prompt.answered_at = PromptAnswer.LOOP, now
     root = add_delivery(
@@ -135,7 +138,7 @@ def refresh_prompt(services: Services, client: WebClient, prompt_id: int) -> Non
         body = prompt_message(
             prompt_id=prompt.id,
             welcome_back=False,
-            loops=open_loops(session, person, LOOPS_SHOWN),
+            agenda=agenda_of(session, person, LOOPS_SHOWN),
             now=services.now(),
             answer=prompt.answer,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, StringConstraints, ValidationError
@@ -118,8 +119,22 @@ class BlockActions(Shape):
     response_url: StrictStr | None = None
 
 
+IsoDate = Annotated[str, StringConstraints(strict=True, pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+class ChosenOption(Shape):
+    value: Annotated[str, StringConstraints(strict=True, max_length=150)]
+
+
 class TypedValue(Shape):
+    """One input's state: typed text, a chosen option, a picked day, or ticked boxes."""
+
     value: Text | None = None
+    selected_option: ChosenOption | None = None
+    selected_date: Annotated[str, StringConstraints(strict=True, pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = (
+        None
+    )
+    selected_options: list[ChosenOption] = Field(default=[], max_length=100)
 
 
 class ViewState(Shape):
@@ -244,6 +259,42 @@ def metadata_id(private_metadata: str, key: str) -> int | None:
 
 def typed(view: dict[str, Any], block_id: str, action_id: str) -> str | None:
     """What the person typed into one input of a submitted modal (the shape was checked)."""
-    values = SubmittedView.model_validate(view).state.values
-    value = values.get(block_id, {}).get(action_id)
+    value = _input(view, block_id, action_id)
     return value.value if value is not None else None
+
+
+def _input(view: dict[str, Any], block_id: str, action_id: str) -> TypedValue | None:
+    values = SubmittedView.model_validate(view).state.values
+    return values.get(block_id, {}).get(action_id)
+
+
+def chosen(view: dict[str, Any], block_id: str, action_id: str) -> str | None:
+    """The value of the option picked in a select of a submitted modal."""
+    value = _input(view, block_id, action_id)
+    return value.selected_option.value if value is not None and value.selected_option else None
+
+
+def picked_date(view: dict[str, Any], block_id: str, action_id: str) -> date | None:
+    """The day picked in a datepicker; a day that does not exist (`2026-02-30`) reads as none."""
+    value = _input(view, block_id, action_id)
+    if value is None or value.selected_date is None:
+        return None
+    try:
+        return date.fromisoformat(value.selected_date)
+    except ValueError:
+        return None
+
+
+def ticked(view: dict[str, Any], block_id: str, action_id: str) -> set[str]:
+    """The values of the boxes ticked in a checkboxes input."""
+    value = _input(view, block_id, action_id)
+    return {option.value for option in value.selected_options} if value is not None else set()
+
+
+def metadata(private_metadata: str) -> dict[str, Any]:
+    """Our own modal's `private_metadata` as a dict; tampered or missing reads as empty."""
+    try:
+        data = json.loads(private_metadata or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

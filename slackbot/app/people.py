@@ -19,7 +19,7 @@ from slackbot.core.parse import PAUSED_INDEFINITELY, parse_pause
 from slackbot.core.schedule import zone
 from slackbot.outbox.profile import apply_profile
 from slackbot.store.models import Person
-from slackbot.store.queries import revive_withdrawn_prompts, skip_pending_prompts
+from slackbot.store.queries import recheck_checkins, revive_withdrawn_prompts, skip_pending_prompts
 
 
 def next_prompt_words(person: Person) -> str:
@@ -31,14 +31,15 @@ def next_prompt_words(person: Person) -> str:
 def start(person: Person, profile: dict[str, Any] | None, session: Session, services: Services) -> str:
     """Enrol the caller; `profile` is their users.info, fetched before this request wrote anything."""
     known = profile is not None
-    if profile is not None:
-        apply_profile(person, profile, services.defaults, services.now())
+    if profile is not None and apply_profile(person, profile, services.defaults, services.now()):
+        recheck_checkins(session, person, services.now())
     was_enrolled = person.enrolled
     # Only someone who stopped or paused can have a prompt withdrawn today.
     may_have_withdrawn = person.opted_out or person.paused_until is not None
     enrolment.enrol(person, services.defaults, services.now(), by="self")
     if person.paused_until is not None:
         enrolment.resume(person, services.defaults, services.now())
+        recheck_checkins(session, person, services.now())
     if may_have_withdrawn:
         _bring_back_todays_prompt(person, session, services)
     where = person.tz or "UTC"
@@ -94,6 +95,7 @@ def resume(person: Person, session: Session, services: Services) -> str:
         return f"You aren't paused: {next_prompt_words(person)}."
     enrolment.resume(person, services.defaults, services.now())
     _bring_back_todays_prompt(person, session, services)
+    recheck_checkins(session, person, services.now())  # those held back by the pause
     return f"Welcome back: {next_prompt_words(person)}."
 
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from slackbot.blocks.help import MORNING_QUESTION
 from slackbot.blocks.ids import Action
 from slackbot.blocks.kit import actions, button, context, divider, header, local_time, section
-from slackbot.blocks.prompt import loop_title
-from slackbot.core.loops import age_in_days
+from slackbot.blocks.prompt import loop_age, unwatched_line, waiting_blocks
+from slackbot.blocks.text import loop_title
 from slackbot.core.parse import PAUSED_INDEFINITELY
 from slackbot.core.schedule import zone
-from slackbot.store.models import Loop, Person
+from slackbot.store.models import Person
+from slackbot.store.queries import Agenda
 
 LOOPS_ON_HOME = 20
 
@@ -54,8 +54,9 @@ def _status(person: Person) -> tuple[str, list[dict[str, Any]]]:
     )
 
 
-def home_view(person: Person, loops: Sequence[Loop], now: datetime) -> dict[str, Any]:
+def home_view(person: Person, agenda: Agenda, now: datetime) -> dict[str, Any]:
     status, switches = _status(person)
+    loops = agenda.loops
     blocks = [
         header("Loops"),
         section(
@@ -66,14 +67,23 @@ def home_view(person: Person, loops: Sequence[Loop], now: datetime) -> dict[str,
         actions(*switches, block_id="switch_actions"),
         divider(),
     ]
+    if agenda.waiting:
+        blocks += [*waiting_blocks(agenda.waiting), divider()]
     if loops:
         blocks.append(section(f"*Your open loops* ({len(loops)})"))
         for loop in loops[:LOOPS_ON_HOME]:
-            days = age_in_days(loop.opened_at, now)
-            blocks.append(section(f"{loop_title(loop)}\n_{days} day{'s' if days != 1 else ''} open_"))
+            blocks.append(
+                section(
+                    f"{loop_title(loop)}\n{loop_age(loop, now)}",
+                    block_id=f"home_loop_{loop.id}",
+                    accessory=button("Shipped a fix", Action.LOOP_SHIPPED, str(loop.id)),
+                )
+            )
     else:
         blocks.append(
             section("*Your open loops*\nNone. When something's broken, the morning prompt opens one.")
         )
-    blocks.append(context("`/loops help` lists every command."))
+    if agenda.unwatched:
+        blocks.append(context(unwatched_line(agenda.unwatched)))
+    blocks.append(context("`/shipped` records a fix; `/loops help` lists every command."))
     return {"type": "home", "blocks": blocks}

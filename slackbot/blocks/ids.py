@@ -19,6 +19,11 @@ class Action(StrEnum):
     LOOP_STILL_BROKEN = "loop_still_broken"
     LOOP_SHIPPED = "loop_shipped"
     LOOP_DROP = "loop_drop"
+    CHECKIN_CHANGED = "checkin_changed"
+    CHECKIN_NO_CHANGE = "checkin_no_change"
+    CHECKIN_CANT_TELL = "checkin_cant_tell"
+    CHECKIN_WORSE = "checkin_worse"
+    SHIPMENT_EDIT = "shipment_edit"
     HOME_START = "home_start"
     HOME_STOP = "home_stop"
     HOME_PAUSE_WEEK = "home_pause_week"
@@ -29,6 +34,8 @@ class View(StrEnum):
     """callback_id of every modal."""
 
     ANSWER = "loop_answer"
+    SHIPPED = "shipped"
+    CHECKIN = "checkin_answer"
 
 
 class Field(StrEnum):
@@ -38,6 +45,32 @@ class Field(StrEnum):
     FOR_WHOM = "for_whom"
     EVIDENCE = "evidence"
 
+
+class ShippedField(StrEnum):
+    """block_id of the `/shipped` modal's inputs."""
+
+    WHAT = "shipped_what"
+    LOOP = "shipped_loop"
+    EXPECTED = "shipped_expected"
+    WAIT = "shipped_wait"
+    ON_DATE = "shipped_on_date"
+    LINK = "shipped_link"
+
+
+class CheckinField(StrEnum):
+    """block_id of the check-in answer modal's inputs."""
+
+    HAPPENED = "checkin_happened"
+    NEXT = "checkin_next"
+    CLOSED = "checkin_closed"
+    ASK_AGAIN = "checkin_ask_again"
+    TELLABLE = "checkin_tellable"
+
+
+# The option value of "not linked to a loop" in the `/shipped` modal's loop select.
+NOT_LINKED = "none"
+# The option value of the "loop closed" checkbox.
+CLOSE_LOOP = "close"
 
 # The action_id of the input element inside each Field block.
 FIELD_INPUT = "text"

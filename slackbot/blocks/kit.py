@@ -19,6 +19,9 @@ CONTEXT_ELEMENT_LIMIT = 10
 BUTTON_TEXT_LIMIT = 75
 MODAL_TITLE_LIMIT = 24
 MESSAGE_TEXT_LIMIT = 40_000
+OPTION_TEXT_LIMIT = 75
+OPTIONS_LIMIT = 100
+INPUT_VALUE_LIMIT = 3000
 
 
 def clip(text: str, limit: int) -> str:
@@ -92,20 +95,64 @@ def text_input(
     multiline: bool,
     optional: bool,
     max_length: int,
+    initial: str | None = None,
+    hint: str | None = None,
 ) -> Block:
-    return {
+    element: Block = {
+        "type": "plain_text_input",
+        "action_id": action_id,
+        "multiline": multiline,
+        "max_length": max_length,
+        "placeholder": plain(placeholder),
+    }
+    if initial:
+        element["initial_value"] = initial[:max_length]
+    return _input(block_id, label, element, optional=optional, hint=hint)
+
+
+def _input(block_id: str, label: str, element: Block, *, optional: bool, hint: str | None = None) -> Block:
+    block: Block = {
         "type": "input",
         "block_id": block_id,
         "optional": optional,
         "label": plain(label),
-        "element": {
-            "type": "plain_text_input",
-            "action_id": action_id,
-            "multiline": multiline,
-            "max_length": max_length,
-            "placeholder": plain(placeholder),
-        },
+        "element": element,
     }
+    if hint:
+        block["hint"] = plain(hint)
+    return block
+
+
+def option(text: str, value: str) -> Block:
+    return {"text": plain(text, OPTION_TEXT_LIMIT), "value": value}
+
+
+def select_input(
+    block_id: str,
+    action_id: str,
+    label: str,
+    *,
+    options: list[Block],
+    initial: Block | None,
+    optional: bool = False,
+    hint: str | None = None,
+) -> Block:
+    element: Block = {"type": "static_select", "action_id": action_id, "options": options[:OPTIONS_LIMIT]}
+    if initial is not None:
+        element["initial_option"] = initial
+    return _input(block_id, label, element, optional=optional, hint=hint)
+
+
+def date_input(
+    block_id: str, action_id: str, label: str, *, optional: bool, hint: str | None = None
+) -> Block:
+    element: Block = {"type": "datepicker", "action_id": action_id, "placeholder": plain("Pick a day")}
+    return _input(block_id, label, element, optional=optional, hint=hint)
+
+
+def checkbox_input(block_id: str, action_id: str, label: str, choice: Block) -> Block:
+    element: Block = {"type": "checkboxes", "action_id": action_id, "options": [choice]}
+    return _input(block_id, label, element, optional=True)
 
 
 def local_time(instant: datetime, tz: ZoneInfo, *, pattern: str = "{date_long_pretty} at {time}") -> str:

@@ -6,7 +6,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from slackbot.blocks.kit import context, local_time, message, section
-from slackbot.blocks.prompt import loop_title
+from slackbot.blocks.text import loop_title
 from slackbot.core.parse import escape
 from slackbot.store.models import Loop
 

@@ -1,13 +1,32 @@
-"""Modals: what's broken, for whom, and how we know."""
+"""Modals: what's broken (a new loop), what shipped, and how a check-in turned out."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from slackbot.blocks.ids import FIELD_INPUT, Field, View
-from slackbot.blocks.kit import plain, section, text_input
+from slackbot.blocks.ids import CLOSE_LOOP, FIELD_INPUT, NOT_LINKED, CheckinField, Field, ShippedField, View
+from slackbot.blocks.kit import (
+    MODAL_TITLE_LIMIT,
+    OPTIONS_LIMIT,
+    checkbox_input,
+    context,
+    date_input,
+    option,
+    plain,
+    section,
+    select_input,
+    text_input,
+)
+from slackbot.blocks.shipment import asks_tellable
+from slackbot.blocks.text import loop_title, shown
 from slackbot.core.parse import FIELD_LIMIT
+from slackbot.core.shipments import ANSWER_LABELS, WAIT_CHOICES, CheckinAnswer, Wait
+from slackbot.store.models import CheckIn, Loop, Shipment
+
+# Slack's own cap for a single-line input is FIELD_LIMIT too; a link longer than this is no link.
+LINK_LIMIT = 1000
 
 
 def answer_modal(prompt_id: int | None) -> dict[str, Any]:
@@ -48,4 +67,193 @@ def answer_modal(prompt_id: int | None) -> dict[str, Any]:
                 max_length=FIELD_LIMIT,
             ),
         ],
+    }
+
+
+def _loop_option(loop: Loop) -> dict[str, Any]:
+    # Option text is plain text: nothing to escape, only to shorten.
+    who = f" — {loop.for_whom}" if loop.for_whom else ""
+    return option(f"#{loop.number} {loop.what}{who}", str(loop.id))
+
+
+def _wait_option(wait: Wait) -> dict[str, Any]:
+    return option(f"In {wait.label}", wait.value)
+
+
+def _waits_with(wait: Wait) -> tuple[Wait, ...]:
+    """The usual choices, and the workspace's default (LOOPS_CHECKIN_AFTER) if it is none of them."""
+    return WAIT_CHOICES if wait in WAIT_CHOICES else (*WAIT_CHOICES, wait)
+
+
+def shipped_modal(
+    *,
+    what: str,
+    expected: str | None,
+    link: str | None,
+    loops: Sequence[Loop],
+    chosen: Loop | None,
+    wait: Wait,
+    shipment_id: int | None = None,
+    draft: str | None = None,
+    typed_length: int | None = None,
+) -> dict[str, Any]:
+    """`/shipped`: what went out, which loop it answers, what should change, when to look, a link.
+
+    Editing (`shipment_id`) keeps the loop it was recorded for. A draft holds a text too long
+    for an input; the modal says so and keeps the whole of it unless the person changes it.
+    """
+    blocks: list[dict[str, Any]] = []
+    if typed_length is not None:
+        blocks.append(
+            context(
+                f":scissors: You typed {typed_length:,} characters; a field here holds {FIELD_LIMIT:,}. "
+                "All of it is kept unless you change the text below."
+            )
+        )
+    blocks.append(
+        text_input(
+            ShippedField.WHAT,
+            FIELD_INPUT,
+            "What shipped?",
+            placeholder="Retry the SMS provider after 10 s, and fall back to voice",
+            multiline=True,
+            optional=False,
+            max_length=FIELD_LIMIT,
+            initial=what,
+        )
+    )
+    if shipment_id is not None and chosen is not None:
+        blocks.append(context(f"For *{loop_title(chosen)}*"))
+    else:
+        not_linked = option("Not linked: open a new loop for it", NOT_LINKED)
+        choices = [*(_loop_option(loop) for loop in loops[: OPTIONS_LIMIT - 1]), not_linked]
+        # With loops to choose from and none named, the person picks: a wrong default link is worse.
+        initial = _loop_option(chosen) if chosen is not None else (None if loops else not_linked)
+        blocks.append(
+            select_input(
+                ShippedField.LOOP,
+                FIELD_INPUT,
+                "Which loop does it answer?",
+                options=choices,
+                initial=initial,
+                hint="Your loops not closed yet, newest first.",
+            )
+        )
+    blocks += [
+        text_input(
+            ShippedField.EXPECTED,
+            FIELD_INPUT,
+            "What should change, for whom, and how will you know?",
+            placeholder="Sign-ups in India finish OTP in under a minute; the SMS delivery report shows it",
+            multiline=True,
+            optional=False,
+            max_length=FIELD_LIMIT,
+            initial=expected,
+            hint="A behaviour, a metric, or something users should now do.",
+        ),
+        select_input(
+            ShippedField.WAIT,
+            FIELD_INPUT,
+            "When should I check back?",
+            options=[_wait_option(w) for w in _waits_with(wait)],
+            initial=_wait_option(wait),
+            hint="Counted in your workdays; I ask at your morning prompt time.",
+        ),
+        date_input(ShippedField.ON_DATE, FIELD_INPUT, "Or on this day", optional=True),
+        text_input(
+            ShippedField.LINK,
+            FIELD_INPUT,
+            "Link",
+            placeholder="A PR, a release, a dashboard",
+            multiline=False,
+            optional=True,
+            max_length=LINK_LIMIT,
+            initial=link,
+        ),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": View.SHIPPED,
+        "private_metadata": json.dumps({"shipment": shipment_id, "draft": draft}),
+        "title": plain("Shipped"),
+        "submit": plain("Save" if shipment_id is not None else "Record shipment"),
+        "close": plain("Cancel"),
+        "blocks": blocks,
+    }
+
+
+def checkin_modal(
+    loop: Loop,
+    shipment: Shipment,
+    checkin: CheckIn,
+    answer: CheckinAnswer,
+    *,
+    wait: Wait,
+    where: tuple[str, str] | None,
+) -> dict[str, Any]:
+    """The short form behind each check-in answer: what happened, and what's next."""
+    blocks: list[dict[str, Any]] = [
+        section(f"*{loop_title(loop)}*\n*Shipped:* {shown(shipment.what, 300)}"),
+        text_input(
+            CheckinField.HAPPENED,
+            FIELD_INPUT,
+            "What happened?",
+            placeholder="Numbers, quotes, links: what you saw",
+            multiline=True,
+            optional=False,
+            max_length=FIELD_LIMIT,
+        ),
+    ]
+    if answer is CheckinAnswer.CHANGED:
+        blocks.append(
+            checkbox_input(
+                CheckinField.CLOSED,
+                FIELD_INPUT,
+                "Is it fixed?",
+                option(f"Yes: close Loop #{loop.number}", CLOSE_LOOP),
+            )
+        )
+    if answer is CheckinAnswer.CANT_TELL and asks_tellable(shipment):
+        blocks.append(
+            text_input(
+                CheckinField.TELLABLE,
+                FIELD_INPUT,
+                "What would make it tellable?",
+                placeholder="200 more sign-ups; the weekly report on Monday; asking three customers",
+                multiline=True,
+                optional=False,
+                max_length=FIELD_LIMIT,
+            )
+        )
+    blocks.append(
+        text_input(
+            CheckinField.NEXT,
+            FIELD_INPUT,
+            "What's next?",
+            placeholder="Roll it out to cards too; try a different fix; wait for more data",
+            multiline=True,
+            # Required unless the loop is closed: checked when the form comes back.
+            optional=answer is CheckinAnswer.CHANGED,
+            max_length=FIELD_LIMIT,
+            hint="Needed unless you close the loop." if answer is CheckinAnswer.CHANGED else None,
+        )
+    )
+    if answer is CheckinAnswer.CANT_TELL:
+        blocks.append(
+            select_input(
+                CheckinField.ASK_AGAIN,
+                FIELD_INPUT,
+                "Ask me again",
+                options=[_wait_option(w) for w in WAIT_CHOICES],
+                initial=_wait_option(wait if wait in WAIT_CHOICES else WAIT_CHOICES[1]),
+            )
+        )
+    return {
+        "type": "modal",
+        "callback_id": View.CHECKIN,
+        "private_metadata": json.dumps({"checkin": checkin.id, "answer": answer.value, "where": where}),
+        "title": plain(ANSWER_LABELS[answer], MODAL_TITLE_LIMIT),
+        "submit": plain("Save"),
+        "close": plain("Cancel"),
+        "blocks": blocks,
     }

@@ -9,9 +9,11 @@ from typing import Any
 from slackbot.blocks.help import MORNING_QUESTION
 from slackbot.blocks.ids import Action
 from slackbot.blocks.kit import actions, button, context, divider, message, section
+from slackbot.blocks.shipment import answer_buttons
+from slackbot.blocks.text import loop_title, shown
 from slackbot.core.loops import PromptAnswer, age_in_days
-from slackbot.core.parse import escape
 from slackbot.store.models import Loop
+from slackbot.store.queries import Agenda, Waiting
 
 # The prompt reviews at most this many open loops, newest first.
 LOOPS_SHOWN = 5
@@ -23,16 +25,48 @@ ANSWERED = {
 }
 
 
-def loop_title(loop: Loop) -> str:
-    """`Loop #3: checkout fails — mobile users`, escaped, as every message names a loop."""
-    who = f" — {escape(loop.for_whom)}" if loop.for_whom else ""
-    return f"Loop #{loop.number}: {escape(loop.what)}{who}"
+def loop_age(loop: Loop, now: datetime) -> str:
+    """`opened today`, `3 days open`, and the next step a check-in's answer set, if any."""
+    days = age_in_days(loop.opened_at, now)
+    age = "opened today" if days == 0 else f"{days} day{'s' if days != 1 else ''} open"
+    if loop.next_step:
+        return f"_{age}_ · *Next:* {shown(loop.next_step, 300)}"
+    return f"_{age}_"
+
+
+def waiting_blocks(waiting: Sequence[Waiting]) -> list[dict[str, Any]]:
+    """Check-ins asked and not answered: each with its answer buttons, to answer from here."""
+    blocks: list[dict[str, Any]] = [section("*Waiting on you*: did what you shipped work?")]
+    for item in waiting:
+        expected = (
+            f"\nExpecting: {shown(item.shipment.expected_change, 300)}"
+            if item.shipment.expected_change
+            else ""
+        )
+        blocks += [
+            section(
+                f"*{loop_title(item.loop)}*\nYou shipped {shown(item.shipment.what, 300)}{expected}",
+                block_id=f"waiting_{item.checkin.id}",
+            ),
+            answer_buttons(item.checkin),
+        ]
+    return blocks
+
+
+def unwatched_line(count: int) -> str:
+    ships = "ship" if count == 1 else "ships"
+    return f":eyes: {count} unwatched {ships}: shipped, asked about, never answered."
 
 
 def prompt_message(
-    *, prompt_id: int, welcome_back: bool, loops: Sequence[Loop], now: datetime, answer: str | None = None
+    *, prompt_id: int, welcome_back: bool, agenda: Agenda, now: datetime, answer: str | None = None
 ) -> dict[str, Any]:
-    """The prompt as first sent (answer None) and as it reads once answered."""
+    """The prompt as first sent (answer None) and as it reads once answered.
+
+    Check-ins waiting on the person come first, then the loops still open, then how many
+    shipments nobody watched.
+    """
+    loops = agenda.loops
     opening = ":wave: Welcome back! " if welcome_back else ""
     blocks = [section(f"{opening}*{MORNING_QUESTION}*", block_id="prompt")]
     if answer is None:
@@ -48,14 +82,14 @@ def prompt_message(
         ]
     else:
         blocks.append(context(ANSWERED.get(PromptAnswer(answer), answer)))
+    if agenda.waiting:
+        blocks += [divider(), *waiting_blocks(agenda.waiting[:LOOPS_SHOWN])]
     if loops:
         blocks += [divider(), section("*Still open*, newest first")]
         for loop in loops[:LOOPS_SHOWN]:
-            days = age_in_days(loop.opened_at, now)
-            age = "opened today" if days == 0 else f"{days} day{'s' if days != 1 else ''} open"
             value = str(loop.id)
             blocks += [
-                section(f"*{loop_title(loop)}*\n_{age}_", block_id=f"loop_{loop.id}"),
+                section(f"*{loop_title(loop)}*\n{loop_age(loop, now)}", block_id=f"loop_{loop.id}"),
                 actions(
                     button("Still broken", Action.LOOP_STILL_BROKEN, value),
                     button("Shipped a fix", Action.LOOP_SHIPPED, value),
@@ -63,6 +97,8 @@ def prompt_message(
                     block_id=f"loop_actions_{loop.id}",
                 ),
             ]
+    if agenda.unwatched:
+        blocks.append(context(unwatched_line(agenda.unwatched)))
     return message(f"{opening}{MORNING_QUESTION}", blocks)
 
 

@@ -18,7 +18,7 @@ from slackbot.core.enrolment import Defaults
 from slackbot.outbox.profile import apply_profile, fetch_profile
 from slackbot.store.db import Database
 from slackbot.store.models import Person, Workspace
-from slackbot.store.queries import ensure_person, ensure_workspace
+from slackbot.store.queries import ensure_person, ensure_workspace, recheck_checkins
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +130,7 @@ def refresh_zones(database: Database, client: WebClient, defaults: Defaults, now
         with database.transaction() as session:
             refreshed = session.get(Person, person_id)
             if refreshed is not None:
-                apply_profile(refreshed, user, defaults, now)
+                if apply_profile(refreshed, user, defaults, now):
+                    recheck_checkins(session, refreshed, now)
                 report.refreshed += 1
     return report

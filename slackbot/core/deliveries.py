@@ -15,6 +15,10 @@ class DeliveryKind(StrEnum):
     PROMPT = "prompt"  # the morning question; key: the person's local date
     NUDGE = "nudge"  # one reminder in the prompt's thread; key: the same local date
     LOOP_ROOT = "loop_root"  # "Loop #N: …", the message whose thread holds the loop; key: loop id
+    SHIPMENT = "shipment"  # "Shipped: … Expecting: …" in the loop's thread; key: shipment id
+    CHECKIN = "checkin"  # the post-ship question, broadcast from the loop's thread; key: check-in id
+    OUTCOME = "outcome"  # "I shipped X, Y happened, next: Z" in the thread; key: check-in id
+    UNWATCHED = "unwatched"  # "nobody looked": the check-in went unanswered; key: shipment id
 
 
 class DeliveryState(StrEnum):

@@ -1,6 +1,8 @@
 """A loop's life: which states exist, which moves between them are allowed, and how they read.
 
-open → shipped → checked → closed | continued; an open loop may also be dropped.
+open → shipped → closed | continued (the check-in's answer decides); continued → shipped
+again, or closed by a late "yes"; a loop not closed may be dropped. There is no resting
+"checked" state: answering a check-in moves the loop straight on.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from slackbot.core.errors import InvalidInput
 class LoopState(StrEnum):
     OPEN = "open"
     SHIPPED = "shipped"
-    CHECKED = "checked"
     CLOSED = "closed"
     CONTINUED = "continued"
     DROPPED = "dropped"
@@ -22,15 +23,16 @@ class LoopState(StrEnum):
 
 ALLOWED = {
     LoopState.OPEN: {LoopState.SHIPPED, LoopState.DROPPED},
-    LoopState.SHIPPED: {LoopState.CHECKED, LoopState.SHIPPED},
-    LoopState.CHECKED: {LoopState.CLOSED, LoopState.CONTINUED},
-    LoopState.CONTINUED: {LoopState.SHIPPED, LoopState.DROPPED},
+    LoopState.SHIPPED: {LoopState.SHIPPED, LoopState.CLOSED, LoopState.CONTINUED, LoopState.DROPPED},
+    LoopState.CONTINUED: {LoopState.SHIPPED, LoopState.CLOSED, LoopState.CONTINUED, LoopState.DROPPED},
     LoopState.CLOSED: set(),
     LoopState.DROPPED: set(),
 }
 
 # A loop that still needs its owner: shown under the morning prompt and on the Home tab.
 STILL_OPEN = frozenset({LoopState.OPEN, LoopState.CONTINUED})
+# A loop a shipment can be linked to: not closed and not dropped.
+SHIPPABLE = frozenset({LoopState.OPEN, LoopState.CONTINUED, LoopState.SHIPPED})
 
 
 def move(current: str, to: LoopState, *, number: int) -> LoopState:

@@ -246,3 +246,43 @@ def parse_pause(argument: str, today: date) -> date:
             f"A pause can last at most a year; pick a date before {today + timedelta(days=PAUSE_LIMIT_DAYS)}."
         )
     return resume
+
+
+@dataclass(frozen=True)
+class ShippedCommand:
+    """What `/shipped …` said: a loop number (`#12`), what shipped, and what should change.
+
+    The quick path needs all three; anything less opens the modal, filled in with what was given.
+    """
+
+    loop_number: int | None
+    what: str
+    expected: str | None
+
+    @property
+    def quick(self) -> bool:
+        return self.loop_number is not None and bool(self.what) and bool(self.expected)
+
+
+_SHIPPED_LOOP = re.compile(r"^\s*#(\d{1,9})(?=\s|$)")
+_EXPECT = re.compile(r"(?i)\bexpect(?:ed|ing)?\s*:")
+
+
+def parse_shipped(text: str) -> ShippedCommand:
+    """Read the text after `/shipped`: `#12 <what> expect: <change>`, each part optional.
+
+    Slack's escaping is undone, so what is stored is what was typed; the first `expect:`
+    (or `expected:`, `expecting:`) ends what shipped.
+    """
+    plain = unescape(text)
+    number = _SHIPPED_LOOP.match(plain)
+    if number:
+        plain = plain[number.end() :]
+    label = _EXPECT.search(plain)
+    what, expected = (plain[: label.start()], plain[label.end() :]) if label else (plain, "")
+    what = _trim_seam_end(what, []).strip()
+    return ShippedCommand(
+        loop_number=int(number.group(1)) if number else None,
+        what=what,
+        expected=expected.strip() or None,
+    )

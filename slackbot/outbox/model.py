@@ -10,6 +10,8 @@ from typing import Any
 
 from slackbot.config import Settings
 from slackbot.core.deliveries import DeliveryState, Failure
+from slackbot.core.enrolment import Defaults
+from slackbot.core.shipments import Wait
 
 
 @dataclass
@@ -18,12 +20,17 @@ class SendRules:
     day_end: time_of_day = time_of_day(18, 0)
     concurrency: int = 32
     per_second: float = 0.0
+    # Check-ins are timed by the person's schedule (their own, or these defaults).
+    defaults: Defaults = field(default_factory=lambda: Defaults(time_of_day(9, 30), frozenset(range(5))))
+    checkin_give_up: Wait = field(default_factory=lambda: Wait(workdays=10))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SendRules:
         return cls(
             catch_up=settings.loops_catch_up,
             day_end=settings.loops_day_end,
+            defaults=settings.defaults,
+            checkin_give_up=settings.loops_checkin_give_up,
             concurrency=settings.loops_send_concurrency,
             per_second=settings.loops_send_rate,
         )
@@ -38,6 +45,7 @@ class SendReport:
     failed: int = 0
     missed: int = 0
     skipped: int = 0
+    waiting: int = 0  # claimed, but not due after all (check-ins follow the person's schedule)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, name: str, by: int = 1) -> None:
@@ -57,6 +65,14 @@ class Ended:
     reason: str | None
     counter: str | None
     where: tuple[str | None, str | None] | None = None
+
+
+@dataclass(frozen=True)
+class Later:
+    """A delivery that is not due yet after all (a check-in whose day moved): try again at `at`."""
+
+    at: datetime
+    reason: str
 
 
 @dataclass(frozen=True)

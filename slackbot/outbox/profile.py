@@ -33,12 +33,15 @@ def fetch_profile(client: WebClient, user_id: str) -> dict[str, Any] | None:
     return user if isinstance(user, dict) else None
 
 
-def apply_profile(person: Person, user: dict[str, Any], defaults: Defaults, now: datetime) -> None:
-    """Name, time zone and (de)activation from a profile; the schedule follows a new zone."""
+def apply_profile(person: Person, user: dict[str, Any], defaults: Defaults, now: datetime) -> bool:
+    """Name, time zone and (de)activation from a profile; the schedule follows a new zone.
+
+    True when the schedule moved: the caller then has the person's check-ins looked at again.
+    """
     name = user.get("real_name") or user.get("name")
     person.name = str(name) if isinstance(name, str) and name else person.name
     tz = user.get("tz")
-    enrolment.refresh_profile(
+    moved = enrolment.refresh_profile(
         person,
         defaults,
         now,
@@ -46,3 +49,4 @@ def apply_profile(person: Person, user: dict[str, Any], defaults: Defaults, now:
         deleted=user.get("deleted") is True,
     )
     person.tz_checked_at = now
+    return moved

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from slackbot.core.deliveries import MAX_ATTEMPTS, DeliveryKind, DeliveryState, Failure, Verdict, backoff
 from slackbot.outbox.claim import still_held
 from slackbot.outbox.model import Outcome, SendReport
-from slackbot.store.models import Delivery, Loop, Person, Workspace
+from slackbot.store.models import CheckIn, Delivery, Loop, Person, Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,14 @@ def finish(delivery: Delivery, state: DeliveryState, reason: str | None) -> None
     delivery.maybe_posted = False
 
 
+def wait_until(delivery: Delivery, at: datetime, reason: str) -> None:
+    """Not due after all (a check-in whose day moved): back to pending until `at`."""
+    delivery.state, delivery.ready_at = DeliveryState.PENDING, at
+    delivery.lease_owner = delivery.lease_until = None
+    delivery.maybe_posted = False
+    delivery.last_error = f"waiting: {reason}"
+
+
 def _sent(
     session: Session, delivery: Delivery, person: Person, outcome: Outcome, now: datetime, report: SendReport
 ) -> None:
@@ -70,6 +78,10 @@ def _sent(
         loop = session.get(Loop, delivery.loop_id)
         if loop is not None:
             loop.channel, loop.thread_ts = outcome.channel, outcome.ts
+    elif delivery.kind == DeliveryKind.CHECKIN:
+        checkin = session.get(CheckIn, delivery.checkin_id)
+        if checkin is not None and checkin.asked_at is None:
+            checkin.asked_at = now  # give-up counts from the day it was asked
     report.count("sent")
     if outcome.found:
         report.count("found_in_slack")

@@ -1,23 +1,29 @@
 """What each kind of delivery becomes at the moment it is sent, or why it is no longer sent.
 
-Rendered at send time, not when planned: the prompt lists the loops open now, and a
-nudge about a prompt answered meanwhile is withdrawn.
+Rendered at send time, not when planned: the prompt lists the loops open now, a nudge
+about a prompt answered meanwhile is withdrawn, and a check-in is timed by the person's
+schedule as it is now (a zone moved, a pause began), which may make it wait (`Later`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from datetime import time as time_of_day
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from slackbot.blocks.loop import loop_root_message
 from slackbot.blocks.prompt import nudge_message, prompt_message
+from slackbot.blocks.shipment import checkin_message, outcome_note, shipment_note, unwatched_note
 from slackbot.core.deliveries import PAUSED, STOPPED, DeliveryKind, DeliveryState
+from slackbot.core.enrolment import schedule_for
+from slackbot.core.loops import SHIPPABLE
 from slackbot.core.schedule import zone
-from slackbot.outbox.model import Draft, Ended
-from slackbot.store.models import Delivery, Loop, Person, Workspace
-from slackbot.store.queries import prompt_of
+from slackbot.core.shipments import ShipmentState, checkin_date, checkin_moment
+from slackbot.outbox.model import Draft, Ended, Later, SendRules
+from slackbot.store.models import CheckIn, Delivery, Loop, Person, Shipment, Workspace
+from slackbot.store.queries import Agenda, add_entry, prompt_of
 
 WORKSPACE_GONE_REASON = "the workspace uninstalled Loops"
 PERSON_GONE_REASON = "Slack cannot reach this person"
@@ -28,17 +34,22 @@ def render(
     delivery: Delivery,
     person: Person,
     workspace: Workspace,
-    open_loops: list[Loop],
+    agenda: Agenda,
     now: datetime,
+    rules: SendRules,
     *,
-    catch_up: timedelta,
-    day_end: time_of_day,
-) -> Draft | Ended:
-    """Where the message goes and what it says now, or why it is not sent."""
+    attempted: bool,
+) -> Draft | Ended | Later:
+    """Where the message goes and what it says now, why it is not sent, or until when it waits.
+
+    `attempted`: an earlier attempt may have posted it, so it is due (it never waits again).
+    """
     kind = DeliveryKind(delivery.kind)
     reason = no_longer_wanted(delivery, person, workspace)
     if reason in {WORKSPACE_GONE_REASON, PERSON_GONE_REASON}:
         return Ended(DeliveryState.SKIPPED, reason, "skipped")  # Slack cannot be asked anyway
+    if kind in SHIPMENT_KINDS:
+        return _render_shipment_kind(session, delivery, person, now, rules, attempted=attempted)
     if kind is DeliveryKind.LOOP_ROOT:
         loop = session.get(Loop, delivery.loop_id)
         assert loop is not None and loop.person_id == person.id
@@ -56,17 +67,17 @@ def render(
             reason = reason or "no prompt was sent"
     if reason:
         return Ended(DeliveryState.SKIPPED, reason, "skipped", where)
-    if now - delivery.due_at > catch_up:
+    if now - delivery.due_at > rules.catch_up:
         return Ended(
             DeliveryState.MISSED, f"{now - delivery.due_at} late; catch-up window passed", "missed", where
         )
     if kind is DeliveryKind.NUDGE:
         local = now.astimezone(zone(person.tz))
-        if local.date().isoformat() != delivery.key or local.time() > day_end:
+        if local.date().isoformat() != delivery.key or local.time() > rules.day_end:
             return Ended(DeliveryState.MISSED, "the working day was over", "missed", where)
         assert where is not None
         return Draft(where[0], where[1], nudge_message())
-    body = prompt_message(prompt_id=delivery.id, welcome_back=person.welcome_back, loops=open_loops, now=now)
+    body = prompt_message(prompt_id=delivery.id, welcome_back=person.welcome_back, agenda=agenda, now=now)
     return Draft(person.dm_channel, None, body)
 
 
@@ -82,3 +93,78 @@ def no_longer_wanted(delivery: Delivery, person: Person, workspace: Workspace) -
         if person.paused_until is not None and delivery.key < person.paused_until.isoformat():
             return PAUSED
     return None
+
+
+SHIPMENT_KINDS = frozenset(
+    {DeliveryKind.SHIPMENT, DeliveryKind.CHECKIN, DeliveryKind.OUTCOME, DeliveryKind.UNWATCHED}
+)
+# A loop's root message is normally posted within seconds; a thread note waits for it.
+THREAD_WAIT = timedelta(minutes=1)
+
+
+def _render_shipment_kind(
+    session: Session, delivery: Delivery, person: Person, now: datetime, rules: SendRules, *, attempted: bool
+) -> Draft | Ended | Later:
+    """The shipment note, the check-in, its answer, or the unwatched notice, in the loop's thread."""
+    kind = DeliveryKind(delivery.kind)
+    shipment = session.get(Shipment, delivery.shipment_id)
+    loop = session.get(Loop, shipment.loop_id) if shipment is not None and shipment.loop_id else None
+    checkin = session.get(CheckIn, delivery.checkin_id) if delivery.checkin_id else None
+    if shipment is None or loop is None or shipment.person_id != person.id or loop.person_id != person.id:
+        return Ended(DeliveryState.SKIPPED, "the shipment is gone", "skipped")
+    if loop.thread_ts is None or loop.channel is None:
+        # The loop's root message is a delivery of its own, posted first.
+        return Later(now + THREAD_WAIT, "the loop's thread is not posted yet")
+    where = (loop.channel, loop.thread_ts)
+    if kind is DeliveryKind.SHIPMENT:
+        return Draft(loop.channel, loop.thread_ts, shipment_note(shipment, shipment.checkin_on))
+    assert checkin is not None and checkin.shipment_id == shipment.id
+    if kind is DeliveryKind.OUTCOME:
+        return Draft(loop.channel, loop.thread_ts, outcome_for(loop, shipment, checkin, session))
+    # A check-in, or the notice that nobody answered it: only while it is still the question.
+    if checkin.answered_at is not None or shipment.asks != checkin.ask:
+        return Ended(DeliveryState.SKIPPED, "the check-in was answered", "skipped", where)
+    if loop.state not in SHIPPABLE:
+        return Ended(DeliveryState.SKIPPED, f"the loop is {loop.state}", "skipped", where)
+    schedule = schedule_for(person, rules.defaults)
+    if kind is DeliveryKind.CHECKIN:
+        moment = checkin_moment(
+            checkin.due_on, schedule, now, day_end=rules.day_end, paused_until=person.paused_until
+        )
+        if not moment.send_now and not attempted:
+            return Later(moment.at, moment.why)
+        body = checkin_message(loop, shipment, checkin)
+        # Broadcast: a reply deep in a thread would not notify the person.
+        return Draft(loop.channel, loop.thread_ts, {**body, "reply_broadcast": True})
+    if checkin.asked_at is None:
+        # Not asked yet (it waits for its day): look again when it should have been.
+        return Later(max(now + THREAD_WAIT, schedule.on(checkin.due_on)), "the check-in is not asked yet")
+    asked_on = schedule.local_date(checkin.asked_at)
+    give_up_on = checkin_date(asked_on, rules.checkin_give_up, schedule.workdays)
+    if now < schedule.on(give_up_on) and not attempted:
+        return Later(schedule.on(give_up_on), f"gives up on {give_up_on.isoformat()}")
+    if shipment.state == ShipmentState.WAITING:
+        shipment.state, shipment.unwatched_at = ShipmentState.UNWATCHED, now
+        add_entry(
+            session,
+            loop_id=loop.id,
+            person_id=person.id,
+            kind="unwatched",
+            text=f"Nobody answered the check-in asked on {asked_on.isoformat()}.",
+            slack_ts=f"unwatched:{checkin.id}",
+        )
+    return Draft(loop.channel, loop.thread_ts, unwatched_note(loop, shipment, rules.checkin_give_up.label))
+
+
+def outcome_for(loop: Loop, shipment: Shipment, checkin: CheckIn, session: Session) -> dict[str, Any]:
+    """The thread's read-back of one answer, with when the next ask comes after "can't tell yet"."""
+    again = session.scalars(
+        select(CheckIn).where(CheckIn.shipment_id == shipment.id, CheckIn.ask == checkin.ask + 1)
+    ).first()
+    return outcome_note(
+        loop,
+        shipment,
+        checkin,
+        loop_closed=checkin.closes_loop,
+        ask_again_on=again.due_on if again is not None else None,
+    )

@@ -19,13 +19,13 @@ from slackbot.blocks.prompt import LOOPS_SHOWN
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.outbox.claim import claim, owner_name, post_by
 from slackbot.outbox.client import SlackClient
-from slackbot.outbox.model import Ended, Job, SendReport, SendRules
+from slackbot.outbox.model import Ended, Job, Later, SendReport, SendRules
 from slackbot.outbox.post import Poster
-from slackbot.outbox.record import finish, record
+from slackbot.outbox.record import finish, record, wait_until
 from slackbot.outbox.render import render
 from slackbot.store.db import Database
 from slackbot.store.models import Delivery, Person, Workspace
-from slackbot.store.queries import open_loops_of
+from slackbot.store.queries import Agenda, agendas_of
 
 
 class Sender:
@@ -105,7 +105,7 @@ class Sender:
                 )
             }
             prompted = [people[d.person_id] for d in deliveries if d.kind == DeliveryKind.PROMPT]
-            loops = open_loops_of(session, prompted, LOOPS_SHOWN)
+            agendas = agendas_of(session, prompted, LOOPS_SHOWN)
             for delivery in deliveries:
                 person = people[delivery.person_id]
                 decided = render(
@@ -113,11 +113,15 @@ class Sender:
                     delivery,
                     person,
                     workspaces[delivery.workspace_id],
-                    loops.get(person.id, []),
+                    agendas.get(person.id) or Agenda(),
                     now,
-                    catch_up=self.rules.catch_up,
-                    day_end=self.rules.day_end,
+                    self.rules,
+                    attempted=claimed[delivery.id],
                 )
+                if isinstance(decided, Later):
+                    wait_until(delivery, decided.at, decided.reason)
+                    report.count("waiting")
+                    continue
                 maybe_posted = claimed[delivery.id]
                 if isinstance(decided, Ended) and not (maybe_posted and decided.where is not None):
                     finish(delivery, decided.state, decided.reason)

@@ -147,6 +147,8 @@ class Loop(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the owner said they will do next (a check-in's answer); the prompt shows it.
+    next_step: Mapped[str | None] = mapped_column(Text)
     # The Slack thread that holds this loop's story.
     channel: Mapped[str | None] = mapped_column(String(32))
     thread_ts: Mapped[str | None] = mapped_column(String(32))
@@ -173,20 +175,57 @@ class Entry(Base):
 
 
 class Shipment(Base):
-    """What went out for a loop, what should change, and when to look."""
+    """What went out for a loop, what should change, and when to look (see core.shipments)."""
 
     __tablename__ = "shipment"
+    __table_args__ = (UniqueConstraint("person_id", "source"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    loop_id: Mapped[int] = mapped_column(ForeignKey("loop.id", ondelete="CASCADE"), index=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    loop_id: Mapped[int | None] = mapped_column(ForeignKey("loop.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     what: Mapped[str] = mapped_column(Text)
     expected_change: Mapped[str | None] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(Text)
+    # waiting → answered | unwatched (ShipmentState); "draft" holds a long /shipped's text.
+    state: Mapped[str] = mapped_column(String(16), default="waiting", server_default="waiting")
+    # What recorded it ("view:V…", "command:<trigger>"): a retried submission stores it once.
+    source: Mapped[str | None] = mapped_column(String(64))
+    # The current ask: its number, and the person's local date it is due on.
+    asks: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    checkin_on: Mapped[date | None] = mapped_column(Date)
+    # That date at the person's prompt time, as last worked out (their zone may move).
     checkin_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cant_tell_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The answer that settled it (core.shipments.CheckinAnswer) and the loop's next step then.
     outcome: Mapped[str | None] = mapped_column(Text)
     next_step: Mapped[str | None] = mapped_column(Text)
     shipped_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unwatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CheckIn(Base):
+    """One ask of a shipment's check-in and its answer; (shipment, ask) keeps a double submit to one."""
+
+    __tablename__ = "checkin"
+    __table_args__ = (UniqueConstraint("shipment_id", "ask"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipment.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    ask: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[date] = mapped_column(Date)
+    # When the question reached Slack (give-up counts from here).
+    asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer: Mapped[str | None] = mapped_column(String(16))
+    what_happened: Mapped[str | None] = mapped_column(Text)
+    next_step: Mapped[str | None] = mapped_column(Text)
+    # Asked after "can't tell yet" twice in a row: what would make it tellable.
+    tellable: Mapped[str | None] = mapped_column(Text)
+    closes_loop: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Delivery(Base):
@@ -221,6 +260,7 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     loop_id: Mapped[int | None] = mapped_column(ForeignKey("loop.id", ondelete="CASCADE"))
     shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipment.id", ondelete="CASCADE"))
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkin.id", ondelete="CASCADE"))
     channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,8 +11,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from slackbot.core.deliveries import DeliveryKind, DeliveryState
-from slackbot.core.loops import STILL_OPEN
-from slackbot.store.models import Base, Delivery, Entry, Loop, Person, SeenEvent, Workspace, utcnow
+from slackbot.core.loops import SHIPPABLE, STILL_OPEN
+from slackbot.core.shipments import ShipmentState
+from slackbot.store.models import (
+    Base,
+    CheckIn,
+    Delivery,
+    Entry,
+    Loop,
+    Person,
+    SeenEvent,
+    Shipment,
+    Workspace,
+    utcnow,
+)
 
 
 def _insert_ignoring_conflict(
@@ -344,5 +357,133 @@ def revive_withdrawn_prompts(session: Session, person: Person, *, reasons: list[
             Delivery.due_at >= since,
         )
         .values(state=DeliveryState.PENDING, last_error=None, ready_at=Delivery.due_at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# -- shipments and check-ins --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A check-in that was asked and not answered yet, with its shipment and loop."""
+
+    checkin: CheckIn
+    shipment: Shipment
+    loop: Loop
+
+
+@dataclass
+class Agenda:
+    """What a person's morning prompt and Home tab list: check-ins waiting, open loops, unwatched ships."""
+
+    loops: list[Loop] = field(default_factory=list)
+    waiting: list[Waiting] = field(default_factory=list)
+    unwatched: int = 0
+
+
+def agenda_of(session: Session, person: Person, limit: int) -> Agenda:
+    return agendas_of(session, [person], limit).get(person.id) or Agenda()
+
+
+def agendas_of(session: Session, people: list[Person], limit: int) -> dict[int, Agenda]:
+    """`agenda_of` for many people in three queries (a tick renders hundreds of prompts at once)."""
+    agendas: dict[int, Agenda] = {p.id: Agenda() for p in people}
+    if not people:
+        return agendas
+    ids = set(agendas)
+    for person_id, loops in open_loops_of(session, people, limit).items():
+        agendas[person_id].loops = loops
+    waiting = session.execute(
+        select(CheckIn, Shipment, Loop)
+        .join(Shipment, Shipment.id == CheckIn.shipment_id)
+        .join(Loop, Loop.id == Shipment.loop_id)
+        .where(
+            CheckIn.person_id.in_(ids),
+            CheckIn.answered_at.is_(None),
+            CheckIn.asked_at.is_not(None),
+            CheckIn.ask == Shipment.asks,
+            Shipment.state == ShipmentState.WAITING,
+            Loop.state.in_(SHIPPABLE),
+        )
+        .order_by(CheckIn.person_id, CheckIn.asked_at, CheckIn.id)
+    )
+    for checkin, shipment, loop in waiting:
+        mine = agendas[checkin.person_id].waiting
+        if len(mine) < limit:
+            mine.append(Waiting(checkin, shipment, loop))
+    unwatched = session.execute(
+        select(Shipment.person_id, func.count())
+        .where(Shipment.person_id.in_(ids), Shipment.state == ShipmentState.UNWATCHED)
+        .group_by(Shipment.person_id)
+    )
+    for person_id, count in unwatched:
+        agendas[person_id].unwatched = int(count)
+    return agendas
+
+
+def shippable_loops(session: Session, person: Person, limit: int) -> list[Loop]:
+    """The loops a shipment can answer (not closed, not dropped), newest first."""
+    return list(
+        session.scalars(
+            select(Loop)
+            .where(Loop.person_id == person.id, Loop.state.in_(SHIPPABLE))
+            .order_by(Loop.opened_at.desc(), Loop.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def loop_numbered(session: Session, person: Person, number: int) -> Loop | None:
+    """The person's own "Loop #N"; another person's number finds nothing."""
+    return session.scalars(select(Loop).where(Loop.person_id == person.id, Loop.number == number)).first()
+
+
+def shipment_of(session: Session, person: Person, shipment_id: int) -> Shipment | None:
+    return session.scalars(
+        select(Shipment).where(Shipment.id == shipment_id, Shipment.person_id == person.id)
+    ).first()
+
+
+def shipment_from_source(session: Session, person: Person, source: str) -> Shipment | None:
+    return session.scalars(
+        select(Shipment).where(Shipment.person_id == person.id, Shipment.source == source)
+    ).first()
+
+
+def checkin_of(session: Session, person: Person, checkin_id: int) -> Waiting | None:
+    """One of the person's own check-ins, answered or not; another person's id finds nothing."""
+    row = session.execute(
+        select(CheckIn, Shipment, Loop)
+        .join(Shipment, Shipment.id == CheckIn.shipment_id)
+        .join(Loop, Loop.id == Shipment.loop_id)
+        .where(CheckIn.id == checkin_id, CheckIn.person_id == person.id, Shipment.person_id == person.id)
+    ).first()
+    return None if row is None else Waiting(row[0], row[1], row[2])
+
+
+def delivery_for_checkin(session: Session, kind: str, checkin: CheckIn) -> Delivery | None:
+    return session.scalars(
+        select(Delivery).where(
+            Delivery.person_id == checkin.person_id, Delivery.kind == kind, Delivery.key == str(checkin.id)
+        )
+    ).first()
+
+
+def recheck_checkins(session: Session, person: Person, now: datetime) -> int:
+    """Look again now at the person's check-ins not yet sent: their zone or pause changed.
+
+    A check-in's moment is worked out from the person's schedule when it is sent (see
+    outbox.render), so pulling it forward to now is enough; it waits again if not due.
+    """
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.person_id == person.id,
+            Delivery.kind.in_([DeliveryKind.CHECKIN, DeliveryKind.UNWATCHED]),
+            Delivery.state == DeliveryState.PENDING,
+            Delivery.ready_at > now,
+        )
+        .values(ready_at=now)
     )
     return int(getattr(result, "rowcount", 0) or 0)

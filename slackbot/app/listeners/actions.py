@@ -15,12 +15,23 @@ from slackbot.app.context import caller, defer, person_of, services_of, session_
 from slackbot.app.loops import answer_prompt, post_in_thread, refresh_prompt, set_state
 from slackbot.app.payloads import row_id
 from slackbot.blocks.ids import Action
-from slackbot.blocks.modals import answer_modal
+from slackbot.blocks.kit import OPTIONS_LIMIT
+from slackbot.blocks.modals import answer_modal, checkin_modal, shipped_modal
+from slackbot.blocks.shipment import ANSWER_ACTIONS
 from slackbot.core.deliveries import DeliveryKind
-from slackbot.core.errors import InvalidInput, NotBuiltYet
-from slackbot.core.loops import LoopState, PromptAnswer, age_in_days
+from slackbot.core.errors import InvalidInput
+from slackbot.core.loops import SHIPPABLE, LoopState, PromptAnswer, age_in_days
+from slackbot.core.shipments import ANSWER_LABELS, CheckinAnswer
 from slackbot.store.models import Delivery, Loop, Person
-from slackbot.store.queries import add_entry, lock, loop_of, prompt_in_thread
+from slackbot.store.queries import (
+    add_entry,
+    checkin_of,
+    lock,
+    loop_of,
+    prompt_in_thread,
+    shipment_of,
+    shippable_loops,
+)
 
 NOT_YOURS = "I couldn't find that. It may belong to someone else, or be gone."
 
@@ -103,8 +114,65 @@ def still_broken(
     )
 
 
-def shipped_a_fix() -> None:
-    raise NotBuiltYet("Recording a fix with `/shipped`")
+def shipped_a_fix(
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    """The `/shipped` modal with this loop chosen (from the morning prompt or the Home tab)."""
+    loop = _own_loop(context, action)
+    if loop.state not in SHIPPABLE:
+        raise InvalidInput(f"Loop #{loop.number} is {loop.state} already.")
+    person = person_of(context)
+    assert person is not None  # the loop was found among theirs
+    loops = shippable_loops(session_of(context), person, OPTIONS_LIMIT)
+    wait = services_of(context).settings.loops_checkin_after
+    view = shipped_modal(what="", expected=None, link=None, loops=loops, chosen=loop, wait=wait)
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+    ack()
+
+
+def answer_checkin_button(
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    """Any of the four answers opens the short form; only the check-in's owner finds it."""
+    person = person_of(context)
+    item = checkin_of(session_of(context), person, _id_of(action)) if person is not None else None
+    if item is None:
+        raise InvalidInput(NOT_YOURS)
+    if item.checkin.answered_at is not None or item.shipment.asks != item.checkin.ask:
+        answered = CheckinAnswer(item.checkin.answer) if item.checkin.answer else None
+        said = f" ({ANSWER_LABELS[answered]})" if answered else ""
+        raise InvalidInput(f"You answered this check-in already{said}; the loop's thread has it.")
+    answer = ANSWER_OF_ACTION[action["action_id"]]
+    container = body.get("container") or {}
+    channel, ts = container.get("channel_id"), container.get("message_ts")
+    where = (str(channel), str(ts)) if channel and ts else None
+    wait = services_of(context).settings.loops_checkin_after
+    view = checkin_modal(item.loop, item.shipment, item.checkin, answer, wait=wait, where=where)
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+    ack()
+
+
+def edit_shipment_button(
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    """The `/shipped` modal, filled in with what a quick `/shipped` recorded."""
+    person = person_of(context)
+    session = session_of(context)
+    shipment = shipment_of(session, person, _id_of(action)) if person is not None else None
+    loop = loop_of(session, person, shipment.loop_id) if person and shipment and shipment.loop_id else None
+    if shipment is None or loop is None:
+        raise InvalidInput(NOT_YOURS)
+    view = shipped_modal(
+        what=shipment.what,
+        expected=shipment.expected_change,
+        link=shipment.link,
+        loops=[],
+        chosen=loop,
+        wait=services_of(context).settings.loops_checkin_after,
+        shipment_id=shipment.id,
+    )
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+    ack()
 
 
 def drop(
@@ -135,3 +203,9 @@ def register(app: App) -> None:
     app.action(Action.LOOP_STILL_BROKEN)(still_broken)
     app.action(Action.LOOP_SHIPPED)(shipped_a_fix)
     app.action(Action.LOOP_DROP)(drop)
+    for action_id in ANSWER_OF_ACTION:
+        app.action(action_id)(answer_checkin_button)
+    app.action(Action.SHIPMENT_EDIT)(edit_shipment_button)
+
+
+ANSWER_OF_ACTION = {action_id: answer for answer, action_id in ANSWER_ACTIONS.items()}

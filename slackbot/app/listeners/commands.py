@@ -6,14 +6,19 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from slackbot.app import people
-from slackbot.app.context import caller, services_of, session_of
+from slackbot.app.context import caller, defer, person_of, services_of, session_of
 from slackbot.app.listeners.home import redraw_home
+from slackbot.app.shipments import COMMAND_TEXT_LIMIT, draft_shipment, record_shipment, send_now
 from slackbot.blocks.help import help_message
 from slackbot.blocks.ids import Command
-from slackbot.blocks.kit import message, section
-from slackbot.core.errors import NotBuiltYet
-from slackbot.core.parse import parse_loops_command
+from slackbot.blocks.kit import OPTIONS_LIMIT, message, section
+from slackbot.blocks.modals import shipped_modal
+from slackbot.blocks.shipment import shipped_confirmation
+from slackbot.core.errors import InvalidInput, NotBuiltYet
+from slackbot.core.loops import SHIPPABLE
+from slackbot.core.parse import FIELD_LIMIT, parse_loops_command, parse_shipped
 from slackbot.outbox.profile import fetch_profile
+from slackbot.store.queries import loop_numbered, shippable_loops
 
 
 def loops(ack: Ack, command: dict[str, str], context: BoltContext, client: WebClient) -> None:
@@ -39,8 +44,75 @@ def loops(ack: Ack, command: dict[str, str], context: BoltContext, client: WebCl
     ack(response_type="ephemeral", **message(words, [section(words)]))
 
 
-def shipped() -> None:
-    raise NotBuiltYet("Recording a shipment with `/shipped`")
+def no_such_loop(number: int) -> InvalidInput:
+    """A number that is not the caller's reads exactly like one that does not exist."""
+    return InvalidInput(
+        f"You have no Loop #{number}. Your open loops are on your morning prompt and your Home tab; "
+        "`/shipped <what>` without a number lets you pick one."
+    )
+
+
+def shipped(ack: Ack, command: dict[str, str], context: BoltContext, client: WebClient) -> None:
+    """`/shipped #N <what> expect: <change>` records at once; anything less opens the modal."""
+    request = parse_shipped(command.get("text", ""))
+    person, session, services = person_of(context), session_of(context), services_of(context)
+    loop = None
+    if request.loop_number is not None:
+        loop = loop_numbered(session, person, request.loop_number) if person is not None else None
+        if loop is None:
+            raise no_such_loop(request.loop_number)
+        if loop.state not in SHIPPABLE:
+            raise InvalidInput(
+                f"Loop #{loop.number} is {loop.state}. `/shipped <what>` records a shipment for an open "
+                "loop, or opens a new one."
+            )
+    if len(request.what) > COMMAND_TEXT_LIMIT or len(request.expected or "") > COMMAND_TEXT_LIMIT:
+        raise InvalidInput(f"That's more than {COMMAND_TEXT_LIMIT:,} characters; please shorten it.")
+    wait = services.settings.loops_checkin_after
+    if request.quick:
+        assert loop is not None and request.expected is not None
+        person = caller(context)
+        recorded = record_shipment(
+            session,
+            person,
+            services,
+            loop=loop,
+            what=request.what,
+            expected=request.expected,
+            link=None,
+            wait=wait,
+            on=None,
+            source=f"command:{command.get('trigger_id')}"[:64],
+        )
+        ack(
+            response_type="ephemeral",
+            **shipped_confirmation(loop, recorded.shipment, recorded.checkin.due_on),
+        )
+        send = recorded.send
+        defer(context, lambda: send_now(services, send))
+        redraw_home(context, client, person)
+        return
+    long = len(request.what) > FIELD_LIMIT or len(request.expected or "") > FIELD_LIMIT
+    draft = f"draft:{command.get('trigger_id')}"[:64] if long else None
+    loops = shippable_loops(session, person, OPTIONS_LIMIT) if person is not None else []
+    # Slack first, while nothing is written: the trigger expires 3 seconds after the command.
+    client.views_open(
+        trigger_id=command["trigger_id"],
+        view=shipped_modal(
+            what=request.what,
+            expected=request.expected,
+            link=None,
+            loops=loops,
+            chosen=loop,
+            wait=wait,
+            draft=draft,
+            typed_length=max(len(request.what), len(request.expected or "")) if long else None,
+        ),
+    )
+    if draft is not None:
+        # Kept whole in the database; the modal shows as much as its inputs hold.
+        draft_shipment(session, caller(context), what=request.what, expected=request.expected, source=draft)
+    ack()
 
 
 def register(app: App) -> None:

@@ -22,7 +22,14 @@ from slackbot.core import enrolment
 from slackbot.core.errors import InvalidInput
 from slackbot.core.parse import Answer, check_field, escape, parse_answer, unescape
 from slackbot.store.models import Delivery, utcnow
-from slackbot.store.queries import add_entry, latest_loop_from_prompt, lock, loop_in_thread, prompt_in_thread
+from slackbot.store.queries import (
+    add_entry,
+    latest_loop_from_prompt,
+    lock,
+    loop_in_thread,
+    prompt_in_thread,
+    recheck_checkins,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -133,9 +140,10 @@ def user_changed(event: dict[str, Any], context: BoltContext) -> None:
     if person is None or profile.id != person.slack_user_id:
         return
     services = services_of(context)
-    enrolment.refresh_profile(
+    if enrolment.refresh_profile(
         person, services.defaults, services.now(), tz=profile.tz or None, deleted=profile.deleted
-    )
+    ):
+        recheck_checkins(session_of(context), person, services.now())
 
 
 def app_uninstalled(context: BoltContext) -> None:

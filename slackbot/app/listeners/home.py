@@ -14,7 +14,7 @@ from slackbot.blocks.home import LOOPS_ON_HOME, home_view
 from slackbot.blocks.ids import Action
 from slackbot.outbox.profile import fetch_profile
 from slackbot.store.models import Person
-from slackbot.store.queries import open_loops
+from slackbot.store.queries import agenda_of
 
 
 def publish_home(services: Services, client: WebClient, person_id: int) -> None:
@@ -23,7 +23,7 @@ def publish_home(services: Services, client: WebClient, person_id: int) -> None:
         person = session.get(Person, person_id)
         if person is None:
             return
-        view = home_view(person, open_loops(session, person, LOOPS_ON_HOME), services.now())
+        view = home_view(person, agenda_of(session, person, LOOPS_ON_HOME), services.now())
         user_id = person.slack_user_id
     client.views_publish(user_id=user_id, view=view)
 

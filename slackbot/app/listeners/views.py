@@ -1,4 +1,4 @@
-"""Modal submissions: "Something's broken" becomes a loop, or inline errors say what to fix."""
+"""Modal submissions: a new loop, a shipment, a check-in's answer; or inline errors say what to fix."""
 
 from __future__ import annotations
 
@@ -8,13 +8,26 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from slackbot.app.context import caller, defer, services_of, session_of
-from slackbot.app.loops import after_opening, open_loop
-from slackbot.app.payloads import metadata_id, typed
-from slackbot.blocks.ids import FIELD_INPUT, Field, View
+from slackbot.app.listeners.actions import NOT_YOURS
+from slackbot.app.listeners.home import redraw_home
+from slackbot.app.loops import after_opening, open_loop, refresh_prompt
+from slackbot.app.payloads import chosen, metadata, metadata_id, picked_date, row_id, ticked, typed
+from slackbot.app.shipments import (
+    answer_checkin,
+    edit_shipment,
+    record_shipment,
+    refresh_note,
+    refresh_question,
+    send_now,
+)
+from slackbot.blocks.ids import CLOSE_LOOP, FIELD_INPUT, NOT_LINKED, CheckinField, Field, ShippedField, View
+from slackbot.blocks.shipment import asks_tellable
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.core.errors import InvalidFields, InvalidInput
-from slackbot.core.parse import check_field
-from slackbot.store.models import Delivery
+from slackbot.core.parse import FIELD_LIMIT, check_field
+from slackbot.core.shipments import CheckinAnswer, ShipmentState, Wait, parse_wait
+from slackbot.store.models import Delivery, Loop
+from slackbot.store.queries import checkin_of, loop_of, prompt_in_thread, shipment_from_source, shipment_of
 
 LABELS = {Field.WHAT: "what's broken", Field.FOR_WHOM: "for whom", Field.EVIDENCE: "how you know"}
 
@@ -63,5 +76,177 @@ def answer_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, clien
     defer(context, lambda: after_opening(services, client, root, prompt_to_refresh))
 
 
+SHIPPED_LABELS = {
+    ShippedField.WHAT: "what shipped",
+    ShippedField.EXPECTED: "what should change",
+    ShippedField.LINK: "the link",
+}
+
+
+def _text(
+    view: dict[str, Any], field: str, label: str, *, required: bool, problems: dict[str, str]
+) -> str | None:
+    try:
+        return check_field(label, typed(view, field, FIELD_INPUT), required=required, field=field)
+    except InvalidInput as problem:
+        problems.update(problem.fields)
+        return None
+
+
+def _wait(view: dict[str, Any], field: str, default: Wait) -> Wait:
+    value = chosen(view, field, FIELD_INPUT)
+    try:
+        return parse_wait(value) if value else default
+    except ValueError:
+        raise InvalidInput("Pick one of the choices.", field=field) from None
+
+
+def shipped_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """Record (or edit) a shipment; every problem is shown inline, and nothing is stored with one."""
+    problems: dict[str, str] = {}
+    person, session, services = caller(context), session_of(context), services_of(context)
+    data = metadata(view.get("private_metadata") or "")
+    draft_source = data.get("draft") if isinstance(data.get("draft"), str) else None
+    draft = shipment_from_source(session, person, draft_source) if draft_source else None
+    if draft is not None and draft.state != ShipmentState.DRAFT:
+        draft = None
+    what = _text(view, ShippedField.WHAT, SHIPPED_LABELS[ShippedField.WHAT], required=True, problems=problems)
+    expected = _text(
+        view, ShippedField.EXPECTED, SHIPPED_LABELS[ShippedField.EXPECTED], required=True, problems=problems
+    )
+    link = _text(
+        view, ShippedField.LINK, SHIPPED_LABELS[ShippedField.LINK], required=False, problems=problems
+    )
+    if draft is not None:
+        # Left as the modal showed it: the whole text typed into /shipped is what is meant.
+        if what == draft.what[:FIELD_LIMIT].strip():
+            what = draft.what
+        if draft.expected_change and expected == draft.expected_change[:FIELD_LIMIT].strip():
+            expected = draft.expected_change
+    wait = services.settings.loops_checkin_after
+    try:
+        wait = _wait(view, ShippedField.WAIT, wait)
+    except InvalidInput as problem:
+        problems.update(problem.fields)
+    editing = metadata_id(view.get("private_metadata") or "", "shipment")
+    shipment = shipment_of(session, person, editing) if editing is not None else None
+    if editing is not None and shipment is None:
+        raise InvalidInput(NOT_YOURS)
+    loop: Loop | None = None
+    if shipment is None:
+        picked = chosen(view, ShippedField.LOOP, FIELD_INPUT)
+        if picked is None:
+            problems[ShippedField.LOOP] = "Pick the loop this answers, or “Not linked”."
+        elif picked != NOT_LINKED:
+            loop_id = row_id(picked)
+            loop = loop_of(session, person, loop_id) if loop_id is not None else None
+            if loop is None:
+                problems[ShippedField.LOOP] = NOT_YOURS
+    if problems:
+        raise InvalidFields(problems)
+    assert what is not None and expected is not None
+    on = picked_date(view, ShippedField.ON_DATE, FIELD_INPUT)
+    if shipment is not None:
+        recorded = edit_shipment(
+            session, person, services, shipment, what=what, expected=expected, link=link, wait=wait, on=on
+        )
+    else:
+        recorded = record_shipment(
+            session,
+            person,
+            services,
+            loop=loop,
+            what=what,
+            expected=expected,
+            link=link,
+            wait=wait,
+            on=on,
+            source=f"view:{view.get('id')}"[:64],
+            draft=draft,
+        )
+    ack()
+    send, note = recorded.send, recorded.update_note
+    defer(context, lambda: send_now(services, send))
+    if note is not None:
+        defer(context, lambda: refresh_note(services, client, note))
+    redraw_home(context, client, person)
+
+
+CHECKIN_LABELS = {
+    CheckinField.HAPPENED: "what happened",
+    CheckinField.NEXT: "what's next",
+    CheckinField.TELLABLE: "what would make it tellable",
+}
+
+
+def checkin_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """One answer per ask: the loop closes, or carries on with its next step (and a re-ask)."""
+    person, session, services = caller(context), session_of(context), services_of(context)
+    data = metadata(view.get("private_metadata") or "")
+    checkin_id = row_id(data.get("checkin"))
+    item = checkin_of(session, person, checkin_id) if checkin_id is not None else None
+    try:
+        answer = CheckinAnswer(str(data.get("answer")))
+    except ValueError:
+        item = None
+    if item is None:
+        raise InvalidInput(NOT_YOURS)
+    problems: dict[str, str] = {}
+    happened = _text(
+        view, CheckinField.HAPPENED, CHECKIN_LABELS[CheckinField.HAPPENED], required=True, problems=problems
+    )
+    closes = answer is CheckinAnswer.CHANGED and CLOSE_LOOP in ticked(view, CheckinField.CLOSED, FIELD_INPUT)
+    next_step = _text(
+        view, CheckinField.NEXT, CHECKIN_LABELS[CheckinField.NEXT], required=not closes, problems=problems
+    )
+    tellable = None
+    if answer is CheckinAnswer.CANT_TELL and asks_tellable(item.shipment):
+        tellable = _text(
+            view,
+            CheckinField.TELLABLE,
+            CHECKIN_LABELS[CheckinField.TELLABLE],
+            required=True,
+            problems=problems,
+        )
+    again = None
+    if answer is CheckinAnswer.CANT_TELL:
+        try:
+            again = _wait(view, CheckinField.ASK_AGAIN, services.settings.loops_checkin_after)
+        except InvalidInput as problem:
+            problems.update(problem.fields)
+    if problems:
+        raise InvalidFields(problems)
+    assert happened is not None
+    answered = answer_checkin(
+        session,
+        person,
+        services,
+        item,
+        answer,
+        happened=happened,
+        next_step=next_step,
+        closes=closes,
+        again=again,
+        tellable=tellable,
+    )
+    ack()
+    if not answered.first:
+        return
+    outcome, question = answered.outcome, answered.question
+    if outcome is not None:
+        defer(context, lambda: send_now(services, [outcome]))
+    if question is not None:
+        defer(context, lambda: refresh_question(services, client, question))
+    where = data.get("where")
+    if isinstance(where, list) and len(where) == 2:
+        prompt = prompt_in_thread(session, person, str(where[0]), str(where[1]))
+        if prompt is not None:
+            prompt_id = prompt.id
+            defer(context, lambda: refresh_prompt(services, client, prompt_id))
+    redraw_home(context, client, person)
+
+
 def register(app: App) -> None:
     app.view(View.ANSWER)(answer_submitted)
+    app.view(View.SHIPPED)(shipped_submitted)
+    app.view(View.CHECKIN)(checkin_submitted)

@@ -1,0 +1,367 @@
+"""Recording a shipment and answering its check-in; shared by `/shipped`, its modal and the buttons.
+
+Each function stores everything inside the request's unit of work and returns the
+deliveries to send once it has committed: the thread notes and the check-in are
+deliveries, so the clock posts (or re-posts) them if sending right away fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from slackbot.app.loops import open_loop, set_state
+from slackbot.app.services import Services
+from slackbot.blocks.shipment import checkin_message, shipment_note
+from slackbot.core.deliveries import DeliveryKind, DeliveryState
+from slackbot.core.enrolment import schedule_for
+from slackbot.core.errors import InvalidInput
+from slackbot.core.loops import SHIPPABLE, LoopState
+from slackbot.core.schedule import PromptSchedule
+from slackbot.core.shipments import (
+    ANSWER_LABELS,
+    CheckinAnswer,
+    ShipmentState,
+    Wait,
+    checkin_date,
+    chosen_date,
+)
+from slackbot.outbox.sender import tick_clock
+from slackbot.store.models import CheckIn, Delivery, Loop, Person, Shipment
+from slackbot.store.queries import (
+    Waiting,
+    add_delivery,
+    add_entry,
+    delivery_for_checkin,
+    lock,
+    shipment_from_source,
+)
+
+# Text typed into `/shipped` is kept whole up to this (a message's own limit); more is refused.
+COMMAND_TEXT_LIMIT = 40_000
+
+
+@dataclass
+class Recorded:
+    """What a request stored, and the deliveries to send now (a new loop's root first)."""
+
+    shipment: Shipment
+    loop: Loop
+    checkin: CheckIn
+    send: list[int] = field(default_factory=list)
+    # A thread note already in Slack that an edit changed: (delivery id) to update in place.
+    update_note: int | None = None
+
+
+def checkin_day(schedule: PromptSchedule, now: datetime, wait: Wait, on: date | None) -> date:
+    """The local date to ask on: a day the person picked, or `wait` in their workdays from today."""
+    today = schedule.local_date(now)
+    if on is not None:
+        try:
+            return chosen_date(on, today)
+        except ValueError as problem:
+            raise InvalidInput(str(problem), field="shipped_on_date") from None
+    return checkin_date(today, wait, schedule.workdays)
+
+
+def _owe_checkin(
+    session: Session, person: Person, shipment: Shipment, checkin: CheckIn, at: datetime
+) -> None:
+    """The check-in message, and the notice that goes out if nobody answers it."""
+    common = {
+        "workspace_id": person.workspace_id,
+        "person_id": person.id,
+        "key": str(checkin.id),
+        "loop_id": shipment.loop_id,
+        "shipment_id": shipment.id,
+        "checkin_id": checkin.id,
+    }
+    add_delivery(session, kind=DeliveryKind.CHECKIN, due_at=at, **common)
+    # Rendered when due: it works out the give-up day from when the check-in was asked.
+    add_delivery(session, kind=DeliveryKind.UNWATCHED, due_at=at, **common)
+
+
+def _ask(
+    session: Session, person: Person, shipment: Shipment, ask: int, due_on: date, at: datetime
+) -> CheckIn:
+    checkin = CheckIn(shipment_id=shipment.id, person_id=person.id, ask=ask, due_on=due_on)
+    session.add(checkin)
+    session.flush()
+    shipment.asks, shipment.checkin_on, shipment.checkin_due_at = ask, due_on, at
+    _owe_checkin(session, person, shipment, checkin, at)
+    return checkin
+
+
+def shipped_entry(shipment: Shipment) -> str:
+    expected = f" Expecting: {shipment.expected_change}" if shipment.expected_change else ""
+    return f"Shipped: {shipment.what}.{expected}"
+
+
+def record_shipment(
+    session: Session,
+    person: Person,
+    services: Services,
+    *,
+    loop: Loop | None,
+    what: str,
+    expected: str,
+    link: str | None,
+    wait: Wait,
+    on: date | None,
+    source: str,
+    draft: Shipment | None = None,
+) -> Recorded:
+    """Store a shipment once per `source`, move its loop (or open one), and owe its messages."""
+    now = services.now()
+    lock(session, person)
+    existing = shipment_from_source(session, person, source)
+    if existing is not None:
+        # The same submission again (a retry, a double click): what the first one stored.
+        loop_of_existing = session.get(Loop, existing.loop_id)
+        first = session.get(CheckIn, _first_checkin_id(session, existing))
+        assert loop_of_existing is not None and first is not None
+        return Recorded(existing, loop_of_existing, first)
+    schedule = schedule_for(person, services.defaults)
+    due_on = checkin_day(schedule, now, wait, on)
+    send: list[int] = []
+    if loop is None:
+        loop, root = open_loop(
+            session,
+            person,
+            what=what,
+            for_whom=None,
+            evidence=None,
+            source=f"shipment:{source}"[:64],
+            prompt=None,
+            entry_ts=None,
+            now=now,
+            story=False,
+        )
+        if root is not None:
+            send.append(root)
+    else:
+        lock(session, loop)
+        if loop.state not in SHIPPABLE:
+            raise InvalidInput(
+                f"Loop #{loop.number} is {loop.state}. Link the shipment to a loop that is still open, "
+                "or record it on its own.",
+                field="shipped_loop",
+            )
+    shipment = draft if draft is not None else Shipment(workspace_id=person.workspace_id, person_id=person.id)
+    shipment.loop_id, shipment.what, shipment.expected_change, shipment.link = loop.id, what, expected, link
+    shipment.state, shipment.source, shipment.shipped_at = ShipmentState.WAITING, source, now
+    session.add(shipment)
+    session.flush()
+    checkin = _ask(session, person, shipment, 1, due_on, schedule.on(due_on))
+    set_state(
+        session, loop, LoopState.SHIPPED, now=now, note=shipped_entry(shipment), ts=f"shipment:{shipment.id}"
+    )
+    loop.shipped_at = now
+    note = add_delivery(
+        session,
+        workspace_id=person.workspace_id,
+        person_id=person.id,
+        kind=DeliveryKind.SHIPMENT,
+        key=str(shipment.id),
+        due_at=now,
+        loop_id=loop.id,
+        shipment_id=shipment.id,
+    )
+    if note is not None:
+        send.append(note)
+    return Recorded(shipment, loop, checkin, send)
+
+
+def _first_checkin_id(session: Session, shipment: Shipment) -> int:
+    found = session.scalar(
+        select(CheckIn.id).where(CheckIn.shipment_id == shipment.id).order_by(CheckIn.ask).limit(1)
+    )
+    assert found is not None
+    return int(found)
+
+
+def draft_shipment(session: Session, person: Person, *, what: str, expected: str | None, source: str) -> None:
+    """Keep the whole of a `/shipped` text too long for the modal's inputs while the modal is open."""
+    if shipment_from_source(session, person, source) is None:
+        session.add(
+            Shipment(
+                workspace_id=person.workspace_id,
+                person_id=person.id,
+                what=what,
+                expected_change=expected,
+                state=ShipmentState.DRAFT,
+                source=source,
+            )
+        )
+
+
+def edit_shipment(
+    session: Session,
+    person: Person,
+    services: Services,
+    shipment: Shipment,
+    *,
+    what: str,
+    expected: str,
+    link: str | None,
+    wait: Wait,
+    on: date | None,
+) -> Recorded:
+    """Change what a shipment says; its check-in day too, while the check-in is not asked yet."""
+    lock(session, shipment)
+    loop = session.get(Loop, shipment.loop_id)
+    assert loop is not None
+    checkin = session.get(CheckIn, _first_checkin_id(session, shipment))
+    assert checkin is not None
+    shipment.what, shipment.expected_change, shipment.link = what, expected, link
+    schedule = schedule_for(person, services.defaults)
+    if shipment.asks == 1 and checkin.asked_at is None:
+        due_on = checkin_day(schedule, services.now(), wait, on)
+        at = schedule.on(due_on)
+        checkin.due_on, shipment.checkin_on, shipment.checkin_due_at = due_on, due_on, at
+        for kind in (DeliveryKind.CHECKIN, DeliveryKind.UNWATCHED):
+            delivery = delivery_for_checkin(session, kind, checkin)
+            if delivery is not None and delivery.state == DeliveryState.PENDING:
+                delivery.due_at = delivery.ready_at = at
+    add_entry(
+        session,
+        loop_id=loop.id,
+        person_id=person.id,
+        kind="edited",
+        text=shipped_entry(shipment),
+        slack_ts=f"edit:{shipment.id}:{services.now().timestamp()}",
+    )
+    note = session.scalars(
+        select(Delivery).where(
+            Delivery.person_id == person.id,
+            Delivery.kind == DeliveryKind.SHIPMENT,
+            Delivery.key == str(shipment.id),
+        )
+    ).first()
+    recorded = Recorded(shipment, loop, checkin)
+    if note is not None and note.state == DeliveryState.SENT:
+        recorded.update_note = note.id
+    return recorded
+
+
+@dataclass
+class Answered:
+    """What answering a check-in stored: the read-back to post, and the messages to redraw."""
+
+    checkin: CheckIn
+    outcome: int | None
+    question: int | None  # the check-in's own message, redrawn without its buttons
+    first: bool  # False: this ask was answered before (a double submit); nothing changed
+
+
+def answer_checkin(
+    session: Session,
+    person: Person,
+    services: Services,
+    item: Waiting,
+    answer: CheckinAnswer,
+    *,
+    happened: str,
+    next_step: str | None,
+    closes: bool,
+    again: Wait | None,
+    tellable: str | None,
+) -> Answered:
+    """Store one answer per ask; the loop closes on "yes" + closed, else carries on with its next step."""
+    now = services.now()
+    shipment, loop = item.shipment, item.loop
+    lock(session, shipment)
+    lock(session, item.checkin)
+    checkin = item.checkin
+    question = delivery_for_checkin(session, DeliveryKind.CHECKIN, checkin)
+    question_id = question.id if question is not None else None
+    if checkin.answered_at is not None or shipment.asks != checkin.ask:
+        return Answered(checkin, None, question_id, first=False)
+    closes = closes and answer is CheckinAnswer.CHANGED
+    checkin.answer, checkin.what_happened, checkin.next_step = answer, happened, next_step
+    checkin.tellable, checkin.closes_loop, checkin.answered_at = tellable, closes, now
+    sentence = f"{ANSWER_LABELS[answer]}. I shipped {shipment.what}, {happened}" + (
+        f", next: {next_step}" if next_step else ""
+    )
+    add_entry(
+        session,
+        loop_id=loop.id,
+        person_id=person.id,
+        kind="checkin",
+        text=sentence,
+        slack_ts=f"checkin:{checkin.id}",
+    )
+    lock(session, loop)
+    if loop.state in SHIPPABLE:
+        if closes:
+            set_state(session, loop, LoopState.CLOSED, now=now, note="Closed after its check-in.", ts=None)
+        else:
+            set_state(
+                session,
+                loop,
+                LoopState.CONTINUED,
+                now=now,
+                note=f"Next: {next_step}",
+                ts=f"next:{checkin.id}",
+            )
+            loop.next_step = next_step
+    if answer is CheckinAnswer.CANT_TELL:
+        assert again is not None
+        schedule = schedule_for(person, services.defaults)
+        due_on = checkin_date(schedule.local_date(now), again, schedule.workdays)
+        shipment.state = ShipmentState.WAITING
+        shipment.cant_tell_streak += 1
+        _ask(session, person, shipment, checkin.ask + 1, due_on, schedule.on(due_on))
+    else:
+        shipment.state, shipment.outcome, shipment.next_step = ShipmentState.ANSWERED, answer, next_step
+        shipment.checked_at, shipment.cant_tell_streak = now, 0
+    outcome = add_delivery(
+        session,
+        workspace_id=person.workspace_id,
+        person_id=person.id,
+        kind=DeliveryKind.OUTCOME,
+        key=str(checkin.id),
+        due_at=now,
+        loop_id=loop.id,
+        shipment_id=shipment.id,
+        checkin_id=checkin.id,
+    )
+    return Answered(checkin, outcome, question_id, first=True)
+
+
+def send_now(services: Services, deliveries: list[int]) -> None:
+    """Post what a request owes, in order; whatever fails here the clock sends on its next tick."""
+    for delivery_id in deliveries:
+        services.sender.send_now(delivery_id, tick_clock(services.now()))
+
+
+def refresh_question(services: Services, client: WebClient, delivery_id: int) -> None:
+    """Redraw a sent check-in from what is stored now: its answer instead of the buttons."""
+    with services.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None or delivery.slack_ts is None or delivery.channel is None:
+            return
+        checkin = session.get(CheckIn, delivery.checkin_id)
+        shipment = session.get(Shipment, delivery.shipment_id)
+        loop = session.get(Loop, delivery.loop_id)
+        if checkin is None or shipment is None or loop is None:
+            return
+        body = checkin_message(loop, shipment, checkin)
+        channel, ts = delivery.channel, delivery.slack_ts
+    client.chat_update(channel=channel, ts=ts, **body)
+
+
+def refresh_note(services: Services, client: WebClient, delivery_id: int) -> None:
+    """Rewrite a posted shipment note after an edit."""
+    with services.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        shipment = session.get(Shipment, delivery.shipment_id) if delivery is not None else None
+        if delivery is None or shipment is None or delivery.slack_ts is None or delivery.channel is None:
+            return
+        body = shipment_note(shipment, shipment.checkin_on)
+        channel, ts = delivery.channel, delivery.slack_ts
+    client.chat_update(channel=channel, ts=ts, **body)
