@@ -1,4 +1,8 @@
-"""`slackbot demo`: one morning of a small team across time zones, printed as each person sees it.
+"""`slackbot demo`: a small team across time zones, and one loop closed the whole way round.
+
+Friday's morning prompt in three zones opens loops; on Monday ana ships a fix with
+`/shipped`, on Wednesday Loops comes back in the loop's thread, she says what happened
+and what's next, and Thursday's prompt carries the loop on. Printed as each person sees it.
 
 Everything is real except Slack: the app serves its WSGI stack on a loopback port with
 a throwaway SQLite database, the emulator sends it signed requests as Slack would, and
@@ -102,6 +106,17 @@ class Demo:
             return "Loops"
         return next((name for name, user in self.people.items() if user.id == message.user), "someone")
 
+    def thread(self, name: str, root: Message) -> list[Message]:
+        channel = self.fake.dm_channel_id(self.people[name].id)
+        return [m for m in self.fake.messages(channel=channel, thread_ts=root.ts) if m.ts != root.ts]
+
+    def checkins(self, name: str, root: Message) -> list[Message]:
+        return [m for m in self.thread(name, root) if m.text.startswith(("Check-in", "Checking in"))]
+
+    def show_thread(self, name: str, root: Message) -> None:
+        channel = self.fake.dm_channel_id(self.people[name].id)
+        self.show(render_conversation(self.fake.messages(channel=channel, thread_ts=root.ts), self.author))
+
     def show_dm(self, name: str) -> None:
         self.say(f"   {name}'s DM with Loops now reads:")
         self.show(render_conversation(self.dm(name), self.author))
@@ -139,7 +154,9 @@ def run_demo(out: TextIO) -> int:
         out.write("\nThe demo found problems:\n" + "\n".join(f"  - {p}" for p in demo.problems) + "\n")
         return 1
     out.write(
-        "\nEvery prompt went out once, at each person's 09:30, and every answer is a loop with its thread.\n"
+        "\nEvery prompt went out once, at each person's 09:30; every answer is a loop with its thread;\n"
+        "and ana's loop went the whole way round: problem, ship, check-in two workdays later, "
+        "outcome, next.\n"
     )
     return 0
 
@@ -225,3 +242,66 @@ def _morning(demo: Demo) -> None:
     for name, _ in TEAM:
         count, expected = len(demo.prompts(name)), 2 if name == "ana" else 1
         demo.expect(count == expected, f"{name} got {count} prompts, expected {expected}")
+    _second_half(demo)
+
+
+def _second_half(demo: Demo) -> None:
+    """I shipped X, Y happened, next: Z."""
+    ana = demo.people["ana"].id
+    shipped_at = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+    demo.step(shipped_at, "Monday 16:00 in Berlin: ana ships a fix for Loop #1")
+    demo.command(
+        "ana",
+        "/shipped #1 Keep the address step's session alive across the 3-D Secure redirect "
+        "expect: SEPA and card payments complete after the address step; checkout errors under 1%",
+    )
+    (loop,) = [m for m in demo.dm("ana") if m.text.startswith("Loop #1")]
+    demo.say("   the loop's thread now reads:")
+    demo.show_thread("ana", loop)
+
+    tuesday = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
+    demo.step(tuesday, "Tuesday 09:30 in Berlin: one workday later, too early to ask")
+    demo.tick(tuesday)
+    demo.expect(not demo.checkins("ana", loop), "the check-in came a day early")
+
+    wednesday = datetime(2026, 12, 2, 8, 30, tzinfo=UTC)
+    demo.step(wednesday, "Wednesday 09:30 in Berlin: two workdays after the ship, Loops comes back")
+    demo.tick(wednesday)
+    checkins = demo.checkins("ana", loop)
+    demo.expect(len(checkins) == 1, f"{len(checkins)} check-ins on Wednesday, expected 1")
+    if not checkins:
+        raise DemoFailed("no check-in arrived")
+    question = checkins[0]
+    demo.say("   in the loop's thread (also sent to the conversation, so ana is notified):")
+    demo.show(render_message({"text": question.text, "blocks": question.blocks}))
+
+    answered_at = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    demo.step(answered_at, "ana presses [ Yes, it changed ]; a short form opens")
+    demo.sender.click(ana, question, action_id="checkin_changed")
+    demo.services.settle()
+    modal = demo.fake.views_of(ana)[-1]
+    demo.show(render_view(modal.payload))
+    demo.say("   she fills it in, leaves 'close the loop' unticked, and presses [ Save ]")
+    demo.sender.submit_view(
+        ana,
+        modal.id,
+        {
+            "checkin_happened.text": "Checkout errors fell from 4.1% to 0.6%; SEPA completes, but cards "
+            "from one bank still time out",
+            "checkin_next.text": "Ask that bank's issuer about the 3-D Secure timeout",
+        },
+    )
+    demo.services.settle()
+    demo.say("   the loop's thread is now its story:")
+    demo.show_thread("ana", loop)
+    demo.expect(
+        any(m.text.startswith("Yes, it changed: I shipped") for m in demo.thread("ana", loop)),
+        "the answer was not read back in the thread",
+    )
+
+    thursday = datetime(2026, 12, 3, 8, 30, tzinfo=UTC)
+    demo.step(thursday, "Thursday 09:30 in Berlin: the prompt carries the loop on with its next step")
+    demo.tick(thursday)
+    prompt = demo.latest_prompt("ana")
+    demo.show(render_message({"text": prompt.text, "blocks": prompt.blocks}))
+    demo.expect("Next:" in str(prompt.blocks), "the prompt did not show the loop's next step")

@@ -17,8 +17,8 @@ def help_message(heading: str | None = None) -> dict[str, Any]:
         note = "" if sub.available else " _(not built yet)_"
         lines.append(f"• `{sub.usage}`: {sub.summary}{note}")
     shipped = (
-        "• `/shipped [what you shipped]`: record a fix, what should change, and when to look"
-        " _(not built yet)_"
+        "• `/shipped [what you shipped]`: record a fix, what should change, and when to look\n"
+        "• `/shipped #12 &lt;what&gt; expect: &lt;change&gt;`: the same in one line, for Loop #12"
     )
     blocks = [section(f":thinking_face: {heading}")] if heading else []
     blocks += [

@@ -280,7 +280,8 @@ def parse_shipped(text: str) -> ShippedCommand:
         plain = plain[number.end() :]
     label = _EXPECT.search(plain)
     what, expected = (plain[: label.start()], plain[label.end() :]) if label else (plain, "")
-    what = _trim_seam_end(what, []).strip()
+    # `fix — expect: …`: the dash belongs to neither part. Without a label, only spaces go.
+    what = _trim_seam_end(what, []).strip() if label else what.strip()
     return ShippedCommand(
         loop_number=int(number.group(1)) if number else None,
         what=what,

@@ -81,6 +81,7 @@ class SlackSender:
         self.ack_deadline = ack_deadline
         self.mode = mode
         self.event_retries = event_retries  # Socket Mode: how often an unacked event is sent again
+        self.last_interaction: JSON | None = None
 
     @property
     def _ws(self) -> Workspace:
@@ -140,9 +141,16 @@ class SlackSender:
         return self.post(urlencode(fields).encode())
 
     def _interaction(self, payload: JSON) -> Reply:
+        self.last_interaction = payload
         if self.mode == "socket":
             return self._socket("interactive", payload)
         return self.post(urlencode({"payload": json.dumps(payload)}).encode())
+
+    def resend_last_interaction(self) -> Reply:
+        """The last click or submission again, byte for byte: a double click, or a client retrying."""
+        if self.last_interaction is None:
+            raise LookupError("nothing was clicked or submitted yet")
+        return self._interaction(self.last_interaction)
 
     def _socket(
         self,

@@ -48,7 +48,7 @@ def no_such_loop(number: int) -> InvalidInput:
     """A number that is not the caller's reads exactly like one that does not exist."""
     return InvalidInput(
         f"You have no Loop #{number}. Your open loops are on your morning prompt and your Home tab; "
-        "`/shipped <what>` without a number lets you pick one."
+        "`/shipped &lt;what&gt;` without a number lets you pick one."
     )
 
 
@@ -63,8 +63,8 @@ def shipped(ack: Ack, command: dict[str, str], context: BoltContext, client: Web
             raise no_such_loop(request.loop_number)
         if loop.state not in SHIPPABLE:
             raise InvalidInput(
-                f"Loop #{loop.number} is {loop.state}. `/shipped <what>` records a shipment for an open "
-                "loop, or opens a new one."
+                f"Loop #{loop.number} is {loop.state}. `/shipped &lt;what&gt;` records a shipment "
+                "for an open loop, or opens a new one."
             )
     if len(request.what) > COMMAND_TEXT_LIMIT or len(request.expected or "") > COMMAND_TEXT_LIMIT:
         raise InvalidInput(f"That's more than {COMMAND_TEXT_LIMIT:,} characters; please shorten it.")
