@@ -160,7 +160,8 @@ def test_checkin_date_follows_the_wait(start: date, wait: Wait, workdays: frozen
 
 @st.composite
 def schedules_and_day_ends(draw: st.DrawFn) -> tuple[PromptSchedule, time]:
-    at = draw(st.times())
+    # Prompt times just after midnight put the moment before them on the previous local date.
+    at = draw(st.one_of(st.times(), st.times(max_value=time(1))))
     day_end = draw(st.times(min_value=at))
     return PromptSchedule(draw(zones), at, draw(workday_sets)), day_end
 
@@ -169,8 +170,9 @@ def schedules_and_day_ends(draw: st.DrawFn) -> tuple[PromptSchedule, time]:
 def moments_near(draw: st.DrawFn, anchor: datetime) -> datetime:
     """Any instant, or (more often) one within days of `anchor`, where the edges are."""
     near = anchor + timedelta(seconds=draw(st.integers(-3 * 86400, 10 * 86400)))
+    just_before = anchor - timedelta(seconds=draw(st.integers(1, 3 * 3600)))
     anywhere = draw(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1)))
-    return draw(st.sampled_from([near, near, anywhere.replace(tzinfo=UTC)]))
+    return draw(st.sampled_from([near, near, just_before, anywhere.replace(tzinfo=UTC)]))
 
 
 def in_working_day(schedule: PromptSchedule, instant: datetime, day_end: time) -> bool:
@@ -199,8 +201,9 @@ def test_a_checkin_goes_out_only_in_the_working_day_and_otherwise_waits_for_late
         nows = [data.draw(moments_near(schedule.on(due_on)))]
     for now in nows:
         moment = checkin_moment(due_on, schedule, now, day_end=day_end, paused_until=None)
-        if moment.send_now:
-            assert now >= schedule.on(due_on)
+        if now < schedule.on(due_on):
+            assert not moment.send_now and moment.at == schedule.on(due_on), "never early, never late"
+        elif moment.send_now:
             assert in_working_day(schedule, now, day_end)
         else:
             assert moment.at > now, "a postponed check-in must wait for a later instant, not loop"

@@ -540,15 +540,21 @@ def test_edit_from_the_quick_confirmation_changes_the_note_and_the_day(team: Bot
     ana, loop = with_loop(team)
     ship_quick(team, ana)
     confirmation = team.fake.ephemeral_for(ana)[-1]
-    team.sender.click(ana, confirmation, action_id="shipment_edit")
-    team.settle()
-    (modal,) = team.fake.views_of(ana)
-    blocks = json.dumps(modal.payload["blocks"])
-    assert "Retry the SMS provider after 10 s" in blocks and "shipped_loop" not in blocks
-    team.sender.submit_view(
-        ana, modal.id, {"shipped_what.text": "Retry after 5 s", "shipped_wait.text": "workdays:5"}
-    )
-    team.settle()
+
+    def edit(values: dict[str, Any]) -> None:
+        team.sender.click(ana, confirmation, action_id="shipment_edit")
+        team.settle()
+        (modal,) = team.fake.views_of(ana)
+        blocks = json.dumps(modal.payload["blocks"])
+        assert "shipped_loop" not in blocks, "an edit keeps the loop"
+        team.sender.submit_view(ana, modal.id, values)
+        team.settle()
+
+    edit({"shipped_what.text": "Retry after 5 s"})  # the text only: the day stays
+    (shipment,) = shipments(team, ana)
+    assert (shipment.what, shipment.checkin_on) == ("Retry after 5 s", date(2026, 12, 2))
+    assert thread(team, ana, loop)[0].text == "Shipped: Retry after 5 s. I'll check back on Wed 2 Dec."
+    edit({"shipped_wait.text": "workdays:5"})
     (shipment,) = shipments(team, ana)
     assert (shipment.what, shipment.checkin_on) == ("Retry after 5 s", date(2026, 12, 7))
     assert thread(team, ana, loop)[0].text == "Shipped: Retry after 5 s. I'll check back on Mon 7 Dec."
@@ -568,6 +574,12 @@ def test_the_home_tab_offers_shipped_a_fix_and_lists_waiting_check_ins(team: Bot
         b["accessory"] for b in home.payload["blocks"] if b.get("block_id") == f"home_loop_{loop.id}"
     ]
     assert button["text"]["text"] == "Shipped a fix"
+    team.sender.click_in_view(ana, home, action_id="loop_shipped")
+    team.settle()
+    (modal,) = team.fake.views_of(ana)
+    (select_block,) = [b for b in modal.payload["blocks"] if b.get("block_id") == "shipped_loop"]
+    assert select_block["element"]["initial_option"]["value"] == str(loop.id)
+    team.sender.close_view(ana, modal.id)
     ship_quick(team, ana)
     team.tick(WEDNESDAY_DUE)
     team.sender.open_home(ana)

@@ -208,10 +208,11 @@ def edit_shipment(
     what: str,
     expected: str,
     link: str | None,
-    wait: Wait,
+    wait: Wait | None,
     on: date | None,
 ) -> Recorded:
-    """Change what a shipment says; its check-in day too, while the check-in is not asked yet."""
+    """Change what a shipment says; its check-in day too (`wait` None and no `on`: keep it),
+    while the check-in is not asked yet."""
     lock(session, shipment)
     loop = session.get(Loop, shipment.loop_id)
     assert loop is not None
@@ -219,8 +220,8 @@ def edit_shipment(
     assert checkin is not None
     shipment.what, shipment.expected_change, shipment.link = what, expected, link
     schedule = schedule_for(person, services.defaults)
-    if shipment.asks == 1 and checkin.asked_at is None:
-        due_on = checkin_day(schedule, services.now(), wait, on)
+    if shipment.asks == 1 and checkin.asked_at is None and (wait is not None or on is not None):
+        due_on = checkin_day(schedule, services.now(), wait or services.settings.loops_checkin_after, on)
         at = schedule.on(due_on)
         checkin.due_on, shipment.checkin_on, shipment.checkin_due_at = due_on, due_on, at
         for kind in (DeliveryKind.CHECKIN, DeliveryKind.UNWATCHED):

@@ -69,6 +69,8 @@ class CheckinField(StrEnum):
 
 # The option value of "not linked to a loop" in the `/shipped` modal's loop select.
 NOT_LINKED = "none"
+# The option value of "keep the day" in the edit modal's wait select.
+KEEP_DAY = "keep"
 # The option value of the "loop closed" checkbox.
 CLOSE_LOOP = "close"
 

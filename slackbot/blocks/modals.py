@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
-from slackbot.blocks.ids import CLOSE_LOOP, FIELD_INPUT, NOT_LINKED, CheckinField, Field, ShippedField, View
+from slackbot.blocks.ids import (
+    CLOSE_LOOP,
+    FIELD_INPUT,
+    KEEP_DAY,
+    NOT_LINKED,
+    CheckinField,
+    Field,
+    ShippedField,
+    View,
+)
 from slackbot.blocks.kit import (
     MODAL_TITLE_LIMIT,
     OPTIONS_LIMIT,
@@ -20,7 +30,7 @@ from slackbot.blocks.kit import (
     text_input,
 )
 from slackbot.blocks.shipment import asks_tellable
-from slackbot.blocks.text import loop_title, shown
+from slackbot.blocks.text import day, loop_title, shown
 from slackbot.core.parse import FIELD_LIMIT
 from slackbot.core.shipments import ANSWER_LABELS, WAIT_CHOICES, CheckinAnswer, Wait
 from slackbot.store.models import CheckIn, Loop, Shipment
@@ -96,12 +106,16 @@ def shipped_modal(
     shipment_id: int | None = None,
     draft: str | None = None,
     typed_length: int | None = None,
+    keep_day: date | None = None,
 ) -> dict[str, Any]:
     """`/shipped`: what went out, which loop it answers, what should change, when to look, a link.
 
-    Editing (`shipment_id`) keeps the loop it was recorded for. A draft holds a text too long
-    for an input; the modal says so and keeps the whole of it unless the person changes it.
+    Editing (`shipment_id`) keeps the loop it was recorded for, and offers to keep the
+    check-in day (`keep_day`) while it is not asked yet. A draft holds a text too long for an
+    input; the modal says so and keeps the whole of it unless the person changes it.
     """
+    waits = [_wait_option(w) for w in _waits_with(wait)]
+    keep = option(f"Keep {day(keep_day)}", KEEP_DAY) if keep_day is not None else None
     blocks: list[dict[str, Any]] = []
     if typed_length is not None:
         blocks.append(
@@ -155,8 +169,8 @@ def shipped_modal(
             ShippedField.WAIT,
             FIELD_INPUT,
             "When should I check back?",
-            options=[_wait_option(w) for w in _waits_with(wait)],
-            initial=_wait_option(wait),
+            options=[keep, *waits] if keep is not None else waits,
+            initial=keep or _wait_option(wait),
             hint="Counted in your workdays; I ask at your morning prompt time.",
         ),
         date_input(ShippedField.ON_DATE, FIELD_INPUT, "Or on this day", optional=True),

@@ -264,7 +264,7 @@ class ShippedCommand:
         return self.loop_number is not None and bool(self.what) and bool(self.expected)
 
 
-_SHIPPED_LOOP = re.compile(r"^\s*#(\d{1,9})(?=\s|$)")
+_SHIPPED_LOOP = re.compile(r"^\s*#([0-9]{1,9})[:,]?(?=\s|$)")
 _EXPECT = re.compile(r"(?i)\bexpect(?:ed|ing)?\s*:")
 
 

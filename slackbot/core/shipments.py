@@ -46,7 +46,7 @@ WAIT_CHOICES = (Wait(workdays=1), Wait(workdays=2), Wait(workdays=3), Wait(workd
 
 # `2 workdays`, `2 wd`, `2` (workdays), `2 weeks`, `2w`; or a modal option's `workdays:2`.
 _WAIT = re.compile(
-    r"^(?:(?P<n>\d{1,3})\s*(?P<unit>workdays?|wd|weeks?|w)?|(?P<option>workdays|weeks):(?P<m>\d{1,3}))$"
+    r"^(?:(?P<n>[0-9]{1,3})\s*(?P<unit>workdays?|wd|weeks?|w)?|(?P<option>workdays|weeks):(?P<m>[0-9]{1,3}))$"
 )
 
 

@@ -462,6 +462,14 @@ def checkin_of(session: Session, person: Person, checkin_id: int) -> Waiting | N
     return None if row is None else Waiting(row[0], row[1], row[2])
 
 
+def not_asked_yet(session: Session, shipment: Shipment) -> bool:
+    """True while the shipment's first check-in has not reached the person: its day may change."""
+    asked = session.scalar(
+        select(CheckIn.asked_at).where(CheckIn.shipment_id == shipment.id, CheckIn.ask == 1)
+    )
+    return shipment.asks == 1 and asked is None
+
+
 def delivery_for_checkin(session: Session, kind: str, checkin: CheckIn) -> Delivery | None:
     return session.scalars(
         select(Delivery).where(

@@ -28,6 +28,7 @@ from slackbot.store.queries import (
     checkin_of,
     lock,
     loop_of,
+    not_asked_yet,
     prompt_in_thread,
     shipment_of,
     shippable_loops,
@@ -170,6 +171,7 @@ def edit_shipment_button(
         chosen=loop,
         wait=services_of(context).settings.loops_checkin_after,
         shipment_id=shipment.id,
+        keep_day=shipment.checkin_on if not_asked_yet(session, shipment) else None,
     )
     client.views_open(trigger_id=body["trigger_id"], view=view)
     ack()

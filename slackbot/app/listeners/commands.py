@@ -69,6 +69,10 @@ def shipped(ack: Ack, command: dict[str, str], context: BoltContext, client: Web
     if len(request.what) > COMMAND_TEXT_LIMIT or len(request.expected or "") > COMMAND_TEXT_LIMIT:
         raise InvalidInput(f"That's more than {COMMAND_TEXT_LIMIT:,} characters; please shorten it.")
     wait = services.settings.loops_checkin_after
+    # Slack mints a trigger per command: it names this one (a replayed request stores once).
+    trigger = command.get("trigger_id")
+    if not trigger:
+        raise InvalidInput("Slack sent that command without what it needs to answer; please try again.")
     if request.quick:
         assert loop is not None and request.expected is not None
         person = caller(context)
@@ -82,7 +86,7 @@ def shipped(ack: Ack, command: dict[str, str], context: BoltContext, client: Web
             link=None,
             wait=wait,
             on=None,
-            source=f"command:{command.get('trigger_id')}"[:64],
+            source=f"command:{trigger}"[:64],
         )
         ack(
             response_type="ephemeral",
@@ -93,11 +97,11 @@ def shipped(ack: Ack, command: dict[str, str], context: BoltContext, client: Web
         redraw_home(context, client, person)
         return
     long = len(request.what) > FIELD_LIMIT or len(request.expected or "") > FIELD_LIMIT
-    draft = f"draft:{command.get('trigger_id')}"[:64] if long else None
+    draft = f"draft:{trigger}"[:64] if long else None
     loops = shippable_loops(session, person, OPTIONS_LIMIT) if person is not None else []
     # Slack first, while nothing is written: the trigger expires 3 seconds after the command.
     client.views_open(
-        trigger_id=command["trigger_id"],
+        trigger_id=trigger,
         view=shipped_modal(
             what=request.what,
             expected=request.expected,

@@ -20,7 +20,16 @@ from slackbot.app.shipments import (
     refresh_question,
     send_now,
 )
-from slackbot.blocks.ids import CLOSE_LOOP, FIELD_INPUT, NOT_LINKED, CheckinField, Field, ShippedField, View
+from slackbot.blocks.ids import (
+    CLOSE_LOOP,
+    FIELD_INPUT,
+    KEEP_DAY,
+    NOT_LINKED,
+    CheckinField,
+    Field,
+    ShippedField,
+    View,
+)
 from slackbot.blocks.shipment import asks_tellable
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.core.errors import InvalidFields, InvalidInput
@@ -93,8 +102,11 @@ def _text(
         return None
 
 
-def _wait(view: dict[str, Any], field: str, default: Wait) -> Wait:
+def _wait(view: dict[str, Any], field: str, default: Wait) -> Wait | None:
+    """The wait picked; None for "keep the day" (editing a shipment)."""
     value = chosen(view, field, FIELD_INPUT)
+    if value == KEEP_DAY:
+        return None
     try:
         return parse_wait(value) if value else default
     except ValueError:
@@ -123,9 +135,9 @@ def shipped_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, clie
             what = draft.what
         if draft.expected_change and expected == draft.expected_change[:FIELD_LIMIT].strip():
             expected = draft.expected_change
-    wait = services.settings.loops_checkin_after
+    wait: Wait | None = services.settings.loops_checkin_after
     try:
-        wait = _wait(view, ShippedField.WAIT, wait)
+        wait = _wait(view, ShippedField.WAIT, services.settings.loops_checkin_after)
     except InvalidInput as problem:
         problems.update(problem.fields)
     editing = metadata_id(view.get("private_metadata") or "", "shipment")
@@ -159,7 +171,7 @@ def shipped_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, clie
             what=what,
             expected=expected,
             link=link,
-            wait=wait,
+            wait=wait or services.settings.loops_checkin_after,
             on=on,
             source=f"view:{view.get('id')}"[:64],
             draft=draft,
