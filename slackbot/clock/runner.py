@@ -48,8 +48,9 @@ class TickReport:
             f"tick at {self.at.isoformat()}: planned {p.prompts} prompts, {p.nudges} nudges "
             f"({p.missed} missed, {p.paused} paused); sent {s.sent} ({s.found_in_slack} already in Slack), "
             f"{s.retried} to retry, {s.failed} failed, {s.missed} missed, {s.skipped} skipped, "
-            f"{s.rate_limited} rate-limited waits, {s.waiting} not due yet; roster +{r.enrolled} -{r.unenrolled}, {r.refreshed} zones "
-            f"checked; forgot {self.forgotten_events} old event ids"
+            f"{s.rate_limited} rate-limited waits, {s.waiting} not due yet; "
+            f"roster +{r.enrolled} -{r.unenrolled}, {r.refreshed} zones checked; "
+            f"forgot {self.forgotten_events} old event ids"
         )
 
 
