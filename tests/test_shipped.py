@@ -586,3 +586,47 @@ def test_the_home_tab_offers_shipped_a_fix_and_lists_waiting_check_ins(team: Bot
     team.settle()
     home = team.fake.home_view(ana)
     assert home is not None and "Waiting on you" in json.dumps(home.payload["blocks"])
+
+
+def summary(team: Bot, user: str) -> str:
+    return json.dumps(team.command(user, "/loops")["blocks"], ensure_ascii=False)
+
+
+def test_loops_says_where_each_loop_stands_and_what_changed(team: Bot) -> None:
+    newcomer = team.fake.add_user(name="cy").id
+    assert "No loops yet" in json.dumps(team.command(newcomer, "/loops"))
+    ana, loop = with_loop(team)
+    assert "_opened today_ · broken" in summary(team, ana)
+    ship_quick(team, ana)
+    assert "shipped, check-in on Wed 2 Dec" in summary(team, ana)
+    team.tick(WEDNESDAY_DUE)
+    assert "*waiting on you*" in summary(team, ana)
+    at(team, WEDNESDAY_DUE + timedelta(days=1))
+    (question,) = checkins(team, ana, loop)
+    answer(
+        team,
+        ana,
+        question,
+        "checkin_changed",
+        {"checkin_happened.text": "OTP in 20 s", "checkin_closed.text": ["close"]},
+    )
+    shown = summary(team, ana)
+    assert "*Open*: none." in shown
+    assert "Shipped Retry the SMS provider after 10 s, OTP in 20 s." in shown
+    # Opened Fri 07:00 UTC, shipped Mon 09:00 (3.08 days); answered Thu 08:30 (2.98 days later).
+    assert "Problem → ship: median 3.1 days" in shown
+    assert "ship → known outcome: median 3 days" in shown
+    assert "outcome watched: 1 of 1 ships (100%)" in shown
+
+
+def test_loops_counts_an_unwatched_ship_as_not_watched(team: Bot) -> None:
+    ana, _ = with_loop(team)
+    ship_quick(team, ana)
+    team.tick(WEDNESDAY_DUE)
+    team.tick(datetime(2026, 12, 16, 8, 30, tzinfo=UTC))
+    at(team, datetime(2026, 12, 16, 9, 0, tzinfo=UTC))
+    shown = summary(team, ana)
+    assert "*unwatched ship*" in shown and "1 unwatched ship" in shown
+    assert "outcome watched: 0 of 1 ships (0%)" in shown
+    other = enrol(team, "ben", "Europe/Berlin")
+    assert "No loops yet" in json.dumps(team.command(other, "/loops")), "only ever the caller's own"

@@ -34,7 +34,9 @@ class Subcommand:
 
 
 LOOPS_SUBCOMMANDS: tuple[Subcommand, ...] = (
-    Subcommand("history", "/loops", "your open loops and recent history", False),
+    Subcommand(
+        "history", "/loops", "your open loops, what you shipped and what changed, how long it takes", True
+    ),
     Subcommand("help", "/loops help", "this list", True),
     Subcommand("start", "/loops start", "get the morning prompt on your workdays", True),
     Subcommand("stop", "/loops stop", "stop the morning prompt", True),

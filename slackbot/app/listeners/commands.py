@@ -10,15 +10,18 @@ from slackbot.app.context import caller, defer, person_of, services_of, session_
 from slackbot.app.listeners.home import redraw_home
 from slackbot.app.shipments import COMMAND_TEXT_LIMIT, draft_shipment, record_shipment, send_now
 from slackbot.blocks.help import help_message
+from slackbot.blocks.history import summary_message
 from slackbot.blocks.ids import Command
 from slackbot.blocks.kit import OPTIONS_LIMIT, message, section
 from slackbot.blocks.modals import shipped_modal
 from slackbot.blocks.shipment import shipped_confirmation
 from slackbot.core.errors import InvalidInput, NotBuiltYet
+from slackbot.core.figures import figures
 from slackbot.core.loops import SHIPPABLE
 from slackbot.core.parse import FIELD_LIMIT, parse_loops_command, parse_shipped
+from slackbot.core.schedule import zone
 from slackbot.outbox.profile import fetch_profile
-from slackbot.store.queries import loop_numbered, shippable_loops
+from slackbot.store.queries import loop_numbered, shippable_loops, summary_of
 
 
 def loops(ack: Ack, command: dict[str, str], context: BoltContext, client: WebClient) -> None:
@@ -32,6 +35,12 @@ def loops(ack: Ack, command: dict[str, str], context: BoltContext, client: WebCl
     if name == "help":
         ack(response_type="ephemeral", **help_message(request.not_understood))
         return
+    if name == "history":
+        now = services.now()
+        summary = summary_of(session_of(context), person, now, shown=OPEN_SHOWN, closed=CLOSED_SHOWN)
+        body = summary_message(summary, figures(summary.ships, now), zone(person.tz), now)
+        ack(response_type="ephemeral", **body)
+        return
     if name == "start":
         words = people.start(person, profile, session_of(context), services)
     elif name == "stop":
@@ -42,6 +51,11 @@ def loops(ack: Ack, command: dict[str, str], context: BoltContext, client: WebCl
         words = people.resume(person, session_of(context), services)
     redraw_home(context, client, person)
     ack(response_type="ephemeral", **message(words, [section(words)]))
+
+
+# `/loops` lists this many open loops (newest first) and recently closed ones.
+OPEN_SHOWN = 15
+CLOSED_SHOWN = 5
 
 
 def no_such_loop(number: int) -> InvalidInput:
