@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from slackbot.blocks.ids import Action
-from slackbot.store.models import Delivery, Entry, Loop, Person
+from slackbot.store.models import CheckIn, Delivery, Entry, Loop, Person, Shipment
 from tests.support.bot import Bot
 from tests.test_prompt import FRIDAY, enrol
 
@@ -54,6 +54,25 @@ class Scene:
             ben_delivery.id,
             ben_loop.id,
         )
+        # Both ship a fix, and its check-in is asked (Tue 1 Dec, two workdays later); ana
+        # also leaves a long /shipped in a modal she never submits (a draft of hers).
+        bot.sender.user_message(self.ana, "Search is slow\nfor: everyone", thread_ts=ana_prompt.ts)
+        bot.settle()
+        for who, what in ((self.ben, "Recompute invoice totals"), (self.ana, "Index the search table")):
+            bot.command(who, f"/shipped #1 {what} expect: fewer tickets")
+        bot.command(self.ana, "/shipped " + "A very long release note. " * 150)
+        bot.tick(datetime(2026, 12, 1, 8, 30, tzinfo=UTC))
+        with bot.database.session() as session:
+            ben, ana = (bot.person(u).id for u in (self.ben, self.ana))
+            shipments = {
+                s.person_id: s for s in session.scalars(select(Shipment).where(Shipment.state != "draft"))
+            }
+            draft = session.scalars(select(Shipment).where(Shipment.state == "draft")).one()
+            checkins = {c.person_id: c for c in session.scalars(select(CheckIn))}
+            self.ben_shipment_id, self.ben_checkin_id = shipments[ben].id, checkins[ben].id
+            self.own_ids = [shipments[ana].id, checkins[ana].id, draft.id]
+        assert checkins[ben].asked_at is not None and checkins[ana].asked_at is not None
+        bot.services.clock = lambda: datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
     def bens_data(self) -> Any:
         """Everything of ben's: rows as tuples, and his DM as Slack holds it."""
@@ -64,18 +83,26 @@ class Scene:
             deliveries = session.scalars(
                 select(Delivery).where(Delivery.person_id == ben.id).order_by(Delivery.id)
             ).all()
+            shipments = session.scalars(
+                select(Shipment).where(Shipment.person_id == ben.id).order_by(Shipment.id)
+            ).all()
+            checkins = session.scalars(
+                select(CheckIn).where(CheckIn.person_id == ben.id).order_by(CheckIn.id)
+            ).all()
             rows = (
                 (ben.enrolled, ben.paused_until, ben.next_prompt_at, ben.tz, ben.dm_channel),
-                [(lp.number, lp.what, lp.for_whom, lp.state, lp.thread_ts) for lp in loops],
+                [(lp.number, lp.what, lp.for_whom, lp.state, lp.thread_ts, lp.next_step) for lp in loops],
                 [(e.kind, e.text, e.slack_ts) for e in entries],
-                [(d.kind, d.state, d.answer, d.slack_ts) for d in deliveries],
+                [(d.kind, d.state, d.answer, d.slack_ts, d.ready_at) for d in deliveries],
+                [(x.what, x.expected_change, x.state, x.asks, x.checkin_on, x.outcome) for x in shipments],
+                [(c.ask, c.answer, c.answered_at, c.what_happened) for c in checkins],
             )
         messages = [(m.ts, m.text, m.thread_ts) for m in self.bot.fake.messages(channel=self.ben_dm)]
         return rows, messages
 
     # -- what ana could send if she were Slack ---------------------------------------------
 
-    def command(self, text: str) -> dict[str, Any]:
+    def command(self, text: str, command: str = "/loops") -> dict[str, Any]:
         return {
             "token": "x",
             "team_id": self.bot.fake.team_id,
@@ -84,7 +111,7 @@ class Scene:
             "channel_name": "directmessage",
             "user_id": self.ana,
             "user_name": "ana",
-            "command": "/loops",
+            "command": command,
             "text": text,
             "api_app_id": "A0LOOPS",
             "trigger_id": "1.2.3",
@@ -104,7 +131,7 @@ class Scene:
             "actions": [{"action_id": action_id, "block_id": "b", "value": value, "type": "button"}],
         }
 
-    def submission(self, metadata: Any, what: Any) -> dict[str, Any]:
+    def submission(self, metadata: Any, what: Any, callback_id: str = "loop_answer") -> dict[str, Any]:
         return {
             "type": "view_submission",
             "user": {"id": self.ana, "team_id": self.bot.fake.team_id},
@@ -113,12 +140,25 @@ class Scene:
             "view": {
                 "id": f"V{time.monotonic_ns()}",
                 "type": "modal",
-                "callback_id": "loop_answer",
+                "callback_id": callback_id,
                 "private_metadata": metadata,
                 "state": {
                     "values": {
                         "what": {"text": {"type": "plain_text_input", "value": what}},
                         "for_whom": {"text": {"type": "plain_text_input", "value": "someone"}},
+                        "shipped_what": {"text": {"type": "plain_text_input", "value": what}},
+                        "shipped_expected": {"text": {"type": "plain_text_input", "value": "it works"}},
+                        "shipped_loop": {
+                            "text": {"type": "static_select", "selected_option": {"value": str(what)[:150]}}
+                        },
+                        "shipped_wait": {
+                            "text": {"type": "static_select", "selected_option": {"value": "keep"}}
+                        },
+                        "checkin_happened": {"text": {"type": "plain_text_input", "value": what}},
+                        "checkin_next": {"text": {"type": "plain_text_input", "value": "next"}},
+                        "checkin_ask_again": {
+                            "text": {"type": "static_select", "selected_option": {"value": "keep"}}
+                        },
                     }
                 },
             },
@@ -164,6 +204,12 @@ def strange(scene: Scene, *, as_the_actor: bool = False) -> st.SearchStrategy[An
         scene.ben_loop_id,
         str(scene.ben_prompt_id),
         str(scene.ben_loop_id),
+        scene.ben_shipment_id,
+        str(scene.ben_shipment_id),
+        scene.ben_checkin_id,
+        str(scene.ben_checkin_id),
+        # Ana's own shipment, check-in and draft: her own rows, in places they do not belong.
+        *scene.own_ids,
     ]
     tricky = ["²", "١٢", "99999999999999999999", str(2**31), "-1", "0", "1e9", " 7", "", "NaN"]
     wrong_types = st.one_of(
@@ -185,17 +231,36 @@ def crafted(scene: Scene) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
     commands = st.builds(
         lambda text: ("form", scene.command(text)),
         st.one_of(
-            st.sampled_from(["start", "stop", "pause", "resume", "help", "frobnicate"]),
+            st.sampled_from(["start", "stop", "pause", "resume", "help", "frobnicate", ""]),
             st.builds(lambda v: f"{v}", value),
             st.builds(lambda v: f"pause {v} days", value),
             st.builds(lambda v: f"#{v}", value),
         ),
     )
+    shipped = st.builds(
+        lambda text: ("form", scene.command(text, "/shipped")),
+        st.one_of(
+            st.builds(lambda v: f"#{v} fix expect: better", value),
+            st.builds(lambda v: f"#{v}", value),
+            st.builds(lambda v: f"{v} expect: {v}", value),
+        ),
+    )
     clicks = st.builds(lambda a, v: ("payload", scene.click(a, v)), actions, value)
+    keys = st.sampled_from(["prompt", "shipment", "checkin", "draft", "answer", "where"])
     submissions = st.builds(
-        lambda m, w: ("payload", scene.submission(m, w)),
-        st.one_of(value, st.builds(lambda v: json.dumps({"prompt": v}), value)),
+        lambda m, w, c: ("payload", scene.submission(m, w, c)),
+        st.one_of(
+            value,
+            st.builds(lambda v: json.dumps({"prompt": v}), value),
+            st.builds(lambda k, v: json.dumps({k: v, "answer": "changed"}), keys, value),
+            st.builds(
+                lambda v, a: json.dumps({"checkin": v, "answer": a}),
+                value,
+                st.one_of(value, st.just("cant_tell")),
+            ),
+        ),
         st.one_of(st.just("Checkout is broken"), value),
+        st.sampled_from(["loop_answer", "shipped", "checkin_answer"]),
     )
     messages = st.builds(
         lambda c, t, x: ("json", scene.message(c, t, x)),
@@ -203,7 +268,7 @@ def crafted(scene: Scene) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
         st.one_of(st.just(scene.ana_prompt_ts), value),
         st.one_of(st.just("Payments fail\nfor: everyone"), value),
     )
-    return st.one_of(commands, clicks, submissions, messages)
+    return st.one_of(commands, shipped, clicks, submissions, messages)
 
 
 def mutate(payload: dict[str, Any], path: list[str], replacement: Any) -> dict[str, Any]:
@@ -269,6 +334,7 @@ def test_crafted_requests_change_nobody_elses_data(
 def test_a_message_naming_someone_elses_dm_is_not_acted_on(scene: Scene) -> None:
     bot = scene.bot
     before = scene.bens_data()
+    anas = [loop.id for loop in bot.loops(scene.ana)]
     for thread_ts in (scene.ben_prompt_ts, scene.ben_root_ts, None):
         reply = bot.sender.post(
             json.dumps(scene.message(scene.ben_dm, thread_ts, "Now it's mine\nfor: me")),
@@ -277,7 +343,7 @@ def test_a_message_naming_someone_elses_dm_is_not_acted_on(scene: Scene) -> None
         assert reply.status == 200
     bot.settle()
     assert scene.bens_data() == before
-    assert bot.loops(scene.ana) == [], "nothing was opened for ana from ben's threads either"
+    assert [loop.id for loop in bot.loops(scene.ana)] == anas, "nothing was opened for ana from ben's threads"
 
 
 def test_out_of_range_ids_read_as_not_found(scene: Scene, caplog: pytest.LogCaptureFixture) -> None:
@@ -293,8 +359,8 @@ def test_out_of_range_ids_read_as_not_found(scene: Scene, caplog: pytest.LogCapt
     said = [m.text for m in bot.fake.ephemeral_for(scene.ana)]
     assert sum("couldn't find that" in text for text in said) == 3, said
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
-    (loop,) = bot.loops(scene.ana)
-    assert loop.prompt_id is None, "tampered metadata links the loop to no prompt"
+    loop = bot.loops(scene.ana)[-1]
+    assert loop.what == "Broken" and loop.prompt_id is None, "tampered metadata links the loop to no prompt"
 
 
 @pytest.mark.parametrize(
@@ -318,3 +384,39 @@ def test_ids_bolt_reads_from_odd_places_are_checked_too(
         scene.bot.settle()
     assert reply.status == 400
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_crafted_values_in_the_shipment_forms_get_friendly_words(
+    scene: Scene, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ana's own rows named where they do not belong: her draft as a shipment to edit, "keep"
+    where only a wait can be, a loop option that is no id; each is refused in words."""
+    bot = scene.bot
+    shipment_id, checkin_id, draft_id = scene.own_ids
+    cases = [
+        ("shipped", {"shipment": draft_id}, "Fixed it", None),
+        ("shipped", {"shipment": scene.ben_shipment_id}, "Fixed it", None),
+        ("shipped", {"draft": "draft:not-mine"}, "²", "shipped_loop"),
+        ("checkin_answer", {"checkin": checkin_id, "answer": "cant_tell"}, "Too early", "checkin_ask_again"),
+        ("checkin_answer", {"checkin": checkin_id, "answer": "maybe"}, "Too early", None),
+        ("checkin_answer", {"checkin": scene.ben_checkin_id, "answer": "changed"}, "Mine now", None),
+    ]
+    before = scene.bens_data()
+    with caplog.at_level(logging.INFO):
+        for callback, metadata, what, inline in cases:
+            payload = scene.submission(json.dumps(metadata), what, callback)
+            reply = bot.sender.post(urlencode({"payload": json.dumps(payload)}))
+            assert reply.status == 200, reply.text
+            answer = reply.json()
+            if inline is not None:
+                assert answer["response_action"] == "errors" and inline in answer["errors"], answer
+            else:
+                assert answer["response_action"] == "update", answer
+                assert "couldn't find that" in json.dumps(answer["view"]), answer
+        bot.settle()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert scene.bens_data() == before
+    with bot.database.session() as session:
+        mine = session.get(CheckIn, checkin_id)
+        assert mine is not None and mine.answered_at is None, "nothing was stored for ana either"
+    assert shipment_id

@@ -630,3 +630,74 @@ def test_loops_counts_an_unwatched_ship_as_not_watched(team: Bot) -> None:
     assert "outcome watched: 0 of 1 ships (0%)" in shown
     other = enrol(team, "ben", "Europe/Berlin")
     assert "No loops yet" in json.dumps(team.command(other, "/loops")), "only ever the caller's own"
+
+
+def test_a_long_slack_outage_at_check_in_time_delays_the_check_in_and_never_drops_it(team: Bot) -> None:
+    ana, loop = with_loop(team)
+    ship_quick(team, ana)
+    storm = team.fake.faults.add(method="chat.postMessage", kind="server_error", status=503)
+    moment = WEDNESDAY_DUE
+    for minutes in (0, 1, 2, 4, 8, 16, 32):  # six attempts with backoff: about a quarter of an hour
+        moment = WEDNESDAY_DUE + timedelta(minutes=minutes)
+        team.tick(moment)
+    assert checkins(team, ana, loop) == []
+    (delivery,) = team.deliveries(ana, "checkin")
+    assert delivery.state == "pending", "a check-in has no tomorrow to come back on: it waits"
+    assert delivery.ready_at > moment + timedelta(minutes=30), "and tries again in an hour"
+    team.fake.faults.remove(storm)
+    team.tick(moment + timedelta(hours=1, minutes=1))
+    assert len(checkins(team, ana, loop)) == 1
+    team.tick(datetime(2026, 12, 16, 10, 0, tzinfo=UTC))
+    assert shipments(team, ana)[0].state == "unwatched", "and its give-up clock runs from then"
+
+
+def test_editing_keeps_a_long_text_whole_and_counts_a_new_wait_from_the_ship(team: Bot) -> None:
+    ana, _ = with_loop(team)
+    at(team, MONDAY)
+    long = "y" * 5000
+    team.command(ana, f"/shipped #1 {long} expect: x")
+    confirmation = team.fake.ephemeral_for(ana)[-1]
+    at(team, MONDAY + timedelta(days=1))  # Tuesday: the edit comes a day after the ship
+    team.sender.click(ana, confirmation, action_id="shipment_edit")
+    team.settle()
+    (modal,) = team.fake.views_of(ana)
+    team.sender.submit_view(ana, modal.id, {"shipped_wait.text": "workdays:3"})
+    team.settle()
+    (shipment,) = shipments(team, ana)
+    assert shipment.what == long, "left as the modal showed it, the whole text stays"
+    assert shipment.checkin_on == date(2026, 12, 3), "three workdays from Monday's ship: Thursday"
+
+
+def test_a_picked_day_off_moves_to_the_next_workday_and_says_so(team: Bot) -> None:
+    ana, loop = with_loop(team)
+    at(team, MONDAY)
+    team.command(ana, "/shipped Retry")
+    (modal,) = team.fake.views_of(ana)
+    values = {
+        "shipped_expected.text": "OTP fast",
+        "shipped_loop.text": str(loop.id),
+        "shipped_on_date.text": "2026-12-05",
+    }
+    team.sender.submit_view(ana, modal.id, values)
+    team.settle()
+    assert thread(team, ana, loop)[0].text == "Shipped: Retry. I'll check back on Mon 7 Dec."
+    team.tick(datetime(2026, 12, 7, 8, 30, tzinfo=UTC))
+    assert len(checkins(team, ana, loop)) == 1
+
+
+def test_editing_after_the_check_in_was_asked_redraws_it_and_keeps_its_day(team: Bot) -> None:
+    ana, loop = with_loop(team)
+    ship_quick(team, ana)
+    confirmation = team.fake.ephemeral_for(ana)[-1]
+    team.tick(WEDNESDAY_DUE)
+    (question,) = checkins(team, ana, loop)
+    team.sender.click(ana, confirmation, action_id="shipment_edit")
+    team.settle()
+    (modal,) = team.fake.views_of(ana)
+    blocks = json.dumps(modal.payload["blocks"])
+    assert "shipped_wait" not in blocks and "asked already" in blocks
+    team.sender.submit_view(ana, modal.id, {"shipped_what.text": "Retry after 5 s"})
+    team.settle()
+    redrawn = team.fake.message(question.channel, question.ts)
+    assert "Retry after 5 s" in json.dumps(redrawn.blocks)
+    assert shipments(team, ana)[0].checkin_on == date(2026, 12, 2)

@@ -29,6 +29,7 @@ from slackbot.core.shipments import (
     Wait,
     checkin_date,
     chosen_date,
+    first_workday_from,
 )
 from slackbot.outbox.sender import tick_clock
 from slackbot.store.models import CheckIn, Delivery, Loop, Person, Shipment
@@ -53,19 +54,28 @@ class Recorded:
     loop: Loop
     checkin: CheckIn
     send: list[int] = field(default_factory=list)
-    # A thread note already in Slack that an edit changed: (delivery id) to update in place.
+    # Messages already in Slack that an edit changed (delivery ids), to update in place.
     update_note: int | None = None
+    update_question: int | None = None
 
 
-def checkin_day(schedule: PromptSchedule, now: datetime, wait: Wait, on: date | None) -> date:
-    """The local date to ask on: a day the person picked, or `wait` in their workdays from today."""
-    today = schedule.local_date(now)
+def checkin_day(
+    schedule: PromptSchedule,
+    now: datetime,
+    wait: Wait,
+    on: date | None,
+    *,
+    shipped_at: datetime | None = None,
+) -> date:
+    """The local date to ask on: a day the person picked (the first workday from it), or `wait`
+    in their workdays from the moment of `/shipped` (`shipped_at`, else now)."""
     if on is not None:
         try:
-            return chosen_date(on, today)
+            picked = chosen_date(on, schedule.local_date(now))
         except ValueError as problem:
             raise InvalidInput(str(problem), field="shipped_on_date") from None
-    return checkin_date(today, wait, schedule.workdays)
+        return first_workday_from(picked, schedule.workdays)
+    return checkin_date(schedule.local_date(shipped_at or now), wait, schedule.workdays)
 
 
 def _owe_checkin(
@@ -221,7 +231,13 @@ def edit_shipment(
     shipment.what, shipment.expected_change, shipment.link = what, expected, link
     schedule = schedule_for(person, services.defaults)
     if shipment.asks == 1 and checkin.asked_at is None and (wait is not None or on is not None):
-        due_on = checkin_day(schedule, services.now(), wait or services.settings.loops_checkin_after, on)
+        due_on = checkin_day(
+            schedule,
+            services.now(),
+            wait or services.settings.loops_checkin_after,
+            on,
+            shipped_at=shipment.shipped_at,
+        )
         at = schedule.on(due_on)
         checkin.due_on, shipment.checkin_on, shipment.checkin_due_at = due_on, due_on, at
         for kind in (DeliveryKind.CHECKIN, DeliveryKind.UNWATCHED):
@@ -246,6 +262,12 @@ def edit_shipment(
     recorded = Recorded(shipment, loop, checkin)
     if note is not None and note.state == DeliveryState.SENT:
         recorded.update_note = note.id
+    current = session.scalars(
+        select(CheckIn).where(CheckIn.shipment_id == shipment.id, CheckIn.ask == shipment.asks)
+    ).first()
+    question = delivery_for_checkin(session, DeliveryKind.CHECKIN, current) if current is not None else None
+    if question is not None and question.state == DeliveryState.SENT:
+        recorded.update_question = question.id
     return recorded
 
 

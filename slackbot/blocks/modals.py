@@ -32,7 +32,7 @@ from slackbot.blocks.kit import (
 from slackbot.blocks.shipment import asks_tellable
 from slackbot.blocks.text import day, loop_title, shown
 from slackbot.core.parse import FIELD_LIMIT
-from slackbot.core.shipments import ANSWER_LABELS, WAIT_CHOICES, CheckinAnswer, Wait
+from slackbot.core.shipments import ANSWER_LABELS, ASK_AGAIN, WAIT_CHOICES, CheckinAnswer, Wait
 from slackbot.store.models import CheckIn, Loop, Shipment
 
 # Slack's own cap for a single-line input is FIELD_LIMIT too; a link longer than this is no link.
@@ -107,11 +107,13 @@ def shipped_modal(
     draft: str | None = None,
     typed_length: int | None = None,
     keep_day: date | None = None,
+    asked: bool = False,
 ) -> dict[str, Any]:
     """`/shipped`: what went out, which loop it answers, what should change, when to look, a link.
 
     Editing (`shipment_id`) keeps the loop it was recorded for, and offers to keep the
-    check-in day (`keep_day`) while it is not asked yet. A draft holds a text too long for an
+    check-in day (`keep_day`) while it is not asked yet; once it is (`asked`), the day is
+    shown, not offered. A draft holds a text too long for an
     input; the modal says so and keeps the whole of it unless the person changes it.
     """
     waits = [_wait_option(w) for w in _waits_with(wait)]
@@ -153,6 +155,21 @@ def shipped_modal(
                 hint="Your loops not closed yet, newest first.",
             )
         )
+    when_blocks = (
+        [context(":calendar: Its check-in was asked already; the loop's thread has it.")]
+        if asked
+        else [
+            select_input(
+                ShippedField.WAIT,
+                FIELD_INPUT,
+                "When should I check back?",
+                options=[keep, *waits] if keep is not None else waits,
+                initial=keep or _wait_option(wait),
+                hint="Counted in your workdays; I ask at your morning prompt time.",
+            ),
+            date_input(ShippedField.ON_DATE, FIELD_INPUT, "Or on this day", optional=True),
+        ]
+    )
     blocks += [
         text_input(
             ShippedField.EXPECTED,
@@ -165,15 +182,7 @@ def shipped_modal(
             initial=expected,
             hint="A behaviour, a metric, or something users should now do.",
         ),
-        select_input(
-            ShippedField.WAIT,
-            FIELD_INPUT,
-            "When should I check back?",
-            options=[keep, *waits] if keep is not None else waits,
-            initial=keep or _wait_option(wait),
-            hint="Counted in your workdays; I ask at your morning prompt time.",
-        ),
-        date_input(ShippedField.ON_DATE, FIELD_INPUT, "Or on this day", optional=True),
+        *when_blocks,
         text_input(
             ShippedField.LINK,
             FIELD_INPUT,
@@ -202,7 +211,6 @@ def checkin_modal(
     checkin: CheckIn,
     answer: CheckinAnswer,
     *,
-    wait: Wait,
     where: tuple[str, str] | None,
 ) -> dict[str, Any]:
     """The short form behind each check-in answer: what happened, and what's next."""
@@ -259,7 +267,7 @@ def checkin_modal(
                 FIELD_INPUT,
                 "Ask me again",
                 options=[_wait_option(w) for w in WAIT_CHOICES],
-                initial=_wait_option(wait if wait in WAIT_CHOICES else WAIT_CHOICES[1]),
+                initial=_wait_option(ASK_AGAIN),
             )
         )
     return {

@@ -43,6 +43,8 @@ class Wait:
 
 # What the modals offer, shortest first.
 WAIT_CHOICES = (Wait(workdays=1), Wait(workdays=2), Wait(workdays=3), Wait(workdays=5), Wait(weeks=2))
+# "Can't tell yet" asks again after this, unless the person picks another wait.
+ASK_AGAIN = Wait(workdays=2)
 
 # `2 workdays`, `2 wd`, `2` (workdays), `2 weeks`, `2w`; or a modal option's `workdays:2`.
 _WAIT = re.compile(

@@ -69,10 +69,15 @@ class Ended:
 
 @dataclass(frozen=True)
 class Later:
-    """A delivery that is not due yet after all (a check-in whose day moved): try again at `at`."""
+    """A delivery that is not due yet after all (a check-in whose day moved): try again at `at`.
+
+    `where`, as for `Ended`: the thread an earlier attempt would have posted in, so that a
+    delivery which may be in Slack already is looked for before it waits.
+    """
 
     at: datetime
     reason: str
+    where: tuple[str | None, str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,7 @@ class Job:
     channel: str | None  # None: the person's DM, opened first
     thread_ts: str | None
     body: dict[str, Any] | None  # None: only look for an earlier attempt's post
-    otherwise: Ended | None  # how a look-only job ends when nothing is found
+    otherwise: Ended | Later | None  # how a look-only job ends when nothing is found
     maybe_posted: bool
     since: datetime  # where to start looking for an earlier attempt's post
     post_by: float  # monotonic time after which no Slack call may start (the lease runs out)
@@ -110,5 +115,5 @@ class Outcome:
     found: bool = False
     looked: bool = False  # this attempt asked Slack whether an earlier one had posted
     failure: Failure | None = None
-    ended: Ended | None = None
+    ended: Ended | Later | None = None
     gave_back: bool = False

@@ -7,17 +7,29 @@ the workspace (they cannot be reached, the token is refused) is recorded here to
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from slackbot.core.deliveries import MAX_ATTEMPTS, DeliveryKind, DeliveryState, Failure, Verdict, backoff
 from slackbot.outbox.claim import still_held
-from slackbot.outbox.model import Outcome, SendReport
+from slackbot.outbox.model import Later, Outcome, SendReport
 from slackbot.store.models import CheckIn, Delivery, Loop, Person, Workspace
 
 logger = logging.getLogger(__name__)
+
+# Deliveries that are not replaced by tomorrow's: a 5xx storm delays them, never drops them.
+PATIENT = frozenset(
+    {
+        DeliveryKind.LOOP_ROOT,
+        DeliveryKind.SHIPMENT,
+        DeliveryKind.CHECKIN,
+        DeliveryKind.OUTCOME,
+        DeliveryKind.UNWATCHED,
+    }
+)
+PATIENT_RETRY = timedelta(hours=1)
 
 
 def record(
@@ -41,6 +53,9 @@ def record(
             delivery.state, delivery.ready_at = DeliveryState.PENDING, now
             delivery.lease_owner = delivery.lease_until = None
             delivery.maybe_posted = outcome.job.maybe_posted
+        elif isinstance(outcome.ended, Later):
+            wait_until(delivery, outcome.ended.at, outcome.ended.reason)
+            report.count("waiting")
         elif outcome.ended is not None:
             finish(delivery, outcome.ended.state, outcome.ended.reason)
             if outcome.ended.counter:
@@ -129,6 +144,14 @@ def _retry_later(
     delivery.lease_owner = delivery.lease_until = None
     delivery.last_error = failure.reason
     delivery.attempts += 1
+    if delivery.attempts >= MAX_ATTEMPTS and delivery.kind in PATIENT:
+        # A loop's thread and its second half have no later day to come back on: keep trying,
+        # hourly, until Slack answers (a refusal or a person gone still ends them at once).
+        delivery.attempts = 0
+        delivery.state, delivery.ready_at = DeliveryState.PENDING, now + PATIENT_RETRY
+        logger.warning("delivery %s: %s; trying again in an hour", delivery.id, failure.reason)
+        report.count("retried")
+        return
     if delivery.attempts >= MAX_ATTEMPTS:
         finish(
             delivery, DeliveryState.FAILED, f"gave up after {delivery.attempts} attempts: {failure.reason}"

@@ -23,7 +23,7 @@ from slackbot.core.schedule import zone
 from slackbot.core.shipments import ShipmentState, checkin_date, checkin_moment
 from slackbot.outbox.model import Draft, Ended, Later, SendRules
 from slackbot.store.models import CheckIn, Delivery, Loop, Person, Shipment, Workspace
-from slackbot.store.queries import Agenda, add_entry, prompt_of
+from slackbot.store.queries import Agenda, add_entry, delivery_for_checkin, lock, prompt_of
 
 WORKSPACE_GONE_REASON = "the workspace uninstalled Loops"
 PERSON_GONE_REASON = "Slack cannot reach this person"
@@ -37,19 +37,14 @@ def render(
     agenda: Agenda,
     now: datetime,
     rules: SendRules,
-    *,
-    attempted: bool,
 ) -> Draft | Ended | Later:
-    """Where the message goes and what it says now, why it is not sent, or until when it waits.
-
-    `attempted`: an earlier attempt may have posted it, so it is due (it never waits again).
-    """
+    """Where the message goes and what it says now, why it is not sent, or until when it waits."""
     kind = DeliveryKind(delivery.kind)
     reason = no_longer_wanted(delivery, person, workspace)
     if reason in {WORKSPACE_GONE_REASON, PERSON_GONE_REASON}:
         return Ended(DeliveryState.SKIPPED, reason, "skipped")  # Slack cannot be asked anyway
     if kind in SHIPMENT_KINDS:
-        return _render_shipment_kind(session, delivery, person, now, rules, attempted=attempted)
+        return _render_shipment_kind(session, delivery, person, now, rules)
     if kind is DeliveryKind.LOOP_ROOT:
         loop = session.get(Loop, delivery.loop_id)
         assert loop is not None and loop.person_id == person.id
@@ -103,7 +98,7 @@ THREAD_WAIT = timedelta(minutes=1)
 
 
 def _render_shipment_kind(
-    session: Session, delivery: Delivery, person: Person, now: datetime, rules: SendRules, *, attempted: bool
+    session: Session, delivery: Delivery, person: Person, now: datetime, rules: SendRules
 ) -> Draft | Ended | Later:
     """The shipment note, the check-in, its answer, or the unwatched notice, in the loop's thread."""
     kind = DeliveryKind(delivery.kind)
@@ -122,6 +117,11 @@ def _render_shipment_kind(
     if kind is DeliveryKind.OUTCOME:
         return Draft(loop.channel, loop.thread_ts, outcome_for(loop, shipment, checkin, session))
     # A check-in, or the notice that nobody answered it: only while it is still the question.
+    if kind is DeliveryKind.UNWATCHED:
+        # It changes the shipment: decide on what is stored now, not on a snapshot an answer
+        # may have overtaken (the answer locks the same rows).
+        lock(session, shipment)
+        lock(session, checkin)
     if checkin.answered_at is not None or shipment.asks != checkin.ask:
         return Ended(DeliveryState.SKIPPED, "the check-in was answered", "skipped", where)
     if loop.state not in SHIPPABLE:
@@ -131,18 +131,25 @@ def _render_shipment_kind(
         moment = checkin_moment(
             checkin.due_on, schedule, now, day_end=rules.day_end, paused_until=person.paused_until
         )
-        if not moment.send_now and not attempted:
-            return Later(moment.at, moment.why)
+        if not moment.send_now:
+            return Later(moment.at, moment.why, where)
         body = checkin_message(loop, shipment, checkin)
         # Broadcast: a reply deep in a thread would not notify the person.
         return Draft(loop.channel, loop.thread_ts, {**body, "reply_broadcast": True})
     if checkin.asked_at is None:
+        question = delivery_for_checkin(session, DeliveryKind.CHECKIN, checkin)
+        if question is None or question.state in {DeliveryState.FAILED, DeliveryState.SKIPPED}:
+            # The question never reached the person (they left, Slack refused it): nobody can
+            # be said not to have answered it.
+            return Ended(DeliveryState.SKIPPED, "the check-in was never asked", "skipped", where)
         # Not asked yet (it waits for its day): look again when it should have been.
-        return Later(max(now + THREAD_WAIT, schedule.on(checkin.due_on)), "the check-in is not asked yet")
+        return Later(
+            max(now + THREAD_WAIT, schedule.on(checkin.due_on)), "the check-in is not asked yet", where
+        )
     asked_on = schedule.local_date(checkin.asked_at)
     give_up_on = checkin_date(asked_on, rules.checkin_give_up, schedule.workdays)
-    if now < schedule.on(give_up_on) and not attempted:
-        return Later(schedule.on(give_up_on), f"gives up on {give_up_on.isoformat()}")
+    if now < schedule.on(give_up_on):
+        return Later(schedule.on(give_up_on), f"gives up on {give_up_on.isoformat()}", where)
     if shipment.state == ShipmentState.WAITING:
         shipment.state, shipment.unwatched_at = ShipmentState.UNWATCHED, now
         add_entry(

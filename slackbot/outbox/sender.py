@@ -19,7 +19,7 @@ from slackbot.blocks.prompt import LOOPS_SHOWN
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.outbox.claim import claim, owner_name, post_by
 from slackbot.outbox.client import SlackClient
-from slackbot.outbox.model import Ended, Job, Later, SendReport, SendRules
+from slackbot.outbox.model import Draft, Job, Later, SendReport, SendRules
 from slackbot.outbox.post import Poster
 from slackbot.outbox.record import finish, record, wait_until
 from slackbot.outbox.render import render
@@ -116,20 +116,19 @@ class Sender:
                     agendas.get(person.id) or Agenda(),
                     now,
                     self.rules,
-                    attempted=claimed[delivery.id],
                 )
-                if isinstance(decided, Later):
-                    wait_until(delivery, decided.at, decided.reason)
-                    report.count("waiting")
-                    continue
                 maybe_posted = claimed[delivery.id]
-                if isinstance(decided, Ended) and not (maybe_posted and decided.where is not None):
+                if not isinstance(decided, Draft) and not (maybe_posted and decided.where is not None):
+                    if isinstance(decided, Later):
+                        wait_until(delivery, decided.at, decided.reason)
+                        report.count("waiting")
+                        continue
                     finish(delivery, decided.state, decided.reason)
                     if decided.counter:
                         report.count(decided.counter)
                     continue
-                # A delivery that may be in Slack already is looked up before it is ended.
-                if isinstance(decided, Ended):
+                # A delivery that may be in Slack already is looked up before it ends or waits.
+                if not isinstance(decided, Draft):
                     assert decided.where is not None
                     (channel, thread_ts), body, otherwise = decided.where, None, decided
                 else:

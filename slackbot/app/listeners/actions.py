@@ -44,6 +44,14 @@ def _id_of(action: dict[str, Any]) -> int:
     return found
 
 
+def _trigger(body: dict[str, Any]) -> str:
+    """The click's trigger, which a modal needs; Slack always sends one with a button."""
+    trigger = body.get("trigger_id")
+    if not isinstance(trigger, str) or not trigger:
+        raise InvalidInput("Slack sent that click without what it needs to open a form; please try again.")
+    return trigger
+
+
 def _own_prompt(context: BoltContext, action: dict[str, Any]) -> Delivery:
     """Only reads: "Something's broken" opens a modal next, and no Slack call follows a write."""
     person = person_of(context)
@@ -71,7 +79,7 @@ def something_broken(
 ) -> None:
     prompt = _own_prompt(context, action)
     # The trigger expires 3 seconds after the click: open the modal before anything else.
-    client.views_open(trigger_id=body["trigger_id"], view=answer_modal(prompt.id))
+    client.views_open(trigger_id=_trigger(body), view=answer_modal(prompt.id))
     ack()
 
 
@@ -127,7 +135,7 @@ def shipped_a_fix(
     loops = shippable_loops(session_of(context), person, OPTIONS_LIMIT)
     wait = services_of(context).settings.loops_checkin_after
     view = shipped_modal(what="", expected=None, link=None, loops=loops, chosen=loop, wait=wait)
-    client.views_open(trigger_id=body["trigger_id"], view=view)
+    client.views_open(trigger_id=_trigger(body), view=view)
     ack()
 
 
@@ -147,9 +155,8 @@ def answer_checkin_button(
     container = body.get("container") or {}
     channel, ts = container.get("channel_id"), container.get("message_ts")
     where = (str(channel), str(ts)) if channel and ts else None
-    wait = services_of(context).settings.loops_checkin_after
-    view = checkin_modal(item.loop, item.shipment, item.checkin, answer, wait=wait, where=where)
-    client.views_open(trigger_id=body["trigger_id"], view=view)
+    view = checkin_modal(item.loop, item.shipment, item.checkin, answer, where=where)
+    client.views_open(trigger_id=_trigger(body), view=view)
     ack()
 
 
@@ -172,8 +179,9 @@ def edit_shipment_button(
         wait=services_of(context).settings.loops_checkin_after,
         shipment_id=shipment.id,
         keep_day=shipment.checkin_on if not_asked_yet(session, shipment) else None,
+        asked=not not_asked_yet(session, shipment),
     )
-    client.views_open(trigger_id=body["trigger_id"], view=view)
+    client.views_open(trigger_id=_trigger(body), view=view)
     ack()
 
 

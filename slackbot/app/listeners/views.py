@@ -34,7 +34,7 @@ from slackbot.blocks.shipment import asks_tellable
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.core.errors import InvalidFields, InvalidInput
 from slackbot.core.parse import FIELD_LIMIT, check_field
-from slackbot.core.shipments import CheckinAnswer, ShipmentState, Wait, parse_wait
+from slackbot.core.shipments import ASK_AGAIN, CheckinAnswer, ShipmentState, Wait, parse_wait
 from slackbot.store.models import Delivery, Loop
 from slackbot.store.queries import checkin_of, loop_of, prompt_in_thread, shipment_from_source, shipment_of
 
@@ -102,15 +102,27 @@ def _text(
         return None
 
 
-def _wait(view: dict[str, Any], field: str, default: Wait) -> Wait | None:
-    """The wait picked; None for "keep the day" (editing a shipment)."""
+def _wait(view: dict[str, Any], field: str, default: Wait, *, may_keep: bool = False) -> Wait | None:
+    """The wait picked; None for "keep the day" (only offered when editing a shipment)."""
     value = chosen(view, field, FIELD_INPUT)
-    if value == KEEP_DAY:
+    if value == KEEP_DAY and may_keep:
         return None
     try:
         return parse_wait(value) if value else default
     except ValueError:
         raise InvalidInput("Pick one of the choices.", field=field) from None
+
+
+def _kept_whole(submitted: str | None, stored: str | None) -> str | None:
+    """A stored text longer than an input holds, left as the modal showed it, stays whole."""
+    if (
+        submitted is not None
+        and stored
+        and len(stored) > FIELD_LIMIT
+        and submitted == stored[:FIELD_LIMIT].strip()
+    ):
+        return stored
+    return submitted
 
 
 def shipped_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -129,21 +141,23 @@ def shipped_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, clie
     link = _text(
         view, ShippedField.LINK, SHIPPED_LABELS[ShippedField.LINK], required=False, problems=problems
     )
-    if draft is not None:
-        # Left as the modal showed it: the whole text typed into /shipped is what is meant.
-        if what == draft.what[:FIELD_LIMIT].strip():
-            what = draft.what
-        if draft.expected_change and expected == draft.expected_change[:FIELD_LIMIT].strip():
-            expected = draft.expected_change
-    wait: Wait | None = services.settings.loops_checkin_after
-    try:
-        wait = _wait(view, ShippedField.WAIT, services.settings.loops_checkin_after)
-    except InvalidInput as problem:
-        problems.update(problem.fields)
     editing = metadata_id(view.get("private_metadata") or "", "shipment")
     shipment = shipment_of(session, person, editing) if editing is not None else None
-    if editing is not None and shipment is None:
+    if editing is not None and (
+        shipment is None or shipment.loop_id is None or shipment.state == ShipmentState.DRAFT
+    ):
         raise InvalidInput(NOT_YOURS)
+    # Left as the modal showed it, the whole of a long text (typed into /shipped, or stored) stays.
+    kept = draft if draft is not None else shipment
+    if kept is not None:
+        what, expected = _kept_whole(what, kept.what), _kept_whole(expected, kept.expected_change)
+    wait: Wait | None = services.settings.loops_checkin_after
+    try:
+        wait = _wait(
+            view, ShippedField.WAIT, services.settings.loops_checkin_after, may_keep=shipment is not None
+        )
+    except InvalidInput as problem:
+        problems.update(problem.fields)
     loop: Loop | None = None
     if shipment is None:
         picked = chosen(view, ShippedField.LOOP, FIELD_INPUT)
@@ -177,10 +191,12 @@ def shipped_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, clie
             draft=draft,
         )
     ack()
-    send, note = recorded.send, recorded.update_note
+    send, note, question = recorded.send, recorded.update_note, recorded.update_question
     defer(context, lambda: send_now(services, send))
     if note is not None:
         defer(context, lambda: refresh_note(services, client, note))
+    if question is not None:
+        defer(context, lambda: refresh_question(services, client, question))
     redraw_home(context, client, person)
 
 
@@ -223,7 +239,7 @@ def checkin_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, clie
     again = None
     if answer is CheckinAnswer.CANT_TELL:
         try:
-            again = _wait(view, CheckinField.ASK_AGAIN, services.settings.loops_checkin_after)
+            again = _wait(view, CheckinField.ASK_AGAIN, ASK_AGAIN)
         except InvalidInput as problem:
             problems.update(problem.fields)
     if problems:
