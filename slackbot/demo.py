@@ -305,3 +305,5 @@ def _second_half(demo: Demo) -> None:
     prompt = demo.latest_prompt("ana")
     demo.show(render_message({"text": prompt.text, "blocks": prompt.blocks}))
     demo.expect("Next:" in str(prompt.blocks), "the prompt did not show the loop's next step")
+    summary = demo.command("ana", "/loops")
+    demo.expect("Problem → ship" in str(summary.get("blocks")), "/loops did not show how long loops take")

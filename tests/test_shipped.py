@@ -616,7 +616,7 @@ def test_loops_says_where_each_loop_stands_and_what_changed(team: Bot) -> None:
     # Opened Fri 07:00 UTC, shipped Mon 09:00 (3.08 days); answered Thu 08:30 (2.98 days later).
     assert "Problem → ship: median 3.1 days" in shown
     assert "ship → known outcome: median 3 days" in shown
-    assert "outcome watched: 1 of 1 ships (100%)" in shown
+    assert "outcome watched: 1 of 1 ship (100%)" in shown
 
 
 def test_loops_counts_an_unwatched_ship_as_not_watched(team: Bot) -> None:
@@ -627,7 +627,7 @@ def test_loops_counts_an_unwatched_ship_as_not_watched(team: Bot) -> None:
     at(team, datetime(2026, 12, 16, 9, 0, tzinfo=UTC))
     shown = summary(team, ana)
     assert "*unwatched ship*" in shown and "1 unwatched ship" in shown
-    assert "outcome watched: 0 of 1 ships (0%)" in shown
+    assert "outcome watched: 0 of 1 ship (0%)" in shown
     other = enrol(team, "ben", "Europe/Berlin")
     assert "No loops yet" in json.dumps(team.command(other, "/loops")), "only ever the caller's own"
 

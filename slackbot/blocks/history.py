@@ -56,7 +56,8 @@ def _days(value: float | None) -> str:
 
 def figures_line(numbers: Figures) -> str:
     watched = (
-        f"{numbers.watched} of {numbers.judged} ships ({numbers.watched_share:.0%})"
+        f"{numbers.watched} of {numbers.judged} ship{'s' if numbers.judged != 1 else ''} "
+        f"({numbers.watched_share:.0%})"
         if numbers.watched_share is not None
         else "–"
     )
