@@ -78,21 +78,29 @@ def checkin_day(
     return checkin_date(schedule.local_date(shipped_at or now), wait, schedule.workdays)
 
 
+def _owe(
+    session: Session, person: Person, kind: DeliveryKind, key: int, at: datetime, **links: int | None
+) -> int | None:
+    """A message of the loop's second half, owed once per (kind, key): its id when new."""
+    return add_delivery(
+        session,
+        workspace_id=person.workspace_id,
+        person_id=person.id,
+        kind=kind,
+        key=str(key),
+        due_at=at,
+        **links,
+    )
+
+
 def _owe_checkin(
     session: Session, person: Person, shipment: Shipment, checkin: CheckIn, at: datetime
 ) -> None:
     """The check-in message, and the notice that goes out if nobody answers it."""
-    common = {
-        "workspace_id": person.workspace_id,
-        "person_id": person.id,
-        "key": str(checkin.id),
-        "loop_id": shipment.loop_id,
-        "shipment_id": shipment.id,
-        "checkin_id": checkin.id,
-    }
-    add_delivery(session, kind=DeliveryKind.CHECKIN, due_at=at, **common)
+    links = {"loop_id": shipment.loop_id, "shipment_id": shipment.id, "checkin_id": checkin.id}
+    _owe(session, person, DeliveryKind.CHECKIN, checkin.id, at, **links)
     # Rendered when due: it works out the give-up day from when the check-in was asked.
-    add_delivery(session, kind=DeliveryKind.UNWATCHED, due_at=at, **common)
+    _owe(session, person, DeliveryKind.UNWATCHED, checkin.id, at, **links)
 
 
 def _ask(
@@ -171,15 +179,8 @@ def record_shipment(
         session, loop, LoopState.SHIPPED, now=now, note=shipped_entry(shipment), ts=f"shipment:{shipment.id}"
     )
     loop.shipped_at = now
-    note = add_delivery(
-        session,
-        workspace_id=person.workspace_id,
-        person_id=person.id,
-        kind=DeliveryKind.SHIPMENT,
-        key=str(shipment.id),
-        due_at=now,
-        loop_id=loop.id,
-        shipment_id=shipment.id,
+    note = _owe(
+        session, person, DeliveryKind.SHIPMENT, shipment.id, now, loop_id=loop.id, shipment_id=shipment.id
     )
     if note is not None:
         send.append(note)
@@ -342,17 +343,8 @@ def answer_checkin(
     else:
         shipment.state, shipment.outcome, shipment.next_step = ShipmentState.ANSWERED, answer, next_step
         shipment.checked_at, shipment.cant_tell_streak = now, 0
-    outcome = add_delivery(
-        session,
-        workspace_id=person.workspace_id,
-        person_id=person.id,
-        kind=DeliveryKind.OUTCOME,
-        key=str(checkin.id),
-        due_at=now,
-        loop_id=loop.id,
-        shipment_id=shipment.id,
-        checkin_id=checkin.id,
-    )
+    links = {"loop_id": loop.id, "shipment_id": shipment.id, "checkin_id": checkin.id}
+    outcome = _owe(session, person, DeliveryKind.OUTCOME, checkin.id, now, **links)
     return Answered(checkin, outcome, question_id, first=True)
 
 
