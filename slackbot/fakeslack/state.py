@@ -495,6 +495,9 @@ class Workspace:
         self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
         self.messages: list[Message] = []
+        # (channel, ts) → the messages posted with it, oldest first: a thread reply finds its
+        # parent without scanning every message (a bench posts tens of thousands).
+        self._by_key: dict[tuple[str, str], list[Message]] = {}
         self.views: dict[str, View] = {}
         self.stacks: dict[str, list[str]] = {}  # user -> open modal view ids, root first
         self.homes: dict[str, str] = {}  # user -> home view id
@@ -651,8 +654,8 @@ class Workspace:
     def find_message(self, channel_id: str, ts: str, *, include_ephemeral: bool = False) -> Message | None:
         """The live message with that ts in that channel."""
         with self.lock:
-            for message in reversed(self.messages):
-                if message.channel != channel_id or message.ts != ts or message.deleted:
+            for message in reversed(self._by_key.get((channel_id, ts), [])):
+                if message.deleted:
                     continue
                 if message.is_ephemeral and not include_ephemeral:
                     continue
@@ -663,6 +666,7 @@ class Workspace:
         """Store a message and, for a thread reply, update its parent's counters."""
         with self.lock:
             self.messages.append(message)
+            self._by_key.setdefault((message.channel, message.ts), []).append(message)
             if message.thread_ts and message.thread_ts != message.ts and not message.is_ephemeral:
                 parent = self.find_message(message.channel, message.thread_ts)
                 if parent is not None:

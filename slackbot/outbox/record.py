@@ -41,6 +41,9 @@ def record(
         p.id: p
         for p in session.scalars(select(Person).where(Person.id.in_({o.job.person_id for o in outcomes})))
     }
+    asked = [d.checkin_id for d in held.values() if d.kind == DeliveryKind.CHECKIN and d.checkin_id]
+    # Into the identity map, held while recording: `_sent` reads each with session.get.
+    checkins = session.scalars(select(CheckIn).where(CheckIn.id.in_(asked))).all() if asked else []
     for outcome in outcomes:
         delivery, person = held.get(outcome.job.delivery_id), people[outcome.job.person_id]
         if outcome.channel and outcome.channel.startswith("D") and person.dm_channel is None:
@@ -64,6 +67,7 @@ def record(
             _sent(session, delivery, person, outcome, now, report)
         else:
             _not_sent(session, delivery, person, outcome, now, report)
+    del checkins
 
 
 def finish(delivery: Delivery, state: DeliveryState, reason: str | None) -> None:

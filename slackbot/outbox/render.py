@@ -7,6 +7,7 @@ schedule as it is now (a zone moved, a pause began), which may make it wait (`La
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -74,6 +75,23 @@ def render(
         return Draft(where[0], where[1], nudge_message())
     body = prompt_message(prompt_id=delivery.id, welcome_back=person.welcome_back, agenda=agenda, now=now)
     return Draft(person.dm_channel, None, body)
+
+
+def preload_threads(session: Session, deliveries: Sequence[Delivery]) -> list[object]:
+    """Read the loops, shipments and check-ins a batch renders in three queries, not three a row.
+
+    They land in the session's identity map, where `render`'s `session.get` finds them; the
+    caller keeps the returned list while it renders (the map holds its rows weakly).
+    """
+    loaded: list[object] = []
+    for model, ids in (
+        (Loop, {d.loop_id for d in deliveries if d.loop_id}),
+        (Shipment, {d.shipment_id for d in deliveries if d.shipment_id}),
+        (CheckIn, {d.checkin_id for d in deliveries if d.checkin_id}),
+    ):
+        if ids:
+            loaded += session.scalars(select(model).where(model.id.in_(ids))).all()
+    return loaded
 
 
 def no_longer_wanted(delivery: Delivery, person: Person, workspace: Workspace) -> str | None:

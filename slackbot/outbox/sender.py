@@ -22,7 +22,7 @@ from slackbot.outbox.client import SlackClient
 from slackbot.outbox.model import Draft, Job, Later, SendReport, SendRules
 from slackbot.outbox.post import Poster
 from slackbot.outbox.record import finish, record, wait_until
-from slackbot.outbox.render import render
+from slackbot.outbox.render import preload_threads, render
 from slackbot.store.db import Database
 from slackbot.store.models import Delivery, Person, Workspace
 from slackbot.store.queries import Agenda, agendas_of
@@ -104,6 +104,7 @@ class Sender:
                     select(Workspace).where(Workspace.id.in_({d.workspace_id for d in deliveries}))
                 )
             }
+            preloaded = preload_threads(session, deliveries)
             prompted = [people[d.person_id] for d in deliveries if d.kind == DeliveryKind.PROMPT]
             agendas = agendas_of(session, prompted, LOOPS_SHOWN)
             for delivery in deliveries:
@@ -152,6 +153,7 @@ class Sender:
                         post_by=deadline,
                     )
                 )
+            del preloaded
         return jobs
 
 
