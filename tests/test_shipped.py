@@ -701,3 +701,34 @@ def test_editing_after_the_check_in_was_asked_redraws_it_and_keeps_its_day(team:
     redrawn = team.fake.message(question.channel, question.ts)
     assert "Retry after 5 s" in json.dumps(redrawn.blocks)
     assert shipments(team, ana)[0].checkin_on == date(2026, 12, 2)
+
+
+def test_loops_n_tells_the_whole_story_with_a_link_to_its_thread(team: Bot) -> None:
+    ana, loop = with_loop(team)
+    ship_quick(team, ana)
+    team.tick(WEDNESDAY_DUE)
+    at(team, WEDNESDAY_DUE + timedelta(hours=1))
+    (question,) = checkins(team, ana, loop)
+    answer(
+        team,
+        ana,
+        question,
+        "checkin_no_change",
+        {"checkin_happened.text": "Flat", "checkin_next.text": "Try B"},
+    )
+    story = json.dumps(team.command(ana, "/loops 1")["blocks"], ensure_ascii=False)
+    order = [
+        "Opened: OTP SMS arrive late",
+        "Shipped: Retry",
+        "Check-in answered: No change",
+        "Next step: Try B",
+    ]
+    positions = [story.find(words) for words in order]
+    assert -1 not in positions and positions == sorted(positions), story
+    assert "*Fri 27 Nov* · Opened" in story and "*Wed 2 Dec* · Check-in answered" in story
+    assert "Open the loop's thread>" in story and "/archives/" in story
+    ben = enrol(team, "ben", "Europe/Berlin")
+    theirs = json.dumps(team.command(ben, "/loops 1"))
+    nothing = json.dumps(team.command(ben, "/loops 2"))
+    assert "You have no Loop #1." in theirs
+    assert theirs.replace("#1", "#N") == nothing.replace("#2", "#N")

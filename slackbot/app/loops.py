@@ -85,7 +85,15 @@ def open_loop(
         raise RuntimeError(f"could not number a new loop for person {person.id}")
     if story:
         text = what if not for_whom else f"{what}\nfor: {for_whom}"
-        add_entry(session, loop_id=loop.id, person_id=person.id, kind="answer", text=text, slack_ts=entry_ts)
+        add_entry(
+            session,
+            loop_id=loop.id,
+            person_id=person.id,
+            kind="answer",
+            text=text,
+            slack_ts=entry_ts,
+            created_at=now,
+        )
     if prompt is not None and prompt.answer is None:
         prompt.answer, prompt.answered_at = PromptAnswer.LOOP, now
     root = add_delivery(
@@ -114,7 +122,15 @@ def set_state(
     loop.state = move(loop.state, to, number=loop.number)
     if to in {LoopState.DROPPED, LoopState.CLOSED}:
         loop.closed_at = now
-    add_entry(session, loop_id=loop.id, person_id=loop.person_id, kind=to.value, text=note, slack_ts=ts)
+    add_entry(
+        session,
+        loop_id=loop.id,
+        person_id=loop.person_id,
+        kind=to.value,
+        text=note,
+        slack_ts=ts,
+        created_at=now,
+    )
 
 
 def after_opening(

@@ -115,8 +115,9 @@ def _ask(
 
 
 def shipped_entry(shipment: Shipment) -> str:
+    """The story's line for a shipment (the entry's kind says "shipped")."""
     expected = f" Expecting: {shipment.expected_change}" if shipment.expected_change else ""
-    return f"Shipped: {shipment.what}.{expected}"
+    return f"{shipment.what}.{expected}"
 
 
 def record_shipment(
@@ -252,6 +253,7 @@ def edit_shipment(
         kind="edited",
         text=shipped_entry(shipment),
         slack_ts=f"edit:{shipment.id}:{services.now().timestamp()}",
+        created_at=services.now(),
     )
     note = session.scalars(
         select(Delivery).where(
@@ -318,6 +320,7 @@ def answer_checkin(
         kind="checkin",
         text=sentence,
         slack_ts=f"checkin:{checkin.id}",
+        created_at=now,
     )
     lock(session, loop)
     if loop.state in SHIPPABLE:
@@ -329,7 +332,7 @@ def answer_checkin(
                 loop,
                 LoopState.CONTINUED,
                 now=now,
-                note=f"Next: {next_step}",
+                note=next_step or "",
                 ts=f"next:{checkin.id}",
             )
             loop.next_step = next_step

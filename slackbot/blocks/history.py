@@ -12,6 +12,7 @@ from slackbot.blocks.text import day, loop_title, shown
 from slackbot.core.figures import Figures
 from slackbot.core.loops import LoopState, age_in_days
 from slackbot.core.shipments import ShipmentState
+from slackbot.store.models import Entry, Loop
 from slackbot.store.queries import ClosedLoop, OpenLoop, Summary
 
 NO_LOOPS = (
@@ -98,3 +99,52 @@ def summary_message(summary: Summary, numbers: Figures, tz: ZoneInfo, now: datet
         blocks.append(context(unwatched_line(summary.unwatched)))
     blocks.append(context("Only you can see this. `/loops help` lists the rest."))
     return message(f"Your loops: {summary.open_count} open, {len(summary.closed)} recently closed.", blocks)
+
+
+# How each kind of entry reads in a loop's story.
+ENTRY_LABELS = {
+    "answer": "Opened",
+    "reply": "Reply",
+    "still_broken": "Still broken",
+    "shipped": "Shipped",
+    "edited": "Shipment edited",
+    "checkin": "Check-in answered",
+    "continued": "Next step",
+    "closed": "Closed",
+    "dropped": "Dropped",
+    "unwatched": "Unwatched",
+}
+# Sections of a story message: Slack allows 50 blocks, and each section 3,000 characters.
+STORY_SECTION_CHARS = 2800
+ENTRY_CHARS = 700
+
+
+def story_message(
+    loop: Loop, entries: list[Entry], total: int, permalink: str | None, tz: ZoneInfo
+) -> dict[str, Any]:
+    """`/loops 12`: the loop's whole story in order, each entry with its local date."""
+    blocks: list[dict[str, Any]] = [header(f"Loop #{loop.number}"), section(f"*{loop_title(loop)}*")]
+    facts = [f"_{loop.state}_", f"opened {day(loop.opened_at.astimezone(tz).date())}"]
+    if loop.next_step and loop.state in (LoopState.CONTINUED, LoopState.OPEN):
+        facts.append(f"next: {shown(loop.next_step, 300)}")
+    blocks.append(context(" · ".join(facts)))
+    if total > len(entries):
+        blocks.append(
+            context(f"The {total - len(entries)} oldest entries are in the thread; here are the newest.")
+        )
+    lines: list[str] = []
+    for entry in entries:
+        when = day(entry.created_at.astimezone(tz).date())
+        label = ENTRY_LABELS.get(entry.kind, entry.kind.replace("_", " ").capitalize())
+        lines.append(f"*{when}* · {label}: {shown(entry.text, ENTRY_CHARS)}")
+    chunk = ""
+    for line in lines:
+        if chunk and len(chunk) + len(line) + 1 > STORY_SECTION_CHARS:
+            blocks.append(section(chunk))
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    if chunk:
+        blocks.append(section(chunk))
+    if permalink:
+        blocks.append(context(f"<{permalink}|Open the loop's thread>"))
+    return message(f"Loop #{loop.number}: {len(entries)} entries", blocks)

@@ -44,7 +44,7 @@ LOOPS_SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("resume", "/loops resume", "prompts again after a pause", True),
     Subcommand("settings", "/loops settings", "your prompt time, workdays and time zone", False),
     Subcommand("export", "/loops export", "all your loops as a CSV file", False),
-    Subcommand("show", "/loops 12", "the whole story of loop #12", False),
+    Subcommand("show", "/loops 12", "the whole story of loop #12", True),
 )
 
 _ALIASES = {"": "history", "list": "history", "?": "help", "--help": "help", "-h": "help"}

@@ -177,6 +177,7 @@ def _render_shipment_kind(
             kind="unwatched",
             text=f"Nobody answered the check-in asked on {asked_on.isoformat()}.",
             slack_ts=f"unwatched:{checkin.id}",
+            created_at=now,
         )
     return Draft(loop.channel, loop.thread_ts, unwatched_note(loop, shipment, rules.checkin_give_up.label))
 

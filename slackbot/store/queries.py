@@ -640,3 +640,17 @@ def _recent_ships(session: Session, person: Person, since: datetime) -> list[Shi
         )
         for shipment, opened_at, source, first_id, asked_count, answered_count in rows
     ]
+
+
+def story_of(session: Session, loop: Loop, limit: int) -> tuple[list[Entry], int]:
+    """A loop's newest `limit` entries, oldest first, and how many there are in all."""
+    total = int(session.scalar(select(func.count()).select_from(Entry).where(Entry.loop_id == loop.id)) or 0)
+    newest = list(
+        session.scalars(
+            select(Entry)
+            .where(Entry.loop_id == loop.id)
+            .order_by(Entry.created_at.desc(), Entry.id.desc())
+            .limit(limit)
+        )
+    )
+    return newest[::-1], total

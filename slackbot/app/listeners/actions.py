@@ -110,6 +110,7 @@ def still_broken(
         kind="still_broken",
         text=note,
         slack_ts=f"action:{action.get('action_ts')}",
+        created_at=services.now(),
     )
     ack()
     channel, thread_ts, number = loop.channel, loop.thread_ts, loop.number

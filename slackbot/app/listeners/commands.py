@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from slackbot.app import people
 from slackbot.app.context import caller, defer, person_of, services_of, session_of
+from slackbot.app.errors import is_slack_outage
 from slackbot.app.listeners.home import redraw_home
 from slackbot.app.shipments import COMMAND_TEXT_LIMIT, draft_shipment, record_shipment, send_now
 from slackbot.blocks.help import help_message
-from slackbot.blocks.history import summary_message
+from slackbot.blocks.history import story_message, summary_message
 from slackbot.blocks.ids import Command
 from slackbot.blocks.kit import OPTIONS_LIMIT, message, section
 from slackbot.blocks.modals import shipped_modal
@@ -21,7 +26,10 @@ from slackbot.core.loops import SHIPPABLE
 from slackbot.core.parse import FIELD_LIMIT, parse_loops_command, parse_shipped
 from slackbot.core.schedule import zone
 from slackbot.outbox.profile import fetch_profile
-from slackbot.store.queries import loop_numbered, shippable_loops, summary_of
+from slackbot.store.models import Person
+from slackbot.store.queries import loop_numbered, shippable_loops, story_of, summary_of
+
+logger = logging.getLogger(__name__)
 
 
 def loops(ack: Ack, command: dict[str, str], context: BoltContext, client: WebClient) -> None:
@@ -34,6 +42,10 @@ def loops(ack: Ack, command: dict[str, str], context: BoltContext, client: WebCl
     person, services = caller(context), services_of(context)
     if name == "help":
         ack(response_type="ephemeral", **help_message(request.not_understood))
+        return
+    if name == "show":
+        assert request.loop_number is not None
+        ack(response_type="ephemeral", **loop_story(context, client, person, request.loop_number))
         return
     if name == "history":
         now = services.now()
@@ -56,6 +68,30 @@ def loops(ack: Ack, command: dict[str, str], context: BoltContext, client: WebCl
 # `/loops` lists this many open loops (newest first) and recently closed ones.
 OPEN_SHOWN = 15
 CLOSED_SHOWN = 5
+
+
+# A story shows at most this many entries (the newest); the thread has them all.
+STORY_ENTRIES = 40
+
+
+def loop_story(context: BoltContext, client: WebClient, person: Person, number: int) -> dict[str, Any]:
+    """`/loops 12`, for the caller's own Loop #12 only; anyone else's reads as not existing."""
+    session = session_of(context)
+    loop = loop_numbered(session, person, number)
+    if loop is None:
+        raise InvalidInput(f"You have no Loop #{number}. `/loops` lists yours.")
+    entries, total = story_of(session, loop, STORY_ENTRIES)
+    permalink = None
+    if loop.channel and loop.thread_ts:
+        try:
+            found = client.chat_getPermalink(channel=loop.channel, message_ts=loop.thread_ts)
+            permalink = str(found["permalink"])
+        except Exception as error:
+            if not (is_slack_outage(error) or isinstance(error, SlackApiError)):
+                raise
+            # The story is worth showing without its link.
+            logger.warning("chat.getPermalink failed for loop %s: %s", loop.id, error)
+    return story_message(loop, entries, total, permalink, zone(person.tz))
 
 
 def no_such_loop(number: int) -> InvalidInput:

@@ -80,7 +80,15 @@ def direct_message(event: dict[str, Any], context: BoltContext, client: WebClien
         if loop is None or not answer.for_whom:
             say("Tell me what's broken on the first line, and `for: …` who it's broken for.")
             return
-    add_entry(session, loop_id=loop.id, person_id=person.id, kind="reply", text=unescape(text), slack_ts=ts)
+    add_entry(
+        session,
+        loop_id=loop.id,
+        person_id=person.id,
+        kind="reply",
+        text=unescape(text),
+        slack_ts=ts,
+        created_at=services_of(context).now(),
+    )
     lock(session, loop)
     if answer.for_whom and not loop.for_whom:
         try:
