@@ -732,3 +732,17 @@ def test_loops_n_tells_the_whole_story_with_a_link_to_its_thread(team: Bot) -> N
     nothing = json.dumps(team.command(ben, "/loops 2"))
     assert "You have no Loop #1." in theirs
     assert theirs.replace("#1", "#N") == nothing.replace("#2", "#N")
+
+
+def test_a_thread_note_whose_loop_root_slack_refused_ends_instead_of_waiting_forever(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    at(team, MONDAY)
+    team.fake.faults.add(method="chat.postMessage", kind="error", error="invalid_blocks", times=1)
+    team.command(ana, "/shipped Dark mode")
+    (modal,) = team.fake.views_of(ana)
+    team.sender.submit_view(ana, modal.id, {"shipped_expected.text": "Fewer complaints"})
+    team.settle()
+    team.tick(MONDAY + timedelta(minutes=2))
+    (root,) = team.deliveries(ana, "loop_root")
+    (note,) = team.deliveries(ana, "shipment")
+    assert (root.state, note.state) == ("failed", "skipped"), (root.last_error, note.last_error)

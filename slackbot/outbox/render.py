@@ -126,7 +126,17 @@ def _render_shipment_kind(
     if shipment is None or loop is None or shipment.person_id != person.id or loop.person_id != person.id:
         return Ended(DeliveryState.SKIPPED, "the shipment is gone", "skipped")
     if loop.thread_ts is None or loop.channel is None:
-        # The loop's root message is a delivery of its own, posted first.
+        # The loop's root message is a delivery of its own, posted first; if it will never
+        # be posted (Slack refused it), neither can anything in its thread.
+        root = session.scalars(
+            select(Delivery.state).where(
+                Delivery.person_id == person.id,
+                Delivery.kind == DeliveryKind.LOOP_ROOT,
+                Delivery.key == str(loop.id),
+            )
+        ).first()
+        if root in {DeliveryState.FAILED, DeliveryState.SKIPPED}:
+            return Ended(DeliveryState.SKIPPED, "the loop's thread was never posted", "skipped")
         return Later(now + THREAD_WAIT, "the loop's thread is not posted yet")
     where = (loop.channel, loop.thread_ts)
     if kind is DeliveryKind.SHIPMENT:
