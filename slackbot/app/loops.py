@@ -8,7 +8,9 @@ if posting it fails here the clock posts it on its next tick.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
@@ -143,23 +145,38 @@ def after_opening(
         refresh_prompt(services, client, prompt_id)
 
 
+def redraw_sent(
+    services: Services,
+    client: WebClient,
+    delivery_id: int,
+    body_of: Callable[[Session, Delivery], dict[str, Any] | None],
+) -> None:
+    """Rewrite a message the outbox sent, from what is stored now (None from `body_of`: leave it)."""
+    with services.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None or delivery.slack_ts is None or delivery.channel is None:
+            return
+        body = body_of(session, delivery)
+        channel, ts = delivery.channel, delivery.slack_ts
+    if body is not None:
+        client.chat_update(channel=channel, ts=ts, **body)
+
+
 def refresh_prompt(services: Services, client: WebClient, prompt_id: int) -> None:
     """Redraw a sent prompt: its answer instead of the buttons, and the loops open now."""
-    with services.database.session() as session:
-        prompt = session.get(Delivery, prompt_id)
-        if prompt is None or prompt.slack_ts is None or prompt.channel is None:
-            return
+
+    def body(session: Session, prompt: Delivery) -> dict[str, Any] | None:
         person = session.get(Person, prompt.person_id)
         assert person is not None
-        body = prompt_message(
+        return prompt_message(
             prompt_id=prompt.id,
             welcome_back=False,
             agenda=agenda_of(session, person, LOOPS_SHOWN),
             now=services.now(),
             answer=prompt.answer,
         )
-        channel, ts = prompt.channel, prompt.slack_ts
-    client.chat_update(channel=channel, ts=ts, **body)
+
+    redraw_sent(services, client, prompt_id, body)
 
 
 def post_in_thread(client: WebClient, channel: str | None, thread_ts: str | None, text: str) -> None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from slackbot.app.loops import open_loop, set_state
+from slackbot.app.loops import open_loop, redraw_sent, set_state
 from slackbot.app.services import Services
 from slackbot.blocks.shipment import checkin_message, shipment_note
 from slackbot.core.deliveries import DeliveryKind, DeliveryState
@@ -359,27 +360,23 @@ def send_now(services: Services, deliveries: list[int]) -> None:
 
 def refresh_question(services: Services, client: WebClient, delivery_id: int) -> None:
     """Redraw a sent check-in from what is stored now: its answer instead of the buttons."""
-    with services.database.session() as session:
-        delivery = session.get(Delivery, delivery_id)
-        if delivery is None or delivery.slack_ts is None or delivery.channel is None:
-            return
+
+    def body(session: Session, delivery: Delivery) -> dict[str, Any] | None:
         checkin = session.get(CheckIn, delivery.checkin_id)
         shipment = session.get(Shipment, delivery.shipment_id)
         loop = session.get(Loop, delivery.loop_id)
         if checkin is None or shipment is None or loop is None:
-            return
-        body = checkin_message(loop, shipment, checkin)
-        channel, ts = delivery.channel, delivery.slack_ts
-    client.chat_update(channel=channel, ts=ts, **body)
+            return None
+        return checkin_message(loop, shipment, checkin)
+
+    redraw_sent(services, client, delivery_id, body)
 
 
 def refresh_note(services: Services, client: WebClient, delivery_id: int) -> None:
     """Rewrite a posted shipment note after an edit."""
-    with services.database.session() as session:
-        delivery = session.get(Delivery, delivery_id)
-        shipment = session.get(Shipment, delivery.shipment_id) if delivery is not None else None
-        if delivery is None or shipment is None or delivery.slack_ts is None or delivery.channel is None:
-            return
-        body = shipment_note(shipment, shipment.checkin_on)
-        channel, ts = delivery.channel, delivery.slack_ts
-    client.chat_update(channel=channel, ts=ts, **body)
+
+    def body(session: Session, delivery: Delivery) -> dict[str, Any] | None:
+        shipment = session.get(Shipment, delivery.shipment_id)
+        return shipment_note(shipment, shipment.checkin_on) if shipment is not None else None
+
+    redraw_sent(services, client, delivery_id, body)
