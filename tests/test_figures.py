@@ -17,15 +17,14 @@ instants = st.datetimes(
 
 @st.composite
 def ships(draw: st.DrawFn) -> Ship:
-    asked = draw(st.booleans())
-    answered = asked and draw(st.booleans())
+    answered = draw(st.booleans())
     return Ship(
         loop_opened_at=draw(instants),  # edits and clocks may put it after the ship
         shipped_at=draw(instants),
         first_of_loop=draw(st.booleans()),
         opened_by_ship=draw(st.booleans()),
-        asked=asked,
         answered=answered,
+        unwatched=draw(st.booleans()),  # "can't tell yet", then nothing: answered and unwatched
         settled_at=draw(st.none() | instants) if answered else None,
     )
 
@@ -40,13 +39,24 @@ def test_medians_are_never_negative_and_the_share_is_a_share(history: list[Ship]
 
 
 @given(st.lists(ships(), max_size=40))
-def test_a_ship_whose_check_in_never_came_never_counts_as_watched(history: list[Ship]) -> None:
-    never_asked = [
+def test_a_ship_still_waiting_for_its_check_in_counts_neither_way(history: list[Ship]) -> None:
+    waiting = [
         Ship(s.loop_opened_at, s.shipped_at, s.first_of_loop, s.opened_by_ship, False, False, None)
         for s in history
     ]
-    numbers = figures(never_asked, NOW)
+    numbers = figures(waiting, NOW)
     assert (numbers.watched, numbers.judged, numbers.watched_share) == (0, 0, None)
+
+
+@given(st.lists(ships(), max_size=40))
+def test_an_unwatched_ship_never_counts_as_watched(history: list[Ship]) -> None:
+    unwatched = [
+        Ship(s.loop_opened_at, s.shipped_at, s.first_of_loop, s.opened_by_ship, s.answered, True, None)
+        for s in history
+    ]
+    numbers = figures(unwatched, NOW)
+    assert numbers.watched == 0
+    assert numbers.judged == numbers.ships
 
 
 @given(st.lists(ships(), max_size=40))
@@ -59,13 +69,13 @@ def test_a_hand_made_history() -> None:
     day = timedelta(days=1)
     history = [
         # Opened, shipped 2 days later, settled 3 days after that.
-        Ship(NOW - 10 * day, NOW - 8 * day, True, False, True, True, NOW - 5 * day),
-        # Its second shipment: not a problem → ship distance; asked, never answered.
-        Ship(NOW - 10 * day, NOW - 4 * day, False, False, True, False, None),
-        # Opened by /shipped itself: no problem → ship distance; not asked yet.
+        Ship(NOW - 10 * day, NOW - 8 * day, True, False, True, False, NOW - 5 * day),
+        # Its second shipment: not a problem → ship distance; never answered, given up on.
+        Ship(NOW - 10 * day, NOW - 4 * day, False, False, False, True, None),
+        # Opened by /shipped itself: no problem → ship distance; its check-in still to come.
         Ship(NOW - 1 * day, NOW - 1 * day, True, True, False, False, None),
         # Older than the window: not counted at all.
-        Ship(NOW - 200 * day, NOW - 100 * day, True, False, True, True, NOW - 99 * day),
+        Ship(NOW - 200 * day, NOW - 100 * day, True, False, True, False, NOW - 99 * day),
     ]
     numbers = figures(history, NOW)
     assert numbers.problem_to_ship_days == 2

@@ -598,9 +598,11 @@ def test_loops_says_where_each_loop_stands_and_what_changed(team: Bot) -> None:
     ana, loop = with_loop(team)
     assert "_opened today_ · broken" in summary(team, ana)
     ship_quick(team, ana)
-    assert "shipped, check-in on Wed 2 Dec" in summary(team, ana)
+    assert "shipped · check-in on Wed 2 Dec" in summary(team, ana)
     team.tick(WEDNESDAY_DUE)
-    assert "*waiting on you*" in summary(team, ana)
+    waiting = summary(team, ana)
+    assert "*waiting on you*" in waiting
+    assert "outcome watched: –" in waiting, "a check-in still waiting counts neither way"
     at(team, WEDNESDAY_DUE + timedelta(days=1))
     (question,) = checkins(team, ana, loop)
     answer(
@@ -746,3 +748,31 @@ def test_a_thread_note_whose_loop_root_slack_refused_ends_instead_of_waiting_for
     (root,) = team.deliveries(ana, "loop_root")
     (note,) = team.deliveries(ana, "shipment")
     assert (root.state, note.state) == ("failed", "skipped"), (root.last_error, note.last_error)
+
+
+def test_cant_tell_then_silence_is_an_unwatched_ship_in_loops(team: Bot) -> None:
+    ana, loop = with_loop(team)
+    at(team, MONDAY)
+    team.command(ana, "/shipped #1 Retry v1..v2 expect: OTP in a minute")
+    team.tick(WEDNESDAY_DUE)
+    (question,) = checkins(team, ana, loop)
+    at(team, WEDNESDAY_DUE + timedelta(hours=1))
+    answer(
+        team,
+        ana,
+        question,
+        "checkin_cant_tell",
+        {
+            "checkin_happened.text": "Too few",
+            "checkin_next.text": "Wait",
+            "checkin_ask_again.text": "workdays:1",
+        },
+    )
+    team.tick(datetime(2026, 12, 3, 8, 30, tzinfo=UTC))  # the re-ask
+    at(team, datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
+    assert "next: Wait · *waiting on you*" in summary(team, ana)
+    team.tick(datetime(2026, 12, 17, 8, 30, tzinfo=UTC))  # ten workdays after the re-ask
+    at(team, datetime(2026, 12, 17, 9, 0, tzinfo=UTC))
+    shown = summary(team, ana)
+    assert "next: Wait · *unwatched ship*" in shown
+    assert "outcome watched: 0 of 1 ship (0%)" in shown, "an earlier can't-tell does not make it watched"

@@ -25,15 +25,19 @@ NO_LOOPS = (
 def where_it_stands(item: OpenLoop, tz: ZoneInfo) -> str:
     """broken / next: … / shipped, check-in on DATE / waiting on you / unwatched ship."""
     loop, shipment, checkin = item.loop, item.shipment, item.checkin
-    if loop.state != LoopState.SHIPPED or shipment is None:
-        return f"broken · next: {shown(loop.next_step, 200)}" if loop.next_step else "broken"
+    # A continued loop may still have a check-in coming ("can't tell yet" asks again).
+    prefix = f"next: {shown(loop.next_step, 200)}" if loop.next_step else "broken"
+    if loop.state == LoopState.SHIPPED:
+        prefix = "shipped"
+    if shipment is None or shipment.state not in (ShipmentState.WAITING, ShipmentState.UNWATCHED):
+        return prefix
     if shipment.state == ShipmentState.UNWATCHED:
-        return "shipped · *unwatched ship*: nobody answered its check-in"
+        return f"{prefix} · *unwatched ship*: nobody answered its check-in"
     if checkin is not None and checkin.asked_at is not None and checkin.answered_at is None:
-        return "shipped · *waiting on you*: answer its check-in"
+        return f"{prefix} · *waiting on you*: answer its check-in"
     if shipment.checkin_on is not None:
-        return f"shipped, check-in on {day(shipment.checkin_on)}"
-    return "shipped"
+        return f"{prefix} · check-in on {day(shipment.checkin_on)}"
+    return prefix
 
 
 def closed_sentence(item: ClosedLoop) -> str:
@@ -42,7 +46,7 @@ def closed_sentence(item: ClosedLoop) -> str:
     if shipment is None or checkin is None:
         return "Closed."
     happened = shown(checkin.what_happened, 300)
-    return f"Shipped {shown(shipment.what, 300)}, {happened}.".replace("..", ".")
+    return f"Shipped {shown(shipment.what, 300)}, {happened}" + ("" if happened.endswith(".") else ".")
 
 
 def _days(value: float | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from slackbot.blocks.kit import clip
 from slackbot.core.parse import escape
 from slackbot.store.models import Loop
 
@@ -15,9 +16,11 @@ def shown(text: str | None, limit: int = SHOWN_LIMIT) -> str:
     """User text made safe for mrkdwn and short enough to read; a note says when it was shortened."""
     if not text:
         return ""
-    if len(text) <= limit:
-        return escape(text)
-    return escape(text[: limit - 1]) + f"… _(shortened here; all {len(text):,} characters are kept)_"
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    # Cut after escaping (an `&` becomes five characters), never inside an `&amp;`.
+    return clip(escaped, limit) + f" _(shortened here; all {len(text):,} characters are kept)_"
 
 
 def loop_title(loop: Loop) -> str:

@@ -2,9 +2,9 @@
 
 Problem → ship (days from a loop's opening to its first shipment), ship → known outcome
 (days from a shipment to the answer that settled it), and the share of ships whose
-outcome was watched (answered at all, "can't tell yet" included). A ship whose check-in
-has not been asked yet is too early to count either way; one nobody answered never
-counts as watched.
+outcome was watched (answered at all, "can't tell yet" included). A ship still waiting for
+its check-in or its answer is too early to count either way; an unwatched ship (its
+latest ask given up on) counts against, even if an earlier ask was answered.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ class Ship:
     shipped_at: datetime
     first_of_loop: bool  # the loop's first shipment: counts for problem → ship
     opened_by_ship: bool  # the loop was opened by this `/shipped`: no problem → ship distance
-    asked: bool  # its check-in reached the person
-    answered: bool  # any ask of it was answered
+    answered: bool  # any ask of it was answered ("can't tell yet" too: somebody looked)
+    unwatched: bool  # its latest ask went unanswered until it gave up
     settled_at: datetime | None  # when an answer other than "can't tell yet" came
 
 
@@ -37,7 +37,7 @@ class Figures:
     watched_share: float | None  # 0..1
     ships: int  # shipments in the window
     watched: int
-    judged: int  # shipments whose check-in was asked (the share's denominator)
+    judged: int  # shipments answered or given up on (the share's denominator)
 
 
 def days_between(start: datetime, end: datetime) -> float:
@@ -55,8 +55,8 @@ def figures(ships: Iterable[Ship], now: datetime, window: timedelta = WINDOW) ->
         if s.first_of_loop and not s.opened_by_ship
     ]
     to_outcome = [days_between(s.shipped_at, s.settled_at) for s in recent if s.settled_at is not None]
-    judged = [s for s in recent if s.asked]
-    watched = sum(1 for s in judged if s.answered)
+    judged = [s for s in recent if s.answered or s.unwatched]
+    watched = sum(1 for s in judged if s.answered and not s.unwatched)
     return Figures(
         problem_to_ship_days=median(to_ship) if to_ship else None,
         ship_to_outcome_days=median(to_outcome) if to_outcome else None,

@@ -606,22 +606,24 @@ def _latest_shipments(
 
 
 def _recent_ships(session: Session, person: Person, since: datetime) -> list[Ship]:
-    first_ship = (
-        select(Shipment.loop_id, func.min(Shipment.id).label("first_id"))
+    # A loop's first shipment is its earliest by ship time (a draft keeps an older id).
+    ranked = (
+        select(
+            Shipment.id.label("shipment_id"),
+            func.row_number()
+            .over(partition_by=Shipment.loop_id, order_by=(Shipment.shipped_at, Shipment.id))
+            .label("rank"),
+        )
         .where(Shipment.person_id == person.id, Shipment.state != ShipmentState.DRAFT)
-        .group_by(Shipment.loop_id)
         .subquery()
     )
-    asked = (
-        select(func.count()).where(CheckIn.shipment_id == Shipment.id, CheckIn.asked_at.is_not(None))
-    ).scalar_subquery()
     answered = (
         select(func.count()).where(CheckIn.shipment_id == Shipment.id, CheckIn.answered_at.is_not(None))
     ).scalar_subquery()
     rows = session.execute(
-        select(Shipment, Loop.opened_at, Loop.source, first_ship.c.first_id, asked, answered)
-        .join(Loop, Loop.id == Shipment.loop_id)
-        .join(first_ship, first_ship.c.loop_id == Shipment.loop_id)
+        select(Shipment, Loop.opened_at, Loop.source, ranked.c.rank, answered)
+        .join(Loop, and_(Loop.id == Shipment.loop_id, Loop.person_id == person.id))
+        .join(ranked, ranked.c.shipment_id == Shipment.id)
         .where(
             Shipment.person_id == person.id,
             Shipment.state != ShipmentState.DRAFT,
@@ -632,13 +634,13 @@ def _recent_ships(session: Session, person: Person, since: datetime) -> list[Shi
         Ship(
             loop_opened_at=opened_at,
             shipped_at=shipment.shipped_at,
-            first_of_loop=shipment.id == first_id,
+            first_of_loop=rank == 1,
             opened_by_ship=bool(source and source.startswith("shipment:")),
-            asked=asked_count > 0,
             answered=answered_count > 0,
+            unwatched=shipment.state == ShipmentState.UNWATCHED,
             settled_at=shipment.checked_at if shipment.state == ShipmentState.ANSWERED else None,
         )
-        for shipment, opened_at, source, first_id, asked_count, answered_count in rows
+        for shipment, opened_at, source, rank, answered_count in rows
     ]
 
 
