@@ -15,6 +15,7 @@ FRIDAY_10_00_BERLIN = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 @dataclass
 class Someone:
     tz: str | None = "Europe/Berlin"
+    follows_slack_tz: bool = True
     prompt_time: time | None = None
     workdays: str | None = None
     enrolled: bool = False
@@ -86,3 +87,25 @@ def test_a_persons_own_time_and_workdays_win_over_the_defaults() -> None:
     assert schedule.next_after(datetime(2026, 11, 27, 10, 0, tzinfo=UTC)) == datetime(
         2026, 11, 30, 10, 0, tzinfo=UTC
     )
+
+
+def test_a_zone_the_person_set_is_kept_whatever_slack_says() -> None:
+    person = Someone(enrolled=True)
+    enrolment.set_schedule(
+        person, DEFAULTS, FRIDAY_10_00_BERLIN, at=time(9, 30), workdays=frozenset(range(5)), tz="Asia/Tokyo"
+    )
+    assert not enrolment.refresh_profile(
+        person, DEFAULTS, FRIDAY_10_00_BERLIN, tz="Europe/Paris", deleted=False
+    )
+    assert person.tz == "Asia/Tokyo"
+    enrolment.set_schedule(
+        person,
+        DEFAULTS,
+        FRIDAY_10_00_BERLIN,
+        at=time(9, 30),
+        workdays=frozenset(range(5)),
+        slack_tz="Europe/Paris",
+    )
+    assert (person.tz, person.follows_slack_tz) == ("Europe/Paris", True)
+    assert enrolment.refresh_profile(person, DEFAULTS, FRIDAY_10_00_BERLIN, tz="Europe/Rome", deleted=False)
+    assert person.tz == "Europe/Rome"

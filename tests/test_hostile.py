@@ -159,6 +159,11 @@ class Scene:
                         "checkin_ask_again": {
                             "text": {"type": "static_select", "selected_option": {"value": "keep"}}
                         },
+                        "settings_prompt_time": {"text": {"type": "timepicker", "selected_time": "25:99"}},
+                        "settings_workdays": {
+                            "text": {"type": "checkboxes", "selected_options": [{"value": str(what)[:150]}]}
+                        },
+                        "settings_tz": {"text": {"type": "plain_text_input", "value": what}},
                     }
                 },
             },
@@ -260,7 +265,7 @@ def crafted(scene: Scene) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
             ),
         ),
         st.one_of(st.just("Checkout is broken"), value),
-        st.sampled_from(["loop_answer", "shipped", "checkin_answer"]),
+        st.sampled_from(["loop_answer", "shipped", "checkin_answer", "settings"]),
     )
     messages = st.builds(
         lambda c, t, x: ("json", scene.message(c, t, x)),
@@ -420,3 +425,17 @@ def test_crafted_values_in_the_shipment_forms_get_friendly_words(
         mine = session.get(CheckIn, checkin_id)
         assert mine is not None and mine.answered_at is None, "nothing was stored for ana either"
     assert shipment_id
+
+
+def test_crafted_settings_are_refused_inline(scene: Scene, caplog: pytest.LogCaptureFixture) -> None:
+    bot = scene.bot
+    before = bot.person(scene.ana)
+    payload = scene.submission("", "someday", "settings")
+    with caplog.at_level(logging.INFO):
+        reply = bot.sender.post(urlencode({"payload": json.dumps(payload)}))
+        bot.settle()
+    errors = reply.json()["errors"]
+    assert set(errors) == {"settings_prompt_time", "settings_workdays", "settings_tz"}, errors
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    after = bot.person(scene.ana)
+    assert (after.prompt_time, after.workdays, after.tz) == (before.prompt_time, before.workdays, before.tz)

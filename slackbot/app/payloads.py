@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, StringConstraints, ValidationError
@@ -120,6 +120,7 @@ class BlockActions(Shape):
 
 
 IsoDate = Annotated[str, StringConstraints(strict=True, pattern=r"^\d{4}-\d{2}-\d{2}$")]
+ClockTime = Annotated[str, StringConstraints(strict=True, pattern=r"^\d{2}:\d{2}$")]
 
 
 class ChosenOption(Shape):
@@ -131,9 +132,8 @@ class TypedValue(Shape):
 
     value: Text | None = None
     selected_option: ChosenOption | None = None
-    selected_date: Annotated[str, StringConstraints(strict=True, pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = (
-        None
-    )
+    selected_date: IsoDate | None = None
+    selected_time: ClockTime | None = None
     selected_options: list[ChosenOption] = Field(default=[], max_length=100)
 
 
@@ -281,6 +281,17 @@ def picked_date(view: dict[str, Any], block_id: str, action_id: str) -> date | N
         return None
     try:
         return date.fromisoformat(value.selected_date)
+    except ValueError:
+        return None
+
+
+def picked_time(view: dict[str, Any], block_id: str, action_id: str) -> time | None:
+    """The time picked in a timepicker; one that does not exist (`25:00`) reads as none."""
+    value = _input(view, block_id, action_id)
+    if value is None or value.selected_time is None:
+        return None
+    try:
+        return time.fromisoformat(value.selected_time)
     except ValueError:
         return None
 

@@ -31,6 +31,7 @@ from slackbot.core.shipments import (
     checkin_date,
     chosen_date,
     first_workday_from,
+    parse_wait,
 )
 from slackbot.outbox.sender import tick_clock
 from slackbot.store.models import CheckIn, Delivery, Loop, Person, Shipment
@@ -58,6 +59,16 @@ class Recorded:
     # Messages already in Slack that an edit changed (delivery ids), to update in place.
     update_note: int | None = None
     update_question: int | None = None
+
+
+def default_wait(person: Person | None, services: Services) -> Wait:
+    """The person's own wait before a check-in, or LOOPS_CHECKIN_AFTER."""
+    if person is not None and person.checkin_after:
+        try:
+            return parse_wait(person.checkin_after)
+        except ValueError:
+            pass
+    return services.settings.loops_checkin_after
 
 
 def checkin_day(

@@ -36,6 +36,7 @@ class View(StrEnum):
     ANSWER = "loop_answer"
     SHIPPED = "shipped"
     CHECKIN = "checkin_answer"
+    SETTINGS = "settings"
 
 
 class Field(StrEnum):
@@ -66,6 +67,19 @@ class CheckinField(StrEnum):
     ASK_AGAIN = "checkin_ask_again"
     TELLABLE = "checkin_tellable"
 
+
+class SettingsField(StrEnum):
+    """block_id of the `/loops settings` modal's inputs."""
+
+    PROMPT_TIME = "settings_prompt_time"
+    WORKDAYS = "settings_workdays"
+    TZ = "settings_tz"
+    NUDGES = "settings_nudges"
+    CHECKIN_AFTER = "settings_checkin_after"
+
+
+# The option value of the "remind me" checkbox in settings.
+NUDGES_ON = "nudges"
 
 # The option value of "not linked to a loop" in the `/shipped` modal's loop select.
 NOT_LINKED = "none"

@@ -150,9 +150,24 @@ def date_input(
     return _input(block_id, label, element, optional=optional, hint=hint)
 
 
-def checkbox_input(block_id: str, action_id: str, label: str, choice: Block) -> Block:
-    element: Block = {"type": "checkboxes", "action_id": action_id, "options": [choice]}
-    return _input(block_id, label, element, optional=True)
+def checkbox_input(
+    block_id: str,
+    action_id: str,
+    label: str,
+    *choices: Block,
+    ticked: list[Block] | None = None,
+    optional: bool = True,
+    hint: str | None = None,
+) -> Block:
+    element: Block = {"type": "checkboxes", "action_id": action_id, "options": list(choices)}
+    if ticked:
+        element["initial_options"] = ticked
+    return _input(block_id, label, element, optional=optional, hint=hint)
+
+
+def time_input(block_id: str, action_id: str, label: str, *, initial: str, hint: str | None = None) -> Block:
+    element: Block = {"type": "timepicker", "action_id": action_id, "initial_time": initial}
+    return _input(block_id, label, element, optional=False, hint=hint)
 
 
 def local_time(instant: datetime, tz: ZoneInfo, *, pattern: str = "{date_long_pretty} at {time}") -> str:

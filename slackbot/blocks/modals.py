@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from slackbot.blocks.ids import (
@@ -12,8 +12,10 @@ from slackbot.blocks.ids import (
     FIELD_INPUT,
     KEEP_DAY,
     NOT_LINKED,
+    NUDGES_ON,
     CheckinField,
     Field,
+    SettingsField,
     ShippedField,
     View,
 )
@@ -28,10 +30,12 @@ from slackbot.blocks.kit import (
     section,
     select_input,
     text_input,
+    time_input,
 )
 from slackbot.blocks.shipment import asks_tellable
 from slackbot.blocks.text import day, loop_title, shown
 from slackbot.core.parse import FIELD_LIMIT
+from slackbot.core.schedule import WEEKDAYS
 from slackbot.core.shipments import ANSWER_LABELS, ASK_AGAIN, WAIT_CHOICES, CheckinAnswer, Wait
 from slackbot.store.models import CheckIn, Loop, Shipment
 
@@ -278,4 +282,70 @@ def checkin_modal(
         "submit": plain("Save"),
         "close": plain("Cancel"),
         "blocks": blocks,
+    }
+
+
+WEEKDAY_LABELS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def settings_modal(
+    *,
+    prompt_time: time,
+    workdays: frozenset[int],
+    tz: str,
+    follows_slack_tz: bool,
+    nudges: bool,
+    wait: Wait,
+) -> dict[str, Any]:
+    """`/loops settings`: the person's own prompt time, workdays, zone, nudges and check-in wait."""
+    days = [option(label, WEEKDAYS[n]) for n, label in enumerate(WEEKDAY_LABELS)]
+    remind = option("Remind me once if I haven't answered", NUDGES_ON)
+    zone_hint = (
+        f"Empty: follow Slack (now {tz})." if follows_slack_tz else "Empty: follow Slack's zone again."
+    )
+    return {
+        "type": "modal",
+        "callback_id": View.SETTINGS,
+        "title": plain("Your settings"),
+        "submit": plain("Save"),
+        "close": plain("Cancel"),
+        "blocks": [
+            time_input(
+                SettingsField.PROMPT_TIME,
+                FIELD_INPUT,
+                "Morning prompt at",
+                initial=f"{prompt_time:%H:%M}",
+                hint="Your local time; check-ins come at this time too.",
+            ),
+            checkbox_input(
+                SettingsField.WORKDAYS,
+                FIELD_INPUT,
+                "On these days",
+                *days,
+                ticked=[days[n] for n in sorted(workdays)],
+                optional=False,
+            ),
+            text_input(
+                SettingsField.TZ,
+                FIELD_INPUT,
+                "Time zone",
+                placeholder="Europe/Berlin, America/New_York, Asia/Kolkata",
+                multiline=False,
+                optional=True,
+                max_length=64,
+                initial=None if follows_slack_tz else tz,
+                hint=zone_hint,
+            ),
+            checkbox_input(
+                SettingsField.NUDGES, FIELD_INPUT, "Reminder", remind, ticked=[remind] if nudges else None
+            ),
+            select_input(
+                SettingsField.CHECKIN_AFTER,
+                FIELD_INPUT,
+                "Check back after a ship",
+                options=[_wait_option(w) for w in _waits_with(wait)],
+                initial=_wait_option(wait),
+                hint="What /shipped picks unless you choose otherwise.",
+            ),
+        ],
     }

@@ -104,7 +104,11 @@ def _plan_person(person: Person, now: datetime, rules: PlanRules, report: PlanRe
             )
             continue
         rows.append({"kind": DeliveryKind.PROMPT, "due_at": occurrence.due, **common})
-        nudge_at = nudge_due(occurrence.due, schedule, after=rules.nudge_after, day_end=rules.day_end)
+        nudge_at = (
+            nudge_due(occurrence.due, schedule, after=rules.nudge_after, day_end=rules.day_end)
+            if person.nudges
+            else None
+        )
         if nudge_at is not None:
             rows.append({"kind": DeliveryKind.NUDGE, "due_at": nudge_at, **common})
     return rows

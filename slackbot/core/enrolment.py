@@ -15,6 +15,7 @@ from slackbot.core.schedule import PromptSchedule, format_workdays, parse_workda
 
 class Schedulable(Protocol):
     tz: str | None
+    follows_slack_tz: bool
     prompt_time: time | None
     workdays: str | None
     enrolled: bool
@@ -97,11 +98,13 @@ def refresh_profile(
 ) -> bool:
     """Take a new time zone or (de)activation from Slack; True when the schedule moved.
 
+    A zone the person set themselves (`/loops settings`) is kept whatever Slack says.
+
     A prompt already sent for a local date is never sent again for that date (deliveries
     are keyed by it), so a move across the date line cannot double a day's prompt.
     """
     changed = False
-    if tz and tz != person.tz:
+    if tz and tz != person.tz and person.follows_slack_tz:
         person.tz = tz
         changed = True
     if deleted != person.deactivated:
@@ -115,9 +118,26 @@ def refresh_profile(
 
 
 def set_schedule(
-    person: Schedulable, defaults: Defaults, now: datetime, *, at: time, workdays: frozenset[int]
+    person: Schedulable,
+    defaults: Defaults,
+    now: datetime,
+    *,
+    at: time,
+    workdays: frozenset[int],
+    tz: str | None = None,
+    slack_tz: str | None = None,
 ) -> None:
-    """A person's own prompt time and workdays (the settings screen builds on this)."""
+    """A person's own prompt time, workdays and zone (`tz`; None: follow Slack's, `slack_tz`).
+
+    Rescheduling starts from `now - catch_up`, as for any change: a prompt moved to a time
+    that passed moments ago still comes today, and a local date keeps at most one prompt.
+    """
     person.prompt_time = at
     person.workdays = format_workdays(workdays)
+    if tz is not None:
+        person.tz, person.follows_slack_tz = tz, False
+    else:
+        person.follows_slack_tz = True
+        if slack_tz:
+            person.tz = slack_tz
     reschedule(person, defaults, now)

@@ -42,7 +42,12 @@ LOOPS_SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("stop", "/loops stop", "stop the morning prompt", True),
     Subcommand("pause", "/loops pause [until DATE | N days]", "no prompts for a while", True),
     Subcommand("resume", "/loops resume", "prompts again after a pause", True),
-    Subcommand("settings", "/loops settings", "your prompt time, workdays and time zone", False),
+    Subcommand(
+        "settings",
+        "/loops settings",
+        "your prompt time, workdays, time zone, reminder and check-in wait",
+        True,
+    ),
     Subcommand("export", "/loops export", "all your loops as a CSV file", False),
     Subcommand("show", "/loops 12", "the whole story of loop #12", True),
 )

@@ -31,6 +31,15 @@ def zone(name: str | None) -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
+def known_zone(name: str) -> bool:
+    """True for an IANA zone name this machine knows (`Europe/Berlin`), never for an offset."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def parse_workdays(text: str) -> frozenset[int]:
     """`mon-fri`, `mon,tue,thu` or `sun-thu` → ISO weekday numbers 0 (Mon) .. 6 (Sun).
 

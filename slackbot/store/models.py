@@ -24,6 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -103,6 +104,12 @@ class Person(Base):
     # None means "the workspace default from settings".
     prompt_time: Mapped[time | None] = mapped_column(Time)
     workdays: Mapped[str | None] = mapped_column(String(32))
+    # False once the person set their own zone in /loops settings: Slack's no longer moves it.
+    follows_slack_tz: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # One reminder in an unanswered prompt's thread (LOOPS_NUDGE_AFTER), unless turned off.
+    nudges: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The person's own default wait before a check-in (`workdays:2`); None: LOOPS_CHECKIN_AFTER.
+    checkin_after: Mapped[str | None] = mapped_column(String(16))
     enrolled: Mapped[bool] = mapped_column(Boolean, default=False)
     # "self" (/loops start, the Home tab) or "channel" (member of LOOPS_CHANNEL).
     enrolled_by: Mapped[str | None] = mapped_column(String(16))

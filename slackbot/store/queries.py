@@ -342,6 +342,20 @@ def skip_pending_prompts(session: Session, person: Person, *, before: str | None
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def skip_pending_nudges(session: Session, person: Person, *, reason: str) -> int:
+    """Withdraw the person's nudges not sent yet (they turned reminders off)."""
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.person_id == person.id,
+            Delivery.kind == DeliveryKind.NUDGE,
+            Delivery.state == DeliveryState.PENDING,
+        )
+        .values(state=DeliveryState.SKIPPED, last_error=reason)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def revive_withdrawn_prompts(session: Session, person: Person, *, reasons: list[str], since: datetime) -> int:
     """Put back prompts and nudges withdrawn for `reasons` that are due at or after `since`.
 

@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from slackbot.app.context import caller, defer, person_of, services_of, session_of
 from slackbot.app.loops import answer_prompt, post_in_thread, refresh_prompt, set_state
 from slackbot.app.payloads import row_id
+from slackbot.app.shipments import default_wait
 from slackbot.blocks.ids import Action
 from slackbot.blocks.kit import OPTIONS_LIMIT
 from slackbot.blocks.modals import answer_modal, checkin_modal, shipped_modal
@@ -134,7 +135,7 @@ def shipped_a_fix(
     person = person_of(context)
     assert person is not None  # the loop was found among theirs
     loops = shippable_loops(session_of(context), person, OPTIONS_LIMIT)
-    wait = services_of(context).settings.loops_checkin_after
+    wait = default_wait(person, services_of(context))
     view = shipped_modal(what="", expected=None, link=None, loops=loops, chosen=loop, wait=wait)
     client.views_open(trigger_id=_trigger(body), view=view)
     ack()

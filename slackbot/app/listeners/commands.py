@@ -13,13 +13,21 @@ from slackbot.app import people
 from slackbot.app.context import caller, defer, person_of, services_of, session_of
 from slackbot.app.errors import is_slack_outage
 from slackbot.app.listeners.home import redraw_home
-from slackbot.app.shipments import COMMAND_TEXT_LIMIT, draft_shipment, record_shipment, send_now
+from slackbot.app.services import Services
+from slackbot.app.shipments import (
+    COMMAND_TEXT_LIMIT,
+    default_wait,
+    draft_shipment,
+    record_shipment,
+    send_now,
+)
 from slackbot.blocks.help import help_message
 from slackbot.blocks.history import story_message, summary_message
 from slackbot.blocks.ids import Command
 from slackbot.blocks.kit import OPTIONS_LIMIT, message, section
-from slackbot.blocks.modals import shipped_modal
+from slackbot.blocks.modals import settings_modal, shipped_modal
 from slackbot.blocks.shipment import shipped_confirmation
+from slackbot.core.enrolment import schedule_for
 from slackbot.core.errors import InvalidInput, NotBuiltYet
 from slackbot.core.figures import figures
 from slackbot.core.loops import SHIPPABLE
@@ -37,6 +45,13 @@ def loops(ack: Ack, command: dict[str, str], context: BoltContext, client: WebCl
     name = request.subcommand.name
     if not request.subcommand.available:
         raise NotBuiltYet(f"`{request.subcommand.usage}`")
+    if name == "settings":
+        # Slack first, while nothing is written: the form opens from what is stored (or the defaults).
+        client.views_open(
+            trigger_id=_trigger(command), view=settings_for(person_of(context), services_of(context))
+        )
+        ack()
+        return
     # Slack first, while nothing is written yet: a new person is stored by `caller`.
     profile = fetch_profile(client, str(context.user_id)) if name == "start" else None
     person, services = caller(context), services_of(context)
@@ -63,6 +78,27 @@ def loops(ack: Ack, command: dict[str, str], context: BoltContext, client: WebCl
         words = people.resume(person, session_of(context), services)
     redraw_home(context, client, person)
     ack(response_type="ephemeral", **message(words, [section(words)]))
+
+
+def _trigger(command: dict[str, str]) -> str:
+    # Slack mints a trigger per command: it opens a modal, and names the command.
+    trigger = command.get("trigger_id")
+    if not trigger:
+        raise InvalidInput("Slack sent that command without what it needs to answer; please try again.")
+    return trigger
+
+
+def settings_for(person: Person | None, services: Services) -> dict[str, Any]:
+    defaults = services.defaults
+    schedule = schedule_for(person, defaults) if person is not None else None
+    return settings_modal(
+        prompt_time=schedule.at if schedule else defaults.prompt_time,
+        workdays=schedule.workdays if schedule else defaults.workdays,
+        tz=(person.tz if person is not None else None) or "UTC",
+        follows_slack_tz=person.follows_slack_tz if person is not None else True,
+        nudges=person.nudges if person is not None else True,
+        wait=default_wait(person, services),
+    )
 
 
 # `/loops` lists this many open loops (newest first) and recently closed ones.
@@ -118,11 +154,9 @@ def shipped(ack: Ack, command: dict[str, str], context: BoltContext, client: Web
             )
     if len(request.what) > COMMAND_TEXT_LIMIT or len(request.expected or "") > COMMAND_TEXT_LIMIT:
         raise InvalidInput(f"That's more than {COMMAND_TEXT_LIMIT:,} characters; please shorten it.")
-    wait = services.settings.loops_checkin_after
+    wait = default_wait(person, services)
     # Slack mints a trigger per command: it names this one (a replayed request stores once).
-    trigger = command.get("trigger_id")
-    if not trigger:
-        raise InvalidInput("Slack sent that command without what it needs to answer; please try again.")
+    trigger = _trigger(command)
     if request.quick:
         assert loop is not None and request.expected is not None
         person = caller(context)

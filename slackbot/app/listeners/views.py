@@ -7,11 +7,21 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from slackbot.app.context import caller, defer, services_of, session_of
+from slackbot.app.context import caller, defer, person_of, services_of, session_of
 from slackbot.app.listeners.actions import NOT_YOURS
 from slackbot.app.listeners.home import redraw_home
 from slackbot.app.loops import after_opening, open_loop, refresh_prompt
-from slackbot.app.payloads import chosen, metadata, metadata_id, picked_date, row_id, ticked, typed
+from slackbot.app.payloads import (
+    chosen,
+    metadata,
+    metadata_id,
+    picked_date,
+    picked_time,
+    row_id,
+    ticked,
+    typed,
+)
+from slackbot.app.people import next_prompt_words
 from slackbot.app.shipments import (
     answer_checkin,
     edit_shipment,
@@ -25,18 +35,32 @@ from slackbot.blocks.ids import (
     FIELD_INPUT,
     KEEP_DAY,
     NOT_LINKED,
+    NUDGES_ON,
     CheckinField,
     Field,
+    SettingsField,
     ShippedField,
     View,
 )
+from slackbot.blocks.loop import thread_note
 from slackbot.blocks.shipment import asks_tellable
+from slackbot.core import enrolment
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.core.errors import InvalidFields, InvalidInput
 from slackbot.core.parse import FIELD_LIMIT, check_field
+from slackbot.core.schedule import WEEKDAYS, known_zone
 from slackbot.core.shipments import ASK_AGAIN, CheckinAnswer, ShipmentState, Wait, parse_wait
+from slackbot.outbox.profile import fetch_profile
 from slackbot.store.models import Delivery, Loop
-from slackbot.store.queries import checkin_of, loop_of, prompt_in_thread, shipment_from_source, shipment_of
+from slackbot.store.queries import (
+    checkin_of,
+    loop_of,
+    prompt_in_thread,
+    recheck_checkins,
+    shipment_from_source,
+    shipment_of,
+    skip_pending_nudges,
+)
 
 LABELS = {Field.WHAT: "what's broken", Field.FOR_WHOM: "for whom", Field.EVIDENCE: "how you know"}
 
@@ -274,7 +298,54 @@ def checkin_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, clie
     redraw_home(context, client, person)
 
 
+def settings_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """Save the person's own schedule and re-plan what is pending, at once."""
+    services = services_of(context)
+    problems: dict[str, str] = {}
+    at = picked_time(view, SettingsField.PROMPT_TIME, FIELD_INPUT)
+    if at is None:
+        problems[SettingsField.PROMPT_TIME] = "Pick a time, such as 09:30."
+    days = ticked(view, SettingsField.WORKDAYS, FIELD_INPUT)
+    workdays = frozenset(WEEKDAYS.index(d) for d in days if d in WEEKDAYS)
+    if not workdays or len(workdays) != len(days):
+        problems[SettingsField.WORKDAYS] = "Pick at least one workday."
+    typed_zone = (typed(view, SettingsField.TZ, FIELD_INPUT) or "").strip()
+    if typed_zone and not known_zone(typed_zone):
+        problems[SettingsField.TZ] = (
+            f"I don't know the time zone “{typed_zone[:64]}”. "
+            "Use a name such as Europe/Berlin, or leave it empty."
+        )
+    try:
+        wait = _wait(view, SettingsField.CHECKIN_AFTER, services.settings.loops_checkin_after)
+    except InvalidInput as problem:
+        problems.update(problem.fields)
+    if problems:
+        raise InvalidFields(problems)
+    assert at is not None and wait is not None
+    before = person_of(context)
+    slack_tz = None
+    if not typed_zone and before is not None and not before.follows_slack_tz:
+        # Back to Slack's zone: ask Slack now, while nothing is written.
+        profile = fetch_profile(client, before.slack_user_id)
+        slack_tz = profile.get("tz") if profile and isinstance(profile.get("tz"), str) else None
+    person, session, now = caller(context), session_of(context), services.now()
+    enrolment.set_schedule(
+        person, services.defaults, now, at=at, workdays=workdays, tz=typed_zone or None, slack_tz=slack_tz
+    )
+    person.nudges = NUDGES_ON in ticked(view, SettingsField.NUDGES, FIELD_INPUT)
+    if not person.nudges:
+        skip_pending_nudges(session, person, reason="the person turned reminders off")
+    person.checkin_after = wait.value
+    recheck_checkins(session, person, now)
+    ack()
+    words = f"Saved: {next_prompt_words(person)}." if person.enrolled else "Saved."
+    user_id = person.slack_user_id
+    defer(context, lambda: client.chat_postMessage(channel=user_id, **thread_note(words)))
+    redraw_home(context, client, person)
+
+
 def register(app: App) -> None:
     app.view(View.ANSWER)(answer_submitted)
     app.view(View.SHIPPED)(shipped_submitted)
     app.view(View.CHECKIN)(checkin_submitted)
+    app.view(View.SETTINGS)(settings_submitted)
