@@ -7,6 +7,8 @@ answer moves the loop on; the thread reads as the loop's story.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -776,3 +778,26 @@ def test_cant_tell_then_silence_is_an_unwatched_ship_in_loops(team: Bot) -> None
     shown = summary(team, ana)
     assert "next: Wait · *unwatched ship*" in shown
     assert "outcome watched: 0 of 1 ship (0%)" in shown, "an earlier can't-tell does not make it watched"
+
+
+def test_export_uploads_my_own_history_as_csv_and_json(team: Bot) -> None:
+    ana, loop = with_loop(team)
+    ben, _ = with_loop(team, "ben", "Europe/Berlin")
+    at(team, MONDAY)
+    team.command(ana, '/shipped #1 =HYPERLINK("http://x") fix expect: fewer tickets')
+    said = json.dumps(team.command(ana, "/loops export"))
+    assert "arrives in our DM" in said
+    files = {f.name: f for f in team.fake.files() if f.completed}
+    assert set(files) == {"loops-2026-11-30.csv", "loops-2026-11-30.json"}
+    assert all(f.channels == [team.fake.dm_channel_id(ana)] for f in files.values())
+    data = json.loads(files["loops-2026-11-30.json"].data or b"")
+    assert data["exported_for"] == ana
+    (exported,) = data["loops"]
+    assert exported["what"] == "OTP SMS arrive late" and exported["state"] == "shipped"
+    assert [e["kind"] for e in exported["entries"]] == ["answer", "shipped"]
+    (shipment,) = exported["shipments"]
+    assert shipment["checkins"][0]["due_on"] == "2026-12-02"
+    rows = list(csv.DictReader(io.StringIO((files["loops-2026-11-30.csv"].data or b"").decode())))
+    assert len(rows) == 1 and rows[0]["number"] == "1"
+    assert rows[0]["last_shipped"].startswith("'=HYPERLINK"), "a formula is written as text"
+    assert ben not in json.dumps(data) and loop.id

@@ -48,8 +48,14 @@ LOOPS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "your prompt time, workdays, time zone, reminder and check-in wait",
         True,
     ),
-    Subcommand("export", "/loops export", "all your loops as a CSV file", False),
+    Subcommand("export", "/loops export", "all your loops, as CSV and JSON files in our DM", True),
     Subcommand("show", "/loops 12", "the whole story of loop #12", True),
+    Subcommand("open", "/loops open", "only your open loops, all of them", False),
+    Subcommand("closed", "/loops closed", "your closed loops, each as one sentence", False),
+    Subcommand("month", "/loops month [YYYY-MM]", "what you shipped in a month, and what changed", False),
+    Subcommand("search", "/loops search WORDS", "your loops that mention these words", False),
+    Subcommand("forget-me", "/loops forget-me", "delete everything Loops holds about you", False),
+    Subcommand("digest", "/loops digest #channel", "a weekly team digest in a channel (admins)", False),
 )
 
 _ALIASES = {"": "history", "list": "history", "?": "help", "--help": "help", "-h": "help"}

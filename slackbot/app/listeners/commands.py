@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slackbot.app import people
 from slackbot.app.context import caller, defer, person_of, services_of, session_of
 from slackbot.app.errors import is_slack_outage
+from slackbot.app.export import exporting_message, send_export
 from slackbot.app.listeners.home import redraw_home
 from slackbot.app.services import Services
 from slackbot.app.shipments import (
@@ -61,6 +62,11 @@ def loops(ack: Ack, command: dict[str, str], context: BoltContext, client: WebCl
     if name == "show":
         assert request.loop_number is not None
         ack(response_type="ephemeral", **loop_story(context, client, person, request.loop_number))
+        return
+    if name == "export":
+        person_id = person.id
+        defer(context, lambda: send_export(services, client, person_id))
+        ack(response_type="ephemeral", **exporting_message())
         return
     if name == "history":
         now = services.now()
