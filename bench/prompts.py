@@ -174,7 +174,6 @@ def _seed_checkins(
                 "source": f"bench:{n}",
                 "asks": 1,
                 "checkin_on": checkin_on,
-                "checkin_due_at": DUE,
                 "shipped_at": shipped_at,
             }
         )

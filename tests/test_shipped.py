@@ -474,11 +474,14 @@ def test_an_unanswered_check_in_waits_on_the_prompt_then_becomes_an_unwatched_sh
     ship_quick(team, ana)
     team.tick(WEDNESDAY_DUE)
     (question,) = checkins(team, ana, loop)
+    # Wednesday's prompt is answered with a second problem, so Thursday's has an open loop too.
+    team.sender.user_message(ana, "Search is slow\nfor: everyone", thread_ts=team.prompts(ana)[-1].ts)
+    team.settle()
     team.tick(datetime(2026, 12, 3, 8, 30, tzinfo=UTC))
     thursday = team.prompts(ana)[-1]
     blocks = json.dumps(thursday.blocks)
     assert "*Waiting on you*" in blocks and "Yes, it changed" in blocks
-    assert blocks.index("Waiting on you") < blocks.index("What's broken") or True
+    assert blocks.index("Waiting on you") < blocks.index("Still open") < blocks.index("Search is slow")
     # Ten workdays after it was asked (Wed 2 Dec): Wed 16 Dec, at the prompt time.
     day = datetime(2026, 12, 4, 8, 30, tzinfo=UTC)
     while day < datetime(2026, 12, 16, 8, 30, tzinfo=UTC):
@@ -800,4 +803,5 @@ def test_export_uploads_my_own_history_as_csv_and_json(team: Bot) -> None:
     rows = list(csv.DictReader(io.StringIO((files["loops-2026-11-30.csv"].data or b"").decode())))
     assert len(rows) == 1 and rows[0]["number"] == "1"
     assert rows[0]["last_shipped"].startswith("'=HYPERLINK"), "a formula is written as text"
-    assert ben not in json.dumps(data) and loop.id
+    assert ben not in json.dumps(data), "only the caller's own history"
+    assert exported["number"] == loop.number

@@ -16,14 +16,13 @@ from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from slackbot.app.services import Services
 from slackbot.blocks.errors import error_message
 from slackbot.blocks.loop import thread_note
-from slackbot.core.shipments import ShipmentState
-from slackbot.store.models import CheckIn, Entry, Loop, Person, Shipment
+from slackbot.store.models import Person
+from slackbot.store.queries import everything_of
 
 logger = logging.getLogger(__name__)
 
@@ -58,25 +57,8 @@ def _cell(value: object) -> str:
 
 def history(session: Session, person: Person) -> dict[str, Any]:
     """Everything the person has in Loops, and nothing anyone else has."""
-    loops = list(session.scalars(select(Loop).where(Loop.person_id == person.id).order_by(Loop.number)))
-    entries: dict[int, list[Entry]] = {}
-    for entry in session.scalars(
-        select(Entry).where(Entry.person_id == person.id).order_by(Entry.created_at, Entry.id)
-    ):
-        entries.setdefault(entry.loop_id, []).append(entry)
-    shipments: dict[int, list[Shipment]] = {}
-    for shipment in session.scalars(
-        select(Shipment)
-        .where(Shipment.person_id == person.id, Shipment.state != ShipmentState.DRAFT)
-        .order_by(Shipment.shipped_at, Shipment.id)
-    ):
-        assert shipment.loop_id is not None
-        shipments.setdefault(shipment.loop_id, []).append(shipment)
-    checkins: dict[int, list[CheckIn]] = {}
-    for checkin in session.scalars(
-        select(CheckIn).where(CheckIn.person_id == person.id).order_by(CheckIn.shipment_id, CheckIn.ask)
-    ):
-        checkins.setdefault(checkin.shipment_id, []).append(checkin)
+    rows = everything_of(session, person)
+    entries, shipments, checkins = rows.entries, rows.shipments, rows.checkins
     return {
         "exported_for": person.slack_user_id,
         "loops": [
@@ -123,7 +105,7 @@ def history(session: Session, person: Person) -> dict[str, Any]:
                     for s in shipments.get(loop.id, [])
                 ],
             }
-            for loop in loops
+            for loop in rows.loops
         ],
     }
 

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import date, time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, StringConstraints, ValidationError
+
+from slackbot.core.errors import InvalidInput
 
 # T…, E…, U…, W…, B…, C…, D…, G…: upper-case letters and digits.
 SlackId = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z0-9]{2,32}$")]
@@ -309,3 +312,14 @@ def metadata(private_metadata: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def trigger_of(body: Mapping[str, Any]) -> str:
+    """The trigger a command or a click carries: it opens a modal (and names a command once).
+
+    Slack always sends one; a payload without it is refused in words, not with a traceback.
+    """
+    trigger = body.get("trigger_id")
+    if not isinstance(trigger, str) or not trigger:
+        raise InvalidInput("Slack sent that without what it needs to answer; please try again.")
+    return trigger

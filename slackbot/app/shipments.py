@@ -12,7 +12,6 @@ from datetime import date, datetime
 from typing import Any
 
 from slack_sdk import WebClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from slackbot.app.loops import open_loop, redraw_sent, set_state
@@ -39,8 +38,9 @@ from slackbot.store.queries import (
     Waiting,
     add_delivery,
     add_entry,
-    delivery_for_checkin,
+    checkin_ask,
     lock,
+    owed,
     shipment_from_source,
 )
 
@@ -121,7 +121,7 @@ def _ask(
     checkin = CheckIn(shipment_id=shipment.id, person_id=person.id, ask=ask, due_on=due_on)
     session.add(checkin)
     session.flush()
-    shipment.asks, shipment.checkin_on, shipment.checkin_due_at = ask, due_on, at
+    shipment.asks, shipment.checkin_on = ask, due_on
     _owe_checkin(session, person, shipment, checkin, at)
     return checkin
 
@@ -153,7 +153,7 @@ def record_shipment(
     if existing is not None:
         # The same submission again (a retry, a double click): what the first one stored.
         loop_of_existing = session.get(Loop, existing.loop_id)
-        first = session.get(CheckIn, _first_checkin_id(session, existing))
+        first = checkin_ask(session, existing, 1)
         assert loop_of_existing is not None and first is not None
         return Recorded(existing, loop_of_existing, first)
     schedule = schedule_for(person, services.defaults)
@@ -200,14 +200,6 @@ def record_shipment(
     return Recorded(shipment, loop, checkin, send)
 
 
-def _first_checkin_id(session: Session, shipment: Shipment) -> int:
-    found = session.scalar(
-        select(CheckIn.id).where(CheckIn.shipment_id == shipment.id).order_by(CheckIn.ask).limit(1)
-    )
-    assert found is not None
-    return int(found)
-
-
 def draft_shipment(session: Session, person: Person, *, what: str, expected: str | None, source: str) -> None:
     """Keep the whole of a `/shipped` text too long for the modal's inputs while the modal is open."""
     if shipment_from_source(session, person, source) is None:
@@ -240,7 +232,7 @@ def edit_shipment(
     lock(session, shipment)
     loop = session.get(Loop, shipment.loop_id)
     assert loop is not None
-    checkin = session.get(CheckIn, _first_checkin_id(session, shipment))
+    checkin = checkin_ask(session, shipment, 1)
     assert checkin is not None
     shipment.what, shipment.expected_change, shipment.link = what, expected, link
     schedule = schedule_for(person, services.defaults)
@@ -253,9 +245,9 @@ def edit_shipment(
             shipped_at=shipment.shipped_at,
         )
         at = schedule.on(due_on)
-        checkin.due_on, shipment.checkin_on, shipment.checkin_due_at = due_on, due_on, at
+        checkin.due_on, shipment.checkin_on = due_on, due_on
         for kind in (DeliveryKind.CHECKIN, DeliveryKind.UNWATCHED):
-            delivery = delivery_for_checkin(session, kind, checkin)
+            delivery = owed(session, person.id, kind, checkin.id)
             if delivery is not None and delivery.state == DeliveryState.PENDING:
                 delivery.due_at = delivery.ready_at = at
     add_entry(
@@ -267,20 +259,12 @@ def edit_shipment(
         slack_ts=f"edit:{shipment.id}:{services.now().timestamp()}",
         created_at=services.now(),
     )
-    note = session.scalars(
-        select(Delivery).where(
-            Delivery.person_id == person.id,
-            Delivery.kind == DeliveryKind.SHIPMENT,
-            Delivery.key == str(shipment.id),
-        )
-    ).first()
+    note = owed(session, person.id, DeliveryKind.SHIPMENT, shipment.id)
     recorded = Recorded(shipment, loop, checkin)
     if note is not None and note.state == DeliveryState.SENT:
         recorded.update_note = note.id
-    current = session.scalars(
-        select(CheckIn).where(CheckIn.shipment_id == shipment.id, CheckIn.ask == shipment.asks)
-    ).first()
-    question = delivery_for_checkin(session, DeliveryKind.CHECKIN, current) if current is not None else None
+    current = checkin_ask(session, shipment, shipment.asks)
+    question = owed(session, person.id, DeliveryKind.CHECKIN, current.id) if current is not None else None
     if question is not None and question.state == DeliveryState.SENT:
         recorded.update_question = question.id
     return recorded
@@ -315,7 +299,7 @@ def answer_checkin(
     lock(session, shipment)
     lock(session, item.checkin)
     checkin = item.checkin
-    question = delivery_for_checkin(session, DeliveryKind.CHECKIN, checkin)
+    question = owed(session, person.id, DeliveryKind.CHECKIN, checkin.id)
     question_id = question.id if question is not None else None
     if checkin.answered_at is not None or shipment.asks != checkin.ask:
         return Answered(checkin, None, question_id, first=False)

@@ -13,6 +13,8 @@ SLACK_DOWN = (
     "Sorry, Loops couldn't get an answer from Slack just now, so nothing was changed. Please try again."
 )
 SLACK_REFUSED = "Sorry, Slack didn't accept that just now, so nothing was changed. Please try again."
+# A button value, a modal's metadata or a loop option that names no row of the caller's.
+NOT_YOURS = "I couldn't find that. It may belong to someone else, or be gone."
 DATABASE_DOWN = (
     "Sorry, Loops can't reach its database right now, so nothing was saved. Please try again in a minute."
 )

@@ -24,7 +24,7 @@ from slackbot.core.schedule import zone
 from slackbot.core.shipments import ShipmentState, checkin_date, checkin_moment
 from slackbot.outbox.model import Draft, Ended, Later, SendRules
 from slackbot.store.models import CheckIn, Delivery, Loop, Person, Shipment, Workspace
-from slackbot.store.queries import Agenda, add_entry, delivery_for_checkin, lock, prompt_of
+from slackbot.store.queries import Agenda, add_entry, checkin_ask, lock, owed, prompt_of
 
 WORKSPACE_GONE_REASON = "the workspace uninstalled Loops"
 PERSON_GONE_REASON = "Slack cannot reach this person"
@@ -128,14 +128,8 @@ def _render_shipment_kind(
     if loop.thread_ts is None or loop.channel is None:
         # The loop's root message is a delivery of its own, posted first; if it will never
         # be posted (Slack refused it), neither can anything in its thread.
-        root = session.scalars(
-            select(Delivery.state).where(
-                Delivery.person_id == person.id,
-                Delivery.kind == DeliveryKind.LOOP_ROOT,
-                Delivery.key == str(loop.id),
-            )
-        ).first()
-        if root in {DeliveryState.FAILED, DeliveryState.SKIPPED}:
+        root = owed(session, person.id, DeliveryKind.LOOP_ROOT, loop.id)
+        if root is not None and root.state in {DeliveryState.FAILED, DeliveryState.SKIPPED}:
             return Ended(DeliveryState.SKIPPED, "the loop's thread was never posted", "skipped")
         return Later(now + THREAD_WAIT, "the loop's thread is not posted yet")
     where = (loop.channel, loop.thread_ts)
@@ -165,7 +159,7 @@ def _render_shipment_kind(
         # Broadcast: a reply deep in a thread would not notify the person.
         return Draft(loop.channel, loop.thread_ts, {**body, "reply_broadcast": True})
     if checkin.asked_at is None:
-        question = delivery_for_checkin(session, DeliveryKind.CHECKIN, checkin)
+        question = owed(session, person.id, DeliveryKind.CHECKIN, checkin.id)
         if question is None or question.state in {DeliveryState.FAILED, DeliveryState.SKIPPED}:
             # The question never reached the person (they left, Slack refused it): nobody can
             # be said not to have answered it.
@@ -194,9 +188,7 @@ def _render_shipment_kind(
 
 def outcome_for(loop: Loop, shipment: Shipment, checkin: CheckIn, session: Session) -> dict[str, Any]:
     """The thread's read-back of one answer, with when the next ask comes after "can't tell yet"."""
-    again = session.scalars(
-        select(CheckIn).where(CheckIn.shipment_id == shipment.id, CheckIn.ask == checkin.ask + 1)
-    ).first()
+    again = checkin_ask(session, shipment, checkin.ask + 1)
     return outcome_note(
         loop,
         shipment,

@@ -201,8 +201,6 @@ class Shipment(Base):
     # The current ask: its number, and the person's local date it is due on.
     asks: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     checkin_on: Mapped[date | None] = mapped_column(Date)
-    # That date at the person's prompt time, as last worked out (their zone may move).
-    checkin_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cant_tell_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The answer that settled it (core.shipments.CheckinAnswer) and the loop's next step then.
     outcome: Mapped[str | None] = mapped_column(Text)

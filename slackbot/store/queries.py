@@ -242,13 +242,18 @@ def claim_deliveries(
     return [(row.id, bool(row.maybe_posted)) for row in rows]
 
 
-def prompt_of(session: Session, person: Person, key: str) -> Delivery | None:
-    """The person's morning prompt for one local date."""
+def owed(session: Session, person_id: int, kind: DeliveryKind, key: object) -> Delivery | None:
+    """The person's delivery of this kind under this key (a local date, a loop, a shipment, an ask)."""
     return session.scalars(
         select(Delivery).where(
-            Delivery.person_id == person.id, Delivery.kind == DeliveryKind.PROMPT, Delivery.key == key
+            Delivery.person_id == person_id, Delivery.kind == kind, Delivery.key == str(key)
         )
     ).first()
+
+
+def prompt_of(session: Session, person: Person, key: str) -> Delivery | None:
+    """The person's morning prompt for one local date."""
+    return owed(session, person.id, DeliveryKind.PROMPT, key)
 
 
 def prompt_in_thread(session: Session, person: Person, channel: str, ts: str) -> Delivery | None:
@@ -329,30 +334,23 @@ def add_entry(session: Session, **values: Any) -> bool:
     return _insert_ignoring_conflict(session, Entry, values, ["loop_id", "slack_ts"]) is not None
 
 
-def skip_pending_prompts(session: Session, person: Person, *, before: str | None, reason: str) -> int:
-    """Withdraw prompts and nudges not yet sent (all, or for local dates before `before`)."""
+def skip_pending_prompts(
+    session: Session,
+    person: Person,
+    *,
+    before: str | None,
+    reason: str,
+    kinds: tuple[DeliveryKind, ...] = (DeliveryKind.PROMPT, DeliveryKind.NUDGE),
+) -> int:
+    """Withdraw prompts and nudges (or only `kinds`) not yet sent: all, or for local dates before `before`."""
     query = update(Delivery).where(
         Delivery.person_id == person.id,
-        Delivery.kind.in_([DeliveryKind.PROMPT, DeliveryKind.NUDGE]),
+        Delivery.kind.in_(kinds),
         Delivery.state == DeliveryState.PENDING,
     )
     if before is not None:
         query = query.where(Delivery.key < before)
     result = session.execute(query.values(state=DeliveryState.SKIPPED, last_error=reason))
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-def skip_pending_nudges(session: Session, person: Person, *, reason: str) -> int:
-    """Withdraw the person's nudges not sent yet (they turned reminders off)."""
-    result = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.person_id == person.id,
-            Delivery.kind == DeliveryKind.NUDGE,
-            Delivery.state == DeliveryState.PENDING,
-        )
-        .values(state=DeliveryState.SKIPPED, last_error=reason)
-    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -477,20 +475,17 @@ def checkin_of(session: Session, person: Person, checkin_id: int) -> Waiting | N
     return None if row is None else Waiting(row[0], row[1], row[2])
 
 
+def checkin_ask(session: Session, shipment: Shipment, ask: int) -> CheckIn | None:
+    """One ask of a shipment's check-in (1: the first; `shipment.asks`: the current one)."""
+    return session.scalars(
+        select(CheckIn).where(CheckIn.shipment_id == shipment.id, CheckIn.ask == ask)
+    ).first()
+
+
 def not_asked_yet(session: Session, shipment: Shipment) -> bool:
     """True while the shipment's first check-in has not reached the person: its day may change."""
-    asked = session.scalar(
-        select(CheckIn.asked_at).where(CheckIn.shipment_id == shipment.id, CheckIn.ask == 1)
-    )
-    return shipment.asks == 1 and asked is None
-
-
-def delivery_for_checkin(session: Session, kind: str, checkin: CheckIn) -> Delivery | None:
-    return session.scalars(
-        select(Delivery).where(
-            Delivery.person_id == checkin.person_id, Delivery.kind == kind, Delivery.key == str(checkin.id)
-        )
-    ).first()
+    first = checkin_ask(session, shipment, 1)
+    return shipment.asks == 1 and first is not None and first.asked_at is None
 
 
 def recheck_checkins(session: Session, person: Person, now: datetime) -> int:
@@ -670,3 +665,39 @@ def story_of(session: Session, loop: Loop, limit: int) -> tuple[list[Entry], int
         )
     )
     return newest[::-1], total
+
+
+@dataclass
+class Everything:
+    """All of one person's loops and what hangs off them, grouped for export."""
+
+    loops: list[Loop]
+    entries: dict[int, list[Entry]]  # by loop id, oldest first
+    shipments: dict[int, list[Shipment]]  # by loop id, in ship order
+    checkins: dict[int, list[CheckIn]]  # by shipment id, in ask order
+
+
+def everything_of(session: Session, person: Person) -> Everything:
+    """The person's whole history in four queries, and nothing of anyone else's."""
+    found = Everything(
+        loops=list(session.scalars(select(Loop).where(Loop.person_id == person.id).order_by(Loop.number))),
+        entries={},
+        shipments={},
+        checkins={},
+    )
+    for entry in session.scalars(
+        select(Entry).where(Entry.person_id == person.id).order_by(Entry.created_at, Entry.id)
+    ):
+        found.entries.setdefault(entry.loop_id, []).append(entry)
+    for shipment in session.scalars(
+        select(Shipment)
+        .where(Shipment.person_id == person.id, Shipment.state != ShipmentState.DRAFT)
+        .order_by(Shipment.shipped_at, Shipment.id)
+    ):
+        if shipment.loop_id is not None:
+            found.shipments.setdefault(shipment.loop_id, []).append(shipment)
+    for checkin in session.scalars(
+        select(CheckIn).where(CheckIn.person_id == person.id).order_by(CheckIn.shipment_id, CheckIn.ask)
+    ):
+        found.checkins.setdefault(checkin.shipment_id, []).append(checkin)
+    return found

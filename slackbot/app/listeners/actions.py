@@ -13,8 +13,9 @@ from slack_sdk import WebClient
 
 from slackbot.app.context import caller, defer, person_of, services_of, session_of
 from slackbot.app.loops import answer_prompt, post_in_thread, refresh_prompt, set_state
-from slackbot.app.payloads import row_id
+from slackbot.app.payloads import row_id, trigger_of
 from slackbot.app.shipments import default_wait
+from slackbot.blocks.errors import NOT_YOURS
 from slackbot.blocks.ids import Action
 from slackbot.blocks.kit import OPTIONS_LIMIT
 from slackbot.blocks.modals import answer_modal, checkin_modal, shipped_modal
@@ -35,22 +36,12 @@ from slackbot.store.queries import (
     shippable_loops,
 )
 
-NOT_YOURS = "I couldn't find that. It may belong to someone else, or be gone."
-
 
 def _id_of(action: dict[str, Any]) -> int:
     found = row_id(action.get("value"))
     if found is None:
         raise InvalidInput(NOT_YOURS)
     return found
-
-
-def _trigger(body: dict[str, Any]) -> str:
-    """The click's trigger, which a modal needs; Slack always sends one with a button."""
-    trigger = body.get("trigger_id")
-    if not isinstance(trigger, str) or not trigger:
-        raise InvalidInput("Slack sent that click without what it needs to open a form; please try again.")
-    return trigger
 
 
 def _own_prompt(context: BoltContext, action: dict[str, Any]) -> Delivery:
@@ -80,7 +71,7 @@ def something_broken(
 ) -> None:
     prompt = _own_prompt(context, action)
     # The trigger expires 3 seconds after the click: open the modal before anything else.
-    client.views_open(trigger_id=_trigger(body), view=answer_modal(prompt.id))
+    client.views_open(trigger_id=trigger_of(body), view=answer_modal(prompt.id))
     ack()
 
 
@@ -137,7 +128,7 @@ def shipped_a_fix(
     loops = shippable_loops(session_of(context), person, OPTIONS_LIMIT)
     wait = default_wait(person, services_of(context))
     view = shipped_modal(what="", expected=None, link=None, loops=loops, chosen=loop, wait=wait)
-    client.views_open(trigger_id=_trigger(body), view=view)
+    client.views_open(trigger_id=trigger_of(body), view=view)
     ack()
 
 
@@ -158,7 +149,7 @@ def answer_checkin_button(
     channel, ts = container.get("channel_id"), container.get("message_ts")
     where = (str(channel), str(ts)) if channel and ts else None
     view = checkin_modal(item.loop, item.shipment, item.checkin, answer, where=where)
-    client.views_open(trigger_id=_trigger(body), view=view)
+    client.views_open(trigger_id=trigger_of(body), view=view)
     ack()
 
 
@@ -183,7 +174,7 @@ def edit_shipment_button(
         keep_day=shipment.checkin_on if not_asked_yet(session, shipment) else None,
         asked=not not_asked_yet(session, shipment),
     )
-    client.views_open(trigger_id=_trigger(body), view=view)
+    client.views_open(trigger_id=trigger_of(body), view=view)
     ack()
 
 

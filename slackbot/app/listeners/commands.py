@@ -14,6 +14,7 @@ from slackbot.app.context import caller, defer, person_of, services_of, session_
 from slackbot.app.errors import is_slack_outage
 from slackbot.app.export import exporting_message, send_export
 from slackbot.app.listeners.home import redraw_home
+from slackbot.app.payloads import trigger_of
 from slackbot.app.services import Services
 from slackbot.app.shipments import (
     COMMAND_TEXT_LIMIT,
@@ -49,7 +50,7 @@ def loops(ack: Ack, command: dict[str, str], context: BoltContext, client: WebCl
     if name == "settings":
         # Slack first, while nothing is written: the form opens from what is stored (or the defaults).
         client.views_open(
-            trigger_id=_trigger(command), view=settings_for(person_of(context), services_of(context))
+            trigger_id=trigger_of(command), view=settings_for(person_of(context), services_of(context))
         )
         ack()
         return
@@ -84,14 +85,6 @@ def loops(ack: Ack, command: dict[str, str], context: BoltContext, client: WebCl
         words = people.resume(person, session_of(context), services)
     redraw_home(context, client, person)
     ack(response_type="ephemeral", **message(words, [section(words)]))
-
-
-def _trigger(command: dict[str, str]) -> str:
-    # Slack mints a trigger per command: it opens a modal, and names the command.
-    trigger = command.get("trigger_id")
-    if not trigger:
-        raise InvalidInput("Slack sent that command without what it needs to answer; please try again.")
-    return trigger
 
 
 def settings_for(person: Person | None, services: Services) -> dict[str, Any]:
@@ -162,7 +155,7 @@ def shipped(ack: Ack, command: dict[str, str], context: BoltContext, client: Web
         raise InvalidInput(f"That's more than {COMMAND_TEXT_LIMIT:,} characters; please shorten it.")
     wait = default_wait(person, services)
     # Slack mints a trigger per command: it names this one (a replayed request stores once).
-    trigger = _trigger(command)
+    trigger = trigger_of(command)
     if request.quick:
         assert loop is not None and request.expected is not None
         person = caller(context)

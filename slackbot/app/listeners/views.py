@@ -8,7 +8,6 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from slackbot.app.context import caller, defer, person_of, services_of, session_of
-from slackbot.app.listeners.actions import NOT_YOURS
 from slackbot.app.listeners.home import redraw_home
 from slackbot.app.loops import after_opening, open_loop, refresh_prompt
 from slackbot.app.payloads import (
@@ -30,6 +29,7 @@ from slackbot.app.shipments import (
     refresh_question,
     send_now,
 )
+from slackbot.blocks.errors import NOT_YOURS
 from slackbot.blocks.ids import (
     CLOSE_LOOP,
     FIELD_INPUT,
@@ -59,7 +59,7 @@ from slackbot.store.queries import (
     recheck_checkins,
     shipment_from_source,
     shipment_of,
-    skip_pending_nudges,
+    skip_pending_prompts,
 )
 
 LABELS = {Field.WHAT: "what's broken", Field.FOR_WHOM: "for whom", Field.EVIDENCE: "how you know"}
@@ -334,7 +334,13 @@ def settings_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, cli
     )
     person.nudges = NUDGES_ON in ticked(view, SettingsField.NUDGES, FIELD_INPUT)
     if not person.nudges:
-        skip_pending_nudges(session, person, reason="the person turned reminders off")
+        skip_pending_prompts(
+            session,
+            person,
+            before=None,
+            reason="the person turned reminders off",
+            kinds=(DeliveryKind.NUDGE,),
+        )
     person.checkin_after = wait.value
     recheck_checkins(session, person, now)
     ack()
