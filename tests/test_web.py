@@ -68,7 +68,7 @@ def test_loops_help_round_trip(bot: Bot) -> None:
 
 def test_not_built_yet_is_said_plainly_and_changes_nothing(bot: Bot) -> None:
     ana = bot.fake.add_user(name="ana")
-    for command, text_typed in [("/loops", "month 2026-11"), ("/loops", "search checkout")]:
+    for command, text_typed in [("/loops", "forget-me"), ("/loops", "digest #general")]:
         reply = bot.sender.command(ana.id, command, text_typed)
         assert reply.status == 200
         body = reply.json()

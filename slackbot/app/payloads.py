@@ -323,3 +323,21 @@ def trigger_of(body: Mapping[str, Any]) -> str:
     if not isinstance(trigger, str) or not trigger:
         raise InvalidInput("Slack sent that without what it needs to answer; please try again.")
     return trigger
+
+
+class PageCursor(Shape):
+    """What a **More** button carries (blocks.history.more_value): the command and where to go on."""
+
+    text: Annotated[str, StringConstraints(strict=True, max_length=1000)]
+    before: Annotated[int, Field(strict=True, ge=1, le=ROW_ID_MAX)]
+    shown: Annotated[int, Field(strict=True, ge=0, le=ROW_ID_MAX)]
+
+
+def page_cursor(value: object) -> PageCursor | None:
+    """The cursor on a **More** button, or None for anything else (a forged value reads as stale)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return PageCursor.model_validate_json(value)
+    except ValidationError:
+        return None

@@ -42,6 +42,7 @@ from slackbot.store.queries import (
     lock,
     owed,
     shipment_from_source,
+    shipped_before,
 )
 
 # Text typed into `/shipped` is kept whole up to this (a message's own limit); more is refused.
@@ -183,6 +184,7 @@ def record_shipment(
                 field="shipped_loop",
             )
     shipment = draft if draft is not None else Shipment(workspace_id=person.workspace_id, person_id=person.id)
+    shipment.first_of_loop = not shipped_before(session, loop)
     shipment.loop_id, shipment.what, shipment.expected_change, shipment.link = loop.id, what, expected, link
     shipment.state, shipment.source, shipment.shipped_at = ShipmentState.WAITING, source, now
     session.add(shipment)

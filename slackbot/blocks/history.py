@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slackbot.blocks.kit import context, divider, header, message, section
+from slackbot.blocks.ids import Action
+from slackbot.blocks.kit import actions, button, context, divider, header, message, section
 from slackbot.blocks.prompt import unwatched_line
+from slackbot.blocks.shipment import ANSWER_EMOJI, outcome_sentence
 from slackbot.blocks.text import day, loop_title, shown
 from slackbot.core.figures import Figures
 from slackbot.core.loops import LoopState, age_in_days
-from slackbot.core.shipments import ShipmentState
+from slackbot.core.shipments import CheckinAnswer, ShipmentState
+from slackbot.store.history import ClosedLoop, Month, MonthShip, OpenLoop, Page, Summary
 from slackbot.store.models import Entry, Loop
-from slackbot.store.queries import ClosedLoop, OpenLoop, Summary
 
 NO_LOOPS = (
     "No loops yet. Every workday morning I ask *what's broken right now, and for whom?*; each answer "
     "opens a loop. `/loops start` turns that on, and `/shipped <what>` records a fix (it opens a loop "
     "for it if there is none)."
 ).replace("<what>", "&lt;what&gt;")
+
+
+def no_loops_message() -> dict[str, Any]:
+    return message(NO_LOOPS.replace("*", ""), [section(NO_LOOPS)])
 
 
 def where_it_stands(item: OpenLoop, tz: ZoneInfo) -> str:
@@ -38,6 +45,15 @@ def where_it_stands(item: OpenLoop, tz: ZoneInfo) -> str:
     if shipment.checkin_on is not None:
         return f"{prefix} · check-in on {day(shipment.checkin_on)}"
     return prefix
+
+
+def open_line(item: OpenLoop, tz: ZoneInfo, now: datetime) -> str:
+    return f"• *{loop_title(item.loop)}*\n   _{_age(item.loop, now)}_ · {where_it_stands(item, tz)}"
+
+
+def _age(loop: Loop, now: datetime) -> str:
+    days = age_in_days(loop.opened_at, now)
+    return "opened today" if days == 0 else f"{days} day{'s' if days != 1 else ''}"
 
 
 def closed_sentence(item: ClosedLoop) -> str:
@@ -77,14 +93,12 @@ def figures_line(numbers: Figures) -> str:
 def summary_message(summary: Summary, numbers: Figures, tz: ZoneInfo, now: datetime) -> dict[str, Any]:
     """The caller's own loops, for their eyes only (an ephemeral answer)."""
     if not summary.open and not summary.closed and not summary.ships:
-        return message(NO_LOOPS.replace("*", ""), [section(NO_LOOPS)])
+        return no_loops_message()
     blocks: list[dict[str, Any]] = [header("Your loops")]
     if summary.open:
         blocks.append(section(f"*Open* ({summary.open_count})"))
         for item in summary.open:
-            days = age_in_days(item.loop.opened_at, now)
-            age = "opened today" if days == 0 else f"{days} day{'s' if days != 1 else ''}"
-            blocks.append(section(f"• *{loop_title(item.loop)}*\n   _{age}_ · {where_it_stands(item, tz)}"))
+            blocks.append(section(open_line(item, tz, now)))
         if summary.open_count > len(summary.open):
             blocks.append(context(f"…and {summary.open_count - len(summary.open)} more, older."))
     else:
@@ -152,3 +166,146 @@ def story_message(
     if permalink:
         blocks.append(context(f"<{permalink}|Open the loop's thread>"))
     return message(f"Loop #{loop.number}: {len(entries)} entries", blocks)
+
+
+REFLECTION_QUESTION = "What's one thing that changed because of something you shipped?"
+
+
+# -- the filtered lists: /loops open, closed, search, month -----------------------------------
+
+# Each page of a list holds this many loops (or ships): well inside 50 blocks and 3,000
+# characters a section, however long each loop's text.
+PAGE_SIZE = 15
+
+
+def more_value(text: str, before: int, shown_so_far: int) -> str:
+    """What a **More** button carries: the command again, and where the next page starts."""
+    return json.dumps(
+        {"text": text, "before": before, "shown": shown_so_far}, separators=(",", ":"), ensure_ascii=False
+    )
+
+
+def _paging(
+    blocks: list[dict[str, Any]], command_text: str, before: int | None, shown_so_far: int, total: int | None
+) -> None:
+    """The footer: how many are shown, and a **More** button while there are more."""
+    counted = f" of {total}" if total is not None else ""
+    note = f"Showing {shown_so_far}{counted}." if shown_so_far else ""
+    buttons = []
+    if before is not None:
+        value = more_value(command_text, before, shown_so_far)
+        buttons.append(button("More", Action.HISTORY_MORE, value, style="primary"))
+    blocks.append(context(f"{note} Only you can see this.".strip()))
+    if buttons:
+        blocks.append(actions(*buttons, block_id="history_paging"))
+
+
+def _page_heading(title: str, first: int, count: int, total: int | None) -> str:
+    if first == 1 and total is not None and count == total:
+        return f"{title} ({total})"
+    span = f"{first}–{first + count - 1}" if count > 1 else f"{first}"
+    return f"{title} ({span}{f' of {total}' if total is not None else ''})"
+
+
+def open_list_message(page: Page[OpenLoop], tz: ZoneInfo, now: datetime, shown_before: int) -> dict[str, Any]:
+    """`/loops open`: every loop not closed or dropped, a page at a time."""
+    if not page.items:
+        words = "No open loops. :tada: When something's broken, the morning prompt opens one."
+        return message(words, [section(words)])
+    shown_so_far = shown_before + len(page.items)
+    blocks: list[dict[str, Any]] = [
+        header(_page_heading("Open loops", shown_before + 1, len(page.items), page.total))
+    ]
+    for item in page.items:
+        blocks.append(section(open_line(item, tz, now)))
+    _paging(blocks, "open", page.before, shown_so_far, page.total)
+    return message(f"Your open loops: {shown_so_far} of {page.total}.", blocks)
+
+
+def closed_list_message(page: Page[ClosedLoop], tz: ZoneInfo, shown_before: int) -> dict[str, Any]:
+    """`/loops closed`: closed and dropped loops, each as one sentence."""
+    if not page.items:
+        words = "No closed loops yet. A loop closes when its check-in says the fix worked."
+        return message(words, [section(words)])
+    shown_so_far = shown_before + len(page.items)
+    blocks: list[dict[str, Any]] = [
+        header(_page_heading("Closed loops", shown_before + 1, len(page.items), page.total))
+    ]
+    for item in page.items:
+        loop = item.loop
+        ended = loop.closed_at
+        when = f" _{loop.state} {day(ended.astimezone(tz).date())}_" if ended else f" _{loop.state}_"
+        sentence = closed_sentence(item) if loop.state == LoopState.CLOSED else "Dropped."
+        blocks.append(section(f"• *{loop_title(loop)}*\n   {sentence}{when}"))
+    _paging(blocks, "closed", page.before, shown_so_far, page.total)
+    return message(f"Your closed loops: {shown_so_far} of {page.total}.", blocks)
+
+
+def search_message(
+    page: Page[OpenLoop], words: list[str], command_text: str, tz: ZoneInfo, shown_before: int
+) -> dict[str, Any]:
+    """`/loops search WORDS`: the person's own loops that mention every word."""
+    looked_for = " ".join(words)
+    quoted = f"“{shown(looked_for, 200)}”"
+    if not page.items and not shown_before:
+        words_text = f"None of your loops mention {quoted}."
+        return message(words_text, [section(words_text), context("Only you can see this.")])
+    shown_so_far = shown_before + len(page.items)
+    blocks: list[dict[str, Any]] = [
+        header(_page_heading("Search", shown_before + 1, len(page.items), None)),
+        context(f"Your loops that mention {quoted}, newest first."),
+    ]
+    for item in page.items:
+        state = (
+            where_it_stands(item, tz)
+            if item.loop.state not in (LoopState.CLOSED, LoopState.DROPPED)
+            else f"{item.loop.state}"
+        )
+        opened = day(item.loop.opened_at.astimezone(tz).date())
+        blocks.append(section(f"• *{loop_title(item.loop)}*\n   _opened {opened}_ · {state}"))
+    _paging(blocks, command_text, page.before, shown_so_far, None)
+    return message(f"{shown_so_far} of your loops mention {looked_for}.", blocks)
+
+
+def _ship_outcome(item: MonthShip) -> str:
+    """How a ship of the month ended: its outcome sentence, or where its check-in stands."""
+    shipment, checkin = item.shipment, item.checkin
+    if checkin is not None and checkin.answered_at is not None and checkin.answer:
+        answer = CheckinAnswer(checkin.answer)
+        return f"{ANSWER_EMOJI[answer]} {outcome_sentence(shipment, checkin, checkin.closes_loop, None)}"
+    if shipment.state == ShipmentState.UNWATCHED:
+        what = shown(shipment.what, 300)
+        return f":eyes: I shipped {what}; *unwatched ship*: nobody answered its check-in."
+    if checkin is not None and checkin.asked_at is not None:
+        return f"I shipped {shown(shipment.what, 300)}; *waiting on you*: answer its check-in."
+    when = f" on {day(shipment.checkin_on)}" if shipment.checkin_on else ""
+    return f"I shipped {shown(shipment.what, 300)}; check-in{when}."
+
+
+def unknown_first(items: list[MonthShip]) -> list[MonthShip]:
+    """Ships with no known outcome first (they are what to do something about), then the rest."""
+    known = [i for i in items if i.checkin is not None and i.checkin.answered_at is not None]
+    return [i for i in items if i not in known] + known
+
+
+def month_message(month: Month, title: str, command_text: str, shown_before: int) -> dict[str, Any]:
+    """`/loops month 2026-11`: what shipped, what changed because of it, and the reflection."""
+    ships = month.ships
+    shown_so_far = shown_before + len(ships.items)
+    blocks: list[dict[str, Any]] = [header(title)]
+    if not shown_before:
+        counts = (
+            f"You shipped *{ships.total}* thing{'s' if ships.total != 1 else ''}, opened {month.opened} "
+            f"loop{'s' if month.opened != 1 else ''} and closed {month.closed}."
+        )
+        blocks.append(section(counts))
+        for reflection in month.reflections:
+            blocks.append(section(f":mirror: *{REFLECTION_QUESTION}*\n> {shown(reflection.text)}"))
+    if not ships.items:
+        blocks.append(context("Nothing shipped that month. `/shipped` records a fix when one goes out."))
+        return message(f"{title}: nothing shipped.", blocks)
+    for item in ships.items:
+        name = f"*Loop #{item.loop.number}*: " if item.loop is not None else ""
+        blocks.append(section(f"• {name}{_ship_outcome(item)}"))
+    _paging(blocks, command_text, ships.before, shown_so_far, ships.total)
+    return message(f"{title}: {ships.total} shipped.", blocks)

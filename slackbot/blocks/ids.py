@@ -24,6 +24,7 @@ class Action(StrEnum):
     CHECKIN_CANT_TELL = "checkin_cant_tell"
     CHECKIN_WORSE = "checkin_worse"
     SHIPMENT_EDIT = "shipment_edit"
+    HISTORY_MORE = "history_more"
     HOME_START = "home_start"
     HOME_STOP = "home_stop"
     HOME_PAUSE_WEEK = "home_pause_week"

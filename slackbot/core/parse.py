@@ -50,10 +50,10 @@ LOOPS_SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     Subcommand("export", "/loops export", "all your loops, as CSV and JSON files in our DM", True),
     Subcommand("show", "/loops 12", "the whole story of loop #12", True),
-    Subcommand("open", "/loops open", "only your open loops, all of them", False),
-    Subcommand("closed", "/loops closed", "your closed loops, each as one sentence", False),
-    Subcommand("month", "/loops month [YYYY-MM]", "what you shipped in a month, and what changed", False),
-    Subcommand("search", "/loops search WORDS", "your loops that mention these words", False),
+    Subcommand("open", "/loops open", "only your open loops, all of them", True),
+    Subcommand("closed", "/loops closed", "your closed loops, each as one sentence", True),
+    Subcommand("month", "/loops month [YYYY-MM]", "what you shipped in a month, and what changed", True),
+    Subcommand("search", "/loops search WORDS", "your loops that mention these words", True),
     Subcommand("forget-me", "/loops forget-me", "delete everything Loops holds about you", False),
     Subcommand("digest", "/loops digest #channel", "a weekly team digest in a channel (admins)", False),
 )
@@ -300,3 +300,73 @@ def parse_shipped(text: str) -> ShippedCommand:
         what=what,
         expected=expected.strip() or None,
     )
+
+
+_MONTH_NAMES = {
+    name: number
+    for number, full in enumerate(
+        (
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ),
+        start=1,
+    )
+    for name in (full, full[:3])
+}
+_YEAR_MONTH = re.compile(r"^(?P<y>[0-9]{4})[-/.](?P<m>[0-9]{1,2})$")
+_NAMED_MONTH = re.compile(r"^(?P<name>[a-z]+)\.?(?:\s+(?P<y>[0-9]{4}))?$")
+
+
+def parse_month(argument: str, today: date) -> tuple[int, int]:
+    """`/loops month` text (unescaped already) → (year, month).
+
+    Nothing or `this` (this month), `last`, `2026-11`, `november` or `nov 2026`; a month
+    name alone is the latest one not after today.
+    """
+    text = argument.strip().lower()
+    if text in ("", "this", "this month"):
+        return today.year, today.month
+    if text in ("last", "last month", "previous"):
+        return (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
+    numbered = _YEAR_MONTH.match(text)
+    named = _NAMED_MONTH.match(text)
+    if numbered:
+        year, month = int(numbered.group("y")), int(numbered.group("m"))
+    elif named and named.group("name") in _MONTH_NAMES:
+        month = _MONTH_NAMES[named.group("name")]
+        if named.group("y"):
+            year = int(named.group("y"))
+        else:
+            year = today.year if month <= today.month else today.year - 1
+    else:
+        raise InvalidInput(_MONTH_HELP)
+    if not 1 <= month <= 12 or not 1970 <= year <= 9998:
+        raise InvalidInput(_MONTH_HELP)
+    return year, month
+
+
+_MONTH_HELP = "Which month? Try `/loops month 2026-11`, `/loops month november` or `/loops month last`."
+SEARCH_WORDS_LIMIT = 8
+SEARCH_WORD_CHARS = 100
+
+
+def parse_search(argument: str) -> list[str]:
+    """`/loops search` text (unescaped already) → the words every loop found must hold, as plain text."""
+    words = argument.split()
+    if not words:
+        raise InvalidInput("What should I look for? For example `/loops search checkout`.")
+    if len(words) > SEARCH_WORDS_LIMIT:
+        raise InvalidInput(f"Please search for at most {SEARCH_WORDS_LIMIT} words at a time.")
+    if any(len(word) > SEARCH_WORD_CHARS for word in words):
+        raise InvalidInput(f"Please keep each word to {SEARCH_WORD_CHARS} characters.")
+    return words

@@ -76,7 +76,12 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from slackbot.store.transactions import HOLDS_WRITE_LOCK, SQLITE_BUSY_TIMEOUT_MS, Transactions
+from slackbot.store.transactions import (
+    HOLDS_WRITE_LOCK,
+    SQLITE_BUSY_TIMEOUT_MS,
+    WRITE_LOCK_WAIT,
+    Transactions,
+)
 from slackbot.store.writers import WriterQueue, writer_queue
 
 # SQLite connections are cheap (a file handle and a page cache) and readers never block
@@ -86,6 +91,7 @@ from slackbot.store.writers import WriterQueue, writer_queue
 SQLITE_POOL_SIZE = 32
 SQLITE_MAX_OVERFLOW = 224
 SQLITE_POOL_TIMEOUT = 0.5
+MIGRATION_LOCK_WAIT = 300.0
 # One web worker: 8 request threads, 4 for work after the answer, a sender; the clock alike.
 POSTGRES_POOL_SIZE = 5
 POSTGRES_MAX_OVERFLOW = 10
@@ -155,10 +161,11 @@ class Database:
         with self._writing_sessions() as session, session.begin():
             yield session
 
-    def writing_connection(self) -> Connection:
+    def writing_connection(self, wait: float = MIGRATION_LOCK_WAIT) -> Connection:
         """A Core connection whose transactions hold the write lock from BEGIN on SQLite (migrations:
-        two `release` processes must not both find the schema old and both change it)."""
-        return self.engine.connect().execution_options(**{HOLDS_WRITE_LOCK: True})
+        two `release` processes must not both find the schema old and both change it; the
+        second waits up to `wait` seconds for the first's whole chain)."""
+        return self.engine.connect().execution_options(**{HOLDS_WRITE_LOCK: True, WRITE_LOCK_WAIT: wait})
 
     def ping(self) -> None:
         """Raise unless the database answers a query now; used by /healthz.

@@ -140,6 +140,8 @@ class Loop(Base):
         UniqueConstraint("person_id", "number"),
         UniqueConstraint("person_id", "source"),
         Index("ix_loop_thread", "workspace_id", "channel", "thread_ts"),
+        # /loops open, closed and month read one person's loops in one state, newest first.
+        Index("ix_loop_person_state", "person_id", "state", "opened_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -174,7 +176,8 @@ class Entry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     loop_id: Mapped[int] = mapped_column(ForeignKey("loop.id", ondelete="CASCADE"), index=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    # Indexed for /loops search, which reads one person's entries and nobody else's.
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     slack_ts: Mapped[str | None] = mapped_column(String(32))
@@ -185,7 +188,11 @@ class Shipment(Base):
     """What went out for a loop, what should change, and when to look (see core.shipments)."""
 
     __tablename__ = "shipment"
-    __table_args__ = (UniqueConstraint("person_id", "source"),)
+    __table_args__ = (
+        UniqueConstraint("person_id", "source"),
+        # The figures and /loops month read one person's ships in a window of time.
+        Index("ix_shipment_person_shipped", "person_id", "shipped_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
@@ -206,6 +213,9 @@ class Shipment(Base):
     outcome: Mapped[str | None] = mapped_column(Text)
     next_step: Mapped[str | None] = mapped_column(Text)
     shipped_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The loop's first shipment (problem → ship counts it): set once when recorded, so the
+    # figures read a window of ships and never rank a whole history.
+    first_of_loop: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unwatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -230,6 +240,23 @@ class CheckIn(Base):
     tellable: Mapped[str | None] = mapped_column(Text)
     closes_loop: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Reflection(Base):
+    """The monthly reflection's answer: one thing that changed because of something shipped."""
+
+    __tablename__ = "reflection"
+    __table_args__ = (UniqueConstraint("person_id", "source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    # The month looked back on (`2026-11`), as the person's local calendar has it.
+    month: Mapped[str] = mapped_column(String(7))
+    text: Mapped[str] = mapped_column(Text)
+    # What recorded it ("view:V…"): a retried submission stores it once.
+    source: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

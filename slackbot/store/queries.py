@@ -11,8 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from slackbot.core.deliveries import DeliveryKind, DeliveryState
-from slackbot.core.figures import WINDOW, Ship
-from slackbot.core.loops import SHIPPABLE, STILL_OPEN, LoopState
+from slackbot.core.loops import SHIPPABLE, STILL_OPEN
 from slackbot.core.shipments import ShipmentState
 from slackbot.store.models import (
     Base,
@@ -507,164 +506,12 @@ def recheck_checkins(session: Session, person: Person, now: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-# -- the /loops summary -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OpenLoop:
-    """A loop not closed yet, with where its latest shipment's check-in stands (if shipped)."""
-
-    loop: Loop
-    shipment: Shipment | None = None
-    checkin: CheckIn | None = None  # the shipment's current ask
-
-
-@dataclass(frozen=True)
-class ClosedLoop:
-    loop: Loop
-    shipment: Shipment | None
-    checkin: CheckIn | None  # the answer that closed it
-
-
-@dataclass
-class Summary:
-    open: list[OpenLoop] = field(default_factory=list)
-    open_count: int = 0
-    closed: list[ClosedLoop] = field(default_factory=list)
-    ships: list[Ship] = field(default_factory=list)
-    unwatched: int = 0
-
-
-def summary_of(session: Session, person: Person, now: datetime, *, shown: int, closed: int) -> Summary:
-    """What `/loops` shows: open loops (newest first), recently closed ones, and the window's ships.
-
-    Every query is the person's own and bounded: `shown` open loops, `closed` closed ones, and
-    shipments of the last 90 days, however long the history is.
-    """
-    summary = Summary()
-    summary.open_count = int(
-        session.scalar(
-            select(func.count())
-            .select_from(Loop)
-            .where(Loop.person_id == person.id, Loop.state.in_(SHIPPABLE))
-        )
-        or 0
+def shipped_before(session: Session, loop: Loop) -> bool:
+    """Whether the loop has a shipment already (a draft is none yet)."""
+    found = session.scalar(
+        select(Shipment.id).where(Shipment.loop_id == loop.id, Shipment.state != ShipmentState.DRAFT).limit(1)
     )
-    loops = shippable_loops(session, person, shown)
-    latest = _latest_shipments(session, person, [loop.id for loop in loops])
-    for loop in loops:
-        shipment, checkin = latest.get(loop.id, (None, None))
-        summary.open.append(OpenLoop(loop, shipment, checkin))
-    closed_loops = list(
-        session.scalars(
-            select(Loop)
-            .where(Loop.person_id == person.id, Loop.state == LoopState.CLOSED)
-            .order_by(Loop.closed_at.desc(), Loop.id.desc())
-            .limit(closed)
-        )
-    )
-    settled = {
-        shipment.loop_id: (shipment, checkin)
-        for checkin, shipment in session.execute(
-            select(CheckIn, Shipment)
-            .join(Shipment, Shipment.id == CheckIn.shipment_id)
-            .where(
-                Shipment.person_id == person.id,
-                Shipment.loop_id.in_([loop.id for loop in closed_loops]),
-                CheckIn.closes_loop.is_(True),
-            )
-            .order_by(CheckIn.answered_at)
-        )
-    }
-    for loop in closed_loops:
-        shipment, checkin = settled.get(loop.id, (None, None))
-        summary.closed.append(ClosedLoop(loop, shipment, checkin))
-    summary.ships = _recent_ships(session, person, now - WINDOW)
-    summary.unwatched = int(
-        session.scalar(
-            select(func.count())
-            .select_from(Shipment)
-            .where(Shipment.person_id == person.id, Shipment.state == ShipmentState.UNWATCHED)
-        )
-        or 0
-    )
-    return summary
-
-
-def _latest_shipments(
-    session: Session, person: Person, loop_ids: list[int]
-) -> dict[int, tuple[Shipment, CheckIn | None]]:
-    """Each loop's newest shipment and its current check-in ask."""
-    found: dict[int, tuple[Shipment, CheckIn | None]] = {}
-    if not loop_ids:
-        return found
-    rows = session.execute(
-        select(Shipment, CheckIn)
-        .outerjoin(CheckIn, and_(CheckIn.shipment_id == Shipment.id, CheckIn.ask == Shipment.asks))
-        .where(
-            Shipment.person_id == person.id,
-            Shipment.loop_id.in_(loop_ids),
-            Shipment.state != ShipmentState.DRAFT,
-        )
-        .order_by(Shipment.shipped_at, Shipment.id)
-    )
-    for shipment, checkin in rows:
-        assert shipment.loop_id is not None
-        found[shipment.loop_id] = (shipment, checkin)  # newest last, so it wins
-    return found
-
-
-def _recent_ships(session: Session, person: Person, since: datetime) -> list[Ship]:
-    # A loop's first shipment is its earliest by ship time (a draft keeps an older id).
-    ranked = (
-        select(
-            Shipment.id.label("shipment_id"),
-            func.row_number()
-            .over(partition_by=Shipment.loop_id, order_by=(Shipment.shipped_at, Shipment.id))
-            .label("rank"),
-        )
-        .where(Shipment.person_id == person.id, Shipment.state != ShipmentState.DRAFT)
-        .subquery()
-    )
-    answered = (
-        select(func.count()).where(CheckIn.shipment_id == Shipment.id, CheckIn.answered_at.is_not(None))
-    ).scalar_subquery()
-    rows = session.execute(
-        select(Shipment, Loop.opened_at, Loop.source, ranked.c.rank, answered)
-        .join(Loop, and_(Loop.id == Shipment.loop_id, Loop.person_id == person.id))
-        .join(ranked, ranked.c.shipment_id == Shipment.id)
-        .where(
-            Shipment.person_id == person.id,
-            Shipment.state != ShipmentState.DRAFT,
-            Shipment.shipped_at > since,
-        )
-    )
-    return [
-        Ship(
-            loop_opened_at=opened_at,
-            shipped_at=shipment.shipped_at,
-            first_of_loop=rank == 1,
-            opened_by_ship=bool(source and source.startswith("shipment:")),
-            answered=answered_count > 0,
-            unwatched=shipment.state == ShipmentState.UNWATCHED,
-            settled_at=shipment.checked_at if shipment.state == ShipmentState.ANSWERED else None,
-        )
-        for shipment, opened_at, source, rank, answered_count in rows
-    ]
-
-
-def story_of(session: Session, loop: Loop, limit: int) -> tuple[list[Entry], int]:
-    """A loop's newest `limit` entries, oldest first, and how many there are in all."""
-    total = int(session.scalar(select(func.count()).select_from(Entry).where(Entry.loop_id == loop.id)) or 0)
-    newest = list(
-        session.scalars(
-            select(Entry)
-            .where(Entry.loop_id == loop.id)
-            .order_by(Entry.created_at.desc(), Entry.id.desc())
-            .limit(limit)
-        )
-    )
-    return newest[::-1], total
+    return found is not None
 
 
 @dataclass

@@ -31,6 +31,9 @@ WRITE_QUEUE_TIMEOUT = 2.0
 SQLITE_LOCK_POLL = 0.001
 
 HOLDS_WRITE_LOCK = "loops_holds_write_lock"  # execution option of `transaction()`'s engine
+# Execution option: seconds to wait for the lock instead of the request's budget (migrations,
+# which wait for another `release` to finish the whole chain).
+WRITE_LOCK_WAIT = "loops_write_lock_wait"
 _LINK = "loops_link"  # key of a pooled connection's `Link` in its `info`
 
 
@@ -138,8 +141,9 @@ class Transactions:
         link, dbapi = self._link(proxied.info), proxied.dbapi_connection
         assert dbapi is not None
         try:
-            if connection.get_execution_options().get(HOLDS_WRITE_LOCK, False):
-                self._take_write_lock(link, dbapi, ending_read=False)
+            options = connection.get_execution_options()
+            if options.get(HOLDS_WRITE_LOCK, False):
+                self._take_write_lock(link, dbapi, ending_read=False, wait=options.get(WRITE_LOCK_WAIT))
             else:
                 dbapi.execute("BEGIN")
                 link.mode = "read"
@@ -160,14 +164,17 @@ class Transactions:
         elif link.registry is None and _writes(statement, context):
             count_write(link)
 
-    def _take_write_lock(self, link: Link, dbapi: Any, *, ending_read: bool) -> None:
+    def _take_write_lock(
+        self, link: Link, dbapi: Any, *, ending_read: bool, wait: float | None = None
+    ) -> None:
         assert link.queue is not None
-        turn = link.queue.take(WRITE_QUEUE_TIMEOUT)
+        turn = link.queue.take(WRITE_QUEUE_TIMEOUT if wait is None else wait)
         try:
             if ending_read:
                 dbapi.rollback()  # the read transaction: nothing was written in it
             # What is left of the writer's budget is for other processes' writers.
-            _begin_immediate(dbapi, time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000 - turn.waited)
+            budget = SQLITE_BUSY_TIMEOUT_MS / 1000 if wait is None else wait
+            _begin_immediate(dbapi, time.monotonic() + budget - turn.waited)
         except BaseException:
             link.queue.give_back(turn)
             if ending_read:

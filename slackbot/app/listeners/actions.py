@@ -12,8 +12,9 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from slackbot.app.context import caller, defer, person_of, services_of, session_of
+from slackbot.app.history import LISTS, list_message
 from slackbot.app.loops import answer_prompt, post_in_thread, refresh_prompt, set_state
-from slackbot.app.payloads import row_id, trigger_of
+from slackbot.app.payloads import page_cursor, row_id, trigger_of
 from slackbot.app.shipments import default_wait
 from slackbot.blocks.errors import NOT_YOURS
 from slackbot.blocks.ids import Action
@@ -23,6 +24,7 @@ from slackbot.blocks.shipment import ANSWER_ACTIONS
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.core.errors import InvalidInput
 from slackbot.core.loops import SHIPPABLE, LoopState, PromptAnswer, age_in_days
+from slackbot.core.parse import parse_loops_command
 from slackbot.core.shipments import ANSWER_LABELS, CheckinAnswer
 from slackbot.store.models import Delivery, Loop, Person
 from slackbot.store.queries import (
@@ -199,6 +201,24 @@ def drop(
         defer(context, lambda: refresh_prompt(services, client, prompt_id))
 
 
+def more(ack: Ack, action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    """**More** on a `/loops` list: the next page, read again for whoever clicked, in its place."""
+    cursor = page_cursor(action.get("value"))
+    request = parse_loops_command(cursor.text) if cursor is not None else None
+    if cursor is None or request is None or request.subcommand.name not in LISTS:
+        raise InvalidInput("That list has changed; `/loops help` shows how to ask for it again.")
+    body = list_message(
+        session_of(context),
+        person_of(context),
+        request,
+        services_of(context).now(),
+        before=cursor.before,
+        shown_before=cursor.shown,
+    )
+    ack()
+    defer(context, lambda: respond(response_type="ephemeral", replace_original=True, **body))
+
+
 def register(app: App) -> None:
     app.action(Action.PROMPT_BROKEN)(something_broken)
     app.action(Action.PROMPT_NOTHING)(nothing_or_skip)
@@ -209,6 +229,7 @@ def register(app: App) -> None:
     for action_id in ANSWER_OF_ACTION:
         app.action(action_id)(answer_checkin_button)
     app.action(Action.SHIPMENT_EDIT)(edit_shipment_button)
+    app.action(Action.HISTORY_MORE)(more)
 
 
 ANSWER_OF_ACTION = {action_id: answer for answer, action_id in ANSWER_ACTIONS.items()}

@@ -13,6 +13,7 @@ from slackbot.app import people
 from slackbot.app.context import caller, defer, person_of, services_of, session_of
 from slackbot.app.errors import is_slack_outage
 from slackbot.app.export import exporting_message, send_export
+from slackbot.app.history import LISTS, list_message
 from slackbot.app.listeners.home import redraw_home
 from slackbot.app.payloads import trigger_of
 from slackbot.app.services import Services
@@ -36,8 +37,9 @@ from slackbot.core.loops import SHIPPABLE
 from slackbot.core.parse import FIELD_LIMIT, parse_loops_command, parse_shipped
 from slackbot.core.schedule import zone
 from slackbot.outbox.profile import fetch_profile
+from slackbot.store.history import story_of, summary_of
 from slackbot.store.models import Person
-from slackbot.store.queries import loop_numbered, shippable_loops, story_of, summary_of
+from slackbot.store.queries import loop_numbered, shippable_loops
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,11 @@ def loops(ack: Ack, command: dict[str, str], context: BoltContext, client: WebCl
             trigger_id=trigger_of(command), view=settings_for(person_of(context), services_of(context))
         )
         ack()
+        return
+    if name in LISTS:
+        # Only reads: someone Loops has never seen is not stored for asking.
+        body = list_message(session_of(context), person_of(context), request, services_of(context).now())
+        ack(response_type="ephemeral", **body)
         return
     # Slack first, while nothing is written yet: a new person is stored by `caller`.
     profile = fetch_profile(client, str(context.user_id)) if name == "start" else None

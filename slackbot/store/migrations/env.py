@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 from alembic import context
@@ -45,10 +48,31 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+@contextmanager
+def _migration_file_lock(database: Database) -> Iterator[None]:
+    """On SQLite, one `release` at a time per database file, across processes.
+
+    The write lock alone is not enough: a second process can open its connection while
+    the first is still creating the file and switching it to WAL, and then read a schema
+    version the first has since moved past. An advisory lock on a file beside the
+    database is taken before any connection is opened.
+    """
+    path = database.url.database
+    if not database.is_sqlite or not path or path == ":memory:":
+        yield
+        return
+    with open(f"{path}.migrate-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run_migrations_online() -> None:
     database = Database(_database_url())
     try:
-        with database.writing_connection() as connection:
+        with _migration_file_lock(database), database.writing_connection() as connection:
             if not database.is_sqlite:
                 connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
                 connection.commit()

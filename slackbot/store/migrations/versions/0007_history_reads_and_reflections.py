@@ -1,0 +1,87 @@
+"""history reads and monthly reflections
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-02
+
+`/loops` and the Home tab read one person's loops by state, their ships by time and
+their entries by text; the indexes keep those reads to the person's own rows. A
+shipment knows whether it was its loop's first, so the figures never rank a whole
+history. The reflection table holds the monthly reflection's answers.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("shipment", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("first_of_loop", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+        batch_op.create_index(
+            batch_op.f("ix_shipment_person_shipped"), ["person_id", "shipped_at"], unique=False
+        )
+    # A loop's first shipment is its earliest by ship time (a draft is no shipment yet).
+    op.execute(
+        """
+        UPDATE shipment SET first_of_loop = TRUE
+        WHERE state != 'draft' AND loop_id IS NOT NULL AND id IN (
+            SELECT id FROM (
+                SELECT id, row_number() OVER (
+                    PARTITION BY loop_id ORDER BY shipped_at, id
+                ) AS rank
+                FROM shipment WHERE state != 'draft' AND loop_id IS NOT NULL
+            ) AS ranked WHERE rank = 1
+        )
+        """
+    )
+    with op.batch_alter_table("loop", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_loop_person_state"), ["person_id", "state", "opened_at"], unique=False
+        )
+    with op.batch_alter_table("entry", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_entry_person_id"), ["person_id"], unique=False)
+    op.create_table(
+        "reflection",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("workspace_id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["person.id"], name=op.f("fk_reflection_person_id_person"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspace.id"],
+            name=op.f("fk_reflection_workspace_id_workspace"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reflection")),
+        sa.UniqueConstraint("person_id", "source", name=op.f("uq_reflection_person_id_source")),
+    )
+    with op.batch_alter_table("reflection", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_reflection_person_id"), ["person_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("reflection", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reflection_person_id"))
+    op.drop_table("reflection")
+    with op.batch_alter_table("entry", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_entry_person_id"))
+    with op.batch_alter_table("loop", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_loop_person_state"))
+    with op.batch_alter_table("shipment", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_shipment_person_shipped"))
+        batch_op.drop_column("first_of_loop")

@@ -1,0 +1,229 @@
+"""`/loops open`, `closed`, `search` and `month` end to end, with More paging, on both databases.
+
+Long histories are stored through the models (what years of use would leave); every
+question and click goes over HTTP to the real app, and answers are read from the emulator.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from slackbot.fakeslack.state import Message
+from slackbot.store.models import CheckIn, Entry, Loop, Person, Shipment
+from tests.support.bot import Bot, BotFactory
+from tests.test_prompt import FRIDAY, enrol
+from tests.test_shipped import MONDAY, WEDNESDAY_DUE, answer, at, checkins, ship_quick, with_loop
+
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def team(make_bot: BotFactory) -> Bot:
+    bot = make_bot()
+    bot.services.clock = lambda: FRIDAY
+    return bot
+
+
+def history(
+    team: Bot, user: str, loops: int, *, closed_every: int = 2, word: str = "", owner: str = ""
+) -> None:
+    """`loops` loops for `user`, one a day back from NOW; every `closed_every`-th is closed with a ship."""
+    with team.database.session() as session:
+        person = session.get(Person, team.person(user).id)
+        assert person is not None
+        for n in range(1, loops + 1):
+            opened = NOW - timedelta(days=loops - n + 1)
+            closed = n % closed_every == 0
+            loop = Loop(
+                workspace_id=person.workspace_id,
+                person_id=person.id,
+                number=n,
+                what=f"{owner + ' ' if owner else ''}problem {n}{' ' + word if word and n % 7 == 0 else ''}",
+                for_whom=f"people {n}",
+                state="closed" if closed else "open",
+                opened_at=opened,
+                closed_at=opened + timedelta(hours=20) if closed else None,
+                source=f"test:{n}",
+            )
+            session.add(loop)
+            session.flush()
+            session.add(
+                Entry(loop_id=loop.id, person_id=person.id, kind="answer", text=loop.what, created_at=opened)
+            )
+            if closed:
+                shipment = Shipment(
+                    workspace_id=person.workspace_id,
+                    loop_id=loop.id,
+                    person_id=person.id,
+                    what=f"fix {n}",
+                    expected_change="better",
+                    state="answered",
+                    source=f"test:s{n}",
+                    shipped_at=opened + timedelta(hours=2),
+                    checked_at=opened + timedelta(hours=20),
+                    first_of_loop=True,
+                )
+                session.add(shipment)
+                session.flush()
+                session.add(
+                    CheckIn(
+                        shipment_id=shipment.id,
+                        person_id=person.id,
+                        ask=1,
+                        due_on=opened.date(),
+                        asked_at=opened + timedelta(hours=10),
+                        answer="changed",
+                        what_happened=f"it got better {n}",
+                        closes_loop=True,
+                        answered_at=opened + timedelta(hours=20),
+                    )
+                )
+        session.commit()
+
+
+def ephemeral(team: Bot, user: str) -> Message:
+    return team.fake.ephemeral_for(user)[-1]
+
+
+def text_of(message: dict[str, Any] | Message) -> str:
+    blocks = message.blocks if isinstance(message, Message) else message["blocks"]
+    return json.dumps(blocks, ensure_ascii=False)
+
+
+def numbers_in(message: dict[str, Any] | Message) -> list[int]:
+    """The loop numbers a list shows, in order."""
+    blocks = message.blocks if isinstance(message, Message) else message["blocks"]
+    found = []
+    for block in blocks or []:
+        text = (block.get("text") or {}).get("text", "")
+        if text.startswith("• *Loop #"):
+            found.append(int(text.split("#", 1)[1].split(":", 1)[0]))
+    return found
+
+
+def all_pages(team: Bot, user: str, typed: str) -> tuple[list[int], list[dict[str, Any] | Message]]:
+    """Ask, then press More until it is gone; every page must fit Slack's limits."""
+    first = team.command(user, typed)
+    pages: list[dict[str, Any] | Message] = [first]
+    shown = numbers_in(first)
+    message = ephemeral(team, user)
+    while "history_more" in text_of(message):
+        reply = team.sender.click(user, message, action_id="history_more")
+        assert reply.status == 200
+        team.settle()
+        message = ephemeral(team, user)  # replaced in place
+        pages.append(message)
+        shown += numbers_in(message)
+        assert len(pages) < 50, "More must end"
+    for page in pages:
+        blocks = page.blocks if isinstance(page, Message) else page["blocks"]
+        assert blocks is not None and len(blocks) <= 50
+        assert all(len((b.get("text") or {}).get("text", "")) <= 3000 for b in blocks)
+    return shown, pages
+
+
+def test_open_and_closed_list_every_loop_once_a_page_at_a_time(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    history(team, ana, 70)
+    at(team, NOW)
+    opened, pages = all_pages(team, ana, "/loops open")
+    assert opened == list(range(69, 0, -2)), "every open loop, newest first, each once"
+    assert len(pages) == 3
+    assert "Open loops (1–15 of 35)" in text_of(pages[0]) and "Open loops (31–35 of 35)" in text_of(pages[2])
+    closed, _ = all_pages(team, ana, "/loops closed")
+    assert closed == list(range(70, 0, -2))
+    assert "Shipped fix 70, it got better 70." in text_of(team.command(ana, "/loops closed"))
+
+
+def test_more_pages_only_the_clickers_own_loops(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    ben = enrol(team, "ben", "Europe/Berlin")
+    history(team, ana, 40, closed_every=1000, owner="ana")
+    history(team, ben, 20, closed_every=1000, owner="ben")
+    at(team, NOW)
+    team.command(ben, "/loops open")
+    page = ephemeral(team, ben)
+    # ben forges his More button to go on from number 1,000,000 of a search: he still
+    # gets only his own loops (a button's value is his to craft, never the scope).
+    for block in page.blocks or []:
+        for element in block.get("elements", []):
+            if element.get("action_id") == "history_more":
+                element["value"] = json.dumps({"text": "search problem", "before": 10**6, "shown": 0})
+    team.sender.click(ben, page, action_id="history_more")
+    team.settle()
+    shown = ephemeral(team, ben)
+    assert numbers_in(shown)[:3] == [20, 19, 18]
+    assert "ana problem" not in text_of(shown) and "ben problem" in text_of(shown)
+    for value in ("{}", "not json", json.dumps({"text": "settings", "before": 1, "shown": 0})):
+        for block in shown.blocks or []:
+            for element in block.get("elements", []):
+                if element.get("action_id") == "history_more":
+                    element["value"] = value
+        reply = team.sender.click(ben, shown, action_id="history_more")
+        assert reply.status == 200
+        team.settle()
+        assert "That list has changed" in json.dumps(team.fake.ephemeral_for(ben)[-1].text)
+
+
+def test_search_finds_words_anywhere_as_plain_text(team: Bot) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    ben = enrol(team, "ben", "Europe/Berlin")
+    history(team, ana, 40, word="Checkout_100%")
+    history(team, ben, 40, word="checkout")
+    at(team, NOW)
+    found, _ = all_pages(team, ana, "/loops search CHECKOUT_100%")
+    assert found == [35, 28, 21, 14, 7]
+    # `%` and `_` are letters here, not wildcards; SQL is just words.
+    assert numbers_in(team.command(ana, "/loops search checkout_1%0")) == []
+    assert numbers_in(team.command(ana, "/loops search 100%")) == [35, 28, 21, 14, 7]
+    assert numbers_in(team.command(ana, "/loops search _")) == [35, 28, 21, 14, 7]
+    assert "None of your loops mention" in text_of(team.command(ana, "/loops search ' OR 1=1 --"))
+    # Words in a loop's story count, not only its title; all words must be there.
+    with team.database.session() as session:
+        third = session.query(Loop).filter_by(person_id=team.person(ana).id, number=3).one()
+        session.add(
+            Entry(loop_id=third.id, person_id=third.person_id, kind="reply", text="Tried the BACKUP provider")
+        )
+        session.commit()
+    assert numbers_in(team.command(ana, "/loops search backup problem")) == [3]
+    assert numbers_in(team.command(ana, "/loops search backup people 12")) == []
+    assert numbers_in(team.command(ana, "/loops search problem people 12")) == [12]
+    shown = text_of(team.command(ana, "/loops search <!channel> *bold*"))
+    assert "&lt;!channel&gt;" in shown and "<!channel>" not in shown
+    assert "What should I look for?" in text_of(team.command(ana, "/loops search"))
+
+
+def test_month_shows_what_shipped_and_what_changed(team: Bot) -> None:
+    ana, loop = with_loop(team)
+    ship_quick(team, ana)
+    team.tick(WEDNESDAY_DUE)
+    at(team, WEDNESDAY_DUE + timedelta(hours=1))
+    (question,) = checkins(team, ana, loop)
+    answer(
+        team,
+        ana,
+        question,
+        "checkin_changed",
+        {"checkin_happened.text": "OTP in 20 s", "checkin_closed.text": ["close"]},
+    )
+    november = text_of(team.command(ana, "/loops month 2026-11"))
+    assert "November 2026" in november
+    assert "You shipped *1* thing, opened 1 loop and closed 0." in november
+    assert "I shipped Retry the SMS provider after 10 s, OTP in 20 s. Loop closed." in november
+    assert "closed 1." in text_of(team.command(ana, "/loops month"))  # December: closed on the 2nd
+    assert "Nothing shipped that month" in text_of(team.command(ana, "/loops month october"))
+    assert "Which month?" in text_of(team.command(ana, "/loops month 2026-13"))
+    assert "Which month?" in text_of(team.command(ana, "/loops month someday"))
+
+
+def test_someone_new_gets_how_to_start_and_a_mistake_its_own_answer(team: Bot) -> None:
+    newcomer = team.fake.add_user(name="cy").id
+    at(team, MONDAY)
+    assert "No loops yet" in text_of(team.command(newcomer, "/loops open"))
+    assert "Which month?" in text_of(team.command(newcomer, "/loops month never"))
+    with team.database.session() as session:
+        assert session.query(Person).count() == 0, "asking stores nobody"
