@@ -575,10 +575,10 @@ def test_the_home_tab_offers_shipped_a_fix_and_lists_waiting_check_ins(team: Bot
     team.settle()
     home = team.fake.home_view(ana)
     assert home is not None
-    (button,) = [
-        b["accessory"] for b in home.payload["blocks"] if b.get("block_id") == f"home_loop_{loop.id}"
+    (buttons,) = [
+        b["elements"] for b in home.payload["blocks"] if b.get("block_id") == f"home_loop_actions_{loop.id}"
     ]
-    assert button["text"]["text"] == "Shipped a fix"
+    assert [b["text"]["text"] for b in buttons] == ["Shipped a fix", "Drop", "Open thread"]
     team.sender.click_in_view(ana, home, action_id="loop_shipped")
     team.settle()
     (modal,) = team.fake.views_of(ana)

@@ -6,6 +6,9 @@ import logging
 from collections.abc import Callable
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_sdk import WebClient
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from slackbot.app import middleware
 from slackbot.app.client import SingleWorkspace
@@ -16,7 +19,9 @@ from slackbot.app.payloads import problem_with
 from slackbot.app.services import Services, build_services
 from slackbot.config import Settings
 from slackbot.outbox.client import SlackClient, delivery_client, request_client
+from slackbot.outbox.home import publish_home
 from slackbot.store.db import Database
+from slackbot.store.models import CheckIn, Delivery, Entry, Loop, Person, Reflection, Shipment
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +55,13 @@ class LoopsApp(App):
             logger.warning("refused a signed request: %s", problem)
             return BoltResponse(status=400, body="bad request")
         deferred: list[Callable[[], object]] = []
+        homes: set[int] = set()
         with self.services.database.session() as session:
             req.context[ContextKey.SESSION] = session
             req.context[ContextKey.SERVICES] = self.services
             req.context[ContextKey.DEFERRED] = deferred
+            req.context[ContextKey.HOMES] = homes
+            watch_for_changes(session, homes)
             try:
                 response = super().dispatch(req)
             except Exception:
@@ -71,7 +79,33 @@ class LoopsApp(App):
                 return handle_error(error, req, req.body)
         for work in deferred:
             self.services.run_later(work)
+        client = req.context.get("client")
+        assert isinstance(client, WebClient), "_init_context puts a client on every request"
+        for person_id in sorted(homes):
+            self.services.run_later(self._home_publisher(client, person_id))
         return response
+
+    def _home_publisher(self, client: WebClient, person_id: int) -> Callable[[], object]:
+        services = self.services
+        return lambda: publish_home(services.database, client, person_id, services.now(), services.defaults)
+
+
+# What a person's Home tab shows: a request that changes any of these redraws it.
+_ON_HOME = (Person, Loop, Entry, Shipment, CheckIn, Delivery, Reflection)
+
+
+def watch_for_changes(session: Session, homes: set[int]) -> None:
+    """Note whose Home tab this request changed, however the listener changed it."""
+
+    def before_flush(session: Session, _context: object, _instances: object) -> None:
+        for row in (*session.new, *session.dirty, *session.deleted):
+            if not isinstance(row, _ON_HOME) or (row in session.dirty and not session.is_modified(row)):
+                continue
+            person_id = row.id if isinstance(row, Person) else row.person_id
+            if person_id is not None:
+                homes.add(person_id)
+
+    event.listen(session, "before_flush", before_flush)
 
 
 def build_app(settings: Settings, database: Database, services: Services | None = None) -> LoopsApp:

@@ -22,6 +22,7 @@ class ContextKey(StrEnum):
     FAILED = "loops_failed"
     SERVICES = "loops_services"
     DEFERRED = "loops_deferred"
+    HOMES = "loops_homes"  # person ids whose Home tab is published after the commit
 
 
 def session_of(context: BoltContext) -> Session:

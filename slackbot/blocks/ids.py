@@ -29,6 +29,9 @@ class Action(StrEnum):
     HOME_STOP = "home_stop"
     HOME_PAUSE_WEEK = "home_pause_week"
     HOME_RESUME = "home_resume"
+    HOME_SETTINGS = "home_settings"
+    # A link button (`loop_thread:<loop id>`): Slack opens the URL and sends a click to ack.
+    LOOP_THREAD = "loop_thread"
 
 
 class View(StrEnum):

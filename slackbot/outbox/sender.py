@@ -8,6 +8,7 @@ deliveries this sender still holds.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,13 +20,19 @@ from slackbot.blocks.prompt import LOOPS_SHOWN
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.outbox.claim import claim, owner_name, post_by
 from slackbot.outbox.client import SlackClient
-from slackbot.outbox.model import Draft, Job, Later, SendReport, SendRules
+from slackbot.outbox.home import publish_home
+from slackbot.outbox.model import Draft, Job, Later, Outcome, SendReport, SendRules
 from slackbot.outbox.post import Poster
 from slackbot.outbox.record import finish, record, wait_until
 from slackbot.outbox.render import preload_threads, render
 from slackbot.store.db import Database
 from slackbot.store.models import Delivery, Person, Workspace
 from slackbot.store.queries import Agenda, agendas_of
+
+logger = logging.getLogger(__name__)
+
+# Deliveries that change what a person's Home tab shows once they reach Slack.
+HOME_KINDS = frozenset({DeliveryKind.CHECKIN, DeliveryKind.UNWATCHED})
 
 
 class Sender:
@@ -76,17 +83,38 @@ class Sender:
         claimed = claim(self.database, clock(), owner=self.owner, limit=limit, only=only)
         if not claimed:
             return False
-        jobs = self._prepare(claimed, clock(), post_by(self.monotonic), report)
+        homes: set[int] = set()
+        jobs = self._prepare(claimed, clock(), post_by(self.monotonic), report, homes)
         outcomes = list(pool.map(lambda job: self.poster.attempt(job, report), jobs))
         if outcomes:
             with self.database.transaction() as session:
                 record(session, outcomes, owner=self.owner, now=clock(), report=report)
+        self._redraw_homes(outcomes, homes, clock)
         # A round that had to give everything back (it ran out of lease before any call)
         # ends the pass rather than spinning; the next tick takes it up.
         return not outcomes or not all(outcome.gave_back for outcome in outcomes)
 
+    def _redraw_homes(self, outcomes: list[Outcome], homes: set[int], clock: Callable[[], datetime]) -> None:
+        """A check-in that reached someone (or went unwatched) changes their Home tab: redraw it.
+
+        Best effort, after the record's commit: the tab is drawn again whenever it is opened.
+        """
+        people = {
+            o.job.person_id for o in outcomes if o.job.delivery_id in homes and o.ts and o.failure is None
+        }
+        for person_id in sorted(people):
+            try:
+                publish_home(self.database, self.poster.client, person_id, clock(), self.rules.defaults)
+            except Exception as error:
+                logger.warning("could not redraw the Home tab of person %s: %s", person_id, error)
+
     def _prepare(
-        self, claimed: dict[int, bool], now: datetime, deadline: float, report: SendReport
+        self,
+        claimed: dict[int, bool],
+        now: datetime,
+        deadline: float,
+        report: SendReport,
+        homes: set[int],
     ) -> list[Job]:
         """Read the batch and render each delivery; those that end without a post are ended here."""
         jobs: list[Job] = []
@@ -109,6 +137,8 @@ class Sender:
             agendas = agendas_of(session, prompted, LOOPS_SHOWN)
             for delivery in deliveries:
                 person = people[delivery.person_id]
+                if delivery.kind in HOME_KINDS and person.home_opened_at is not None:
+                    homes.add(delivery.id)
                 decided = render(
                     session,
                     delivery,

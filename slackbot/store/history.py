@@ -19,7 +19,7 @@ from slackbot.core.figures import WINDOW, Ship
 from slackbot.core.loops import SHIPPABLE, LoopState
 from slackbot.core.shipments import ShipmentState
 from slackbot.store.models import CheckIn, Delivery, Entry, Loop, Person, Reflection, Shipment
-from slackbot.store.queries import shippable_loops
+from slackbot.store.queries import Waiting, agendas_of, shippable_loops
 
 T = TypeVar("T")
 
@@ -355,3 +355,29 @@ def story_of(session: Session, loop: Loop, limit: int) -> tuple[list[Entry], int
         )
     )
     return newest[::-1], total
+
+
+@dataclass
+class Home:
+    """What the Home tab shows, read in one go: bounded however long the history is."""
+
+    waiting: list[Waiting]
+    open: list[OpenLoop]
+    open_count: int
+    prompts: dict[date, Delivery]  # the last four weeks' morning prompts, by local date
+    ships: list[Ship]  # the last two windows, for the figures and their trend
+    unwatched: int
+
+
+def home_of(
+    session: Session, person: Person, now: datetime, *, first_day: date, today: date, shown: int
+) -> Home:
+    agenda = agendas_of(session, [person], shown)[person.id]
+    return Home(
+        waiting=agenda.waiting,
+        open=with_shipments(session, person, shippable_loops(session, person, shown)),
+        open_count=count_loops(session, person, SHIPPABLE),
+        prompts=prompt_days(session, person, first_day, today),
+        ships=_recent_ships(session, person, now - 2 * WINDOW),
+        unwatched=agenda.unwatched,
+    )

@@ -80,6 +80,8 @@ class Workspace(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str | None] = mapped_column(String(255))
+    # auth.test's `url` (`https://acme.slack.com/`): links to threads without a call per link.
+    url: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Last pass over LOOPS_CHANNEL's members (automatic enrolment).

@@ -14,7 +14,6 @@ from slackbot.app.context import caller, defer, person_of, services_of, session_
 from slackbot.app.errors import is_slack_outage
 from slackbot.app.export import exporting_message, send_export
 from slackbot.app.history import LISTS, list_message
-from slackbot.app.listeners.home import redraw_home
 from slackbot.app.payloads import trigger_of
 from slackbot.app.services import Services
 from slackbot.app.shipments import (
@@ -90,7 +89,6 @@ def loops(ack: Ack, command: dict[str, str], context: BoltContext, client: WebCl
         words = people.pause(person, request.argument, session_of(context), services)
     else:
         words = people.resume(person, session_of(context), services)
-    redraw_home(context, client, person)
     ack(response_type="ephemeral", **message(words, [section(words)]))
 
 
@@ -184,7 +182,6 @@ def shipped(ack: Ack, command: dict[str, str], context: BoltContext, client: Web
         )
         send = recorded.send
         defer(context, lambda: send_now(services, send))
-        redraw_home(context, client, person)
         return
     long = len(request.what) > FIELD_LIMIT or len(request.expected or "") > FIELD_LIMIT
     draft = f"draft:{trigger}"[:64] if long else None

@@ -1,49 +1,41 @@
-"""The App Home tab: published when opened, and its switch for the morning prompt."""
+"""The App Home tab: published when opened, its switch for the morning prompt, and settings.
+
+Any request that changes what the tab shows redraws it after the commit (LoopsApp
+notes whose rows changed); opening the tab always redraws it, since days move on.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from slackbot.app import people
-from slackbot.app.context import caller, defer, services_of, session_of
-from slackbot.app.services import Services
-from slackbot.blocks.home import LOOPS_ON_HOME, home_view
+from slackbot.app.context import ContextKey, caller, person_of, services_of, session_of
+from slackbot.app.listeners.commands import settings_for
+from slackbot.app.payloads import trigger_of
 from slackbot.blocks.ids import Action
 from slackbot.outbox.profile import fetch_profile
 from slackbot.store.models import Person
-from slackbot.store.queries import agenda_of
 
 
-def publish_home(services: Services, client: WebClient, person_id: int) -> None:
-    """Render the person's Home tab from what is stored now and publish it."""
-    with services.database.session() as session:
-        person = session.get(Person, person_id)
-        if person is None:
-            return
-        view = home_view(person, agenda_of(session, person, LOOPS_ON_HOME), services.now())
-        user_id = person.slack_user_id
-    client.views_publish(user_id=user_id, view=view)
+def redraw_home(context: BoltContext, person: Person) -> None:
+    """Publish the person's tab after this request's commit (if they have ever opened it)."""
+    homes = context.get(ContextKey.HOMES)
+    assert isinstance(homes, set)
+    homes.add(person.id)
 
 
-def home_opened(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+def home_opened(event: dict[str, Any], context: BoltContext) -> None:
     """Acknowledge at once; the view is published after the commit (a new person is stored first)."""
     if event.get("tab") != "home":
         return
     person, services = caller(context), services_of(context)
     if person.home_opened_at is None:
         person.home_opened_at = services.now()
-    person_id = person.id
-    defer(context, lambda: publish_home(services, client, person_id))
-
-
-def redraw_home(context: BoltContext, client: WebClient, person: Person) -> None:
-    """After a change, redraw the Home tab of someone who has one (nobody else would see it)."""
-    if person.home_opened_at is not None:
-        services, person_id = services_of(context), person.id
-        defer(context, lambda: publish_home(services, client, person_id))
+    redraw_home(context, person)
 
 
 def switch(ack: Ack, action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -63,10 +55,25 @@ def switch(ack: Ack, action: dict[str, Any], context: BoltContext, client: WebCl
     if person.home_opened_at is None:  # the click came from the tab, so the person has one
         person.home_opened_at = services.now()
     ack()
-    redraw_home(context, client, person)
+    redraw_home(context, person)
+
+
+def open_settings(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """The settings form, as `/loops settings` opens it (only reads, so Slack is called first)."""
+    client.views_open(
+        trigger_id=trigger_of(body), view=settings_for(person_of(context), services_of(context))
+    )
+    ack()
+
+
+def thread_link(ack: Ack) -> None:
+    """Slack opens the link itself; the click it sends us only needs its answer."""
+    ack()
 
 
 def register(app: App) -> None:
     app.event("app_home_opened")(home_opened)
     for action_id in (Action.HOME_START, Action.HOME_STOP, Action.HOME_PAUSE_WEEK, Action.HOME_RESUME):
         app.action(action_id)(switch)
+    app.action(Action.HOME_SETTINGS)(open_settings)
+    app.action(re.compile(f"^{Action.LOOP_THREAD}:[0-9]+$"))(thread_link)

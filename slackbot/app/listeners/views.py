@@ -8,7 +8,6 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from slackbot.app.context import caller, defer, person_of, services_of, session_of
-from slackbot.app.listeners.home import redraw_home
 from slackbot.app.loops import after_opening, open_loop, refresh_prompt
 from slackbot.app.payloads import (
     chosen,
@@ -221,7 +220,6 @@ def shipped_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, clie
         defer(context, lambda: refresh_note(services, client, note))
     if question is not None:
         defer(context, lambda: refresh_question(services, client, question))
-    redraw_home(context, client, person)
 
 
 CHECKIN_LABELS = {
@@ -295,7 +293,6 @@ def checkin_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, clie
         if prompt is not None:
             prompt_id = prompt.id
             defer(context, lambda: refresh_prompt(services, client, prompt_id))
-    redraw_home(context, client, person)
 
 
 def settings_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -347,7 +344,6 @@ def settings_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, cli
     words = f"Saved: {next_prompt_words(person)}." if person.enrolled else "Saved."
     user_id = person.slack_user_id
     defer(context, lambda: client.chat_postMessage(channel=user_id, **thread_note(words)))
-    redraw_home(context, client, person)
 
 
 def register(app: App) -> None:

@@ -7,7 +7,8 @@ Create Date: 2026-12-02
 `/loops` and the Home tab read one person's loops by state, their ships by time and
 their entries by text; the indexes keep those reads to the person's own rows. A
 shipment knows whether it was its loop's first, so the figures never rank a whole
-history. The reflection table holds the monthly reflection's answers.
+history. The reflection table holds the monthly reflection's answers; a workspace keeps
+its Slack URL, so the Home tab links threads without a call per link.
 """
 
 from collections.abc import Sequence
@@ -22,6 +23,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("workspace", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("url", sa.String(length=255), nullable=True))
     with op.batch_alter_table("shipment", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("first_of_loop", sa.Boolean(), server_default=sa.false(), nullable=False)
@@ -85,3 +88,5 @@ def downgrade() -> None:
     with op.batch_alter_table("shipment", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_shipment_person_shipped"))
         batch_op.drop_column("first_of_loop")
+    with op.batch_alter_table("workspace", schema=None) as batch_op:
+        batch_op.drop_column("url")
