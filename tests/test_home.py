@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
+from slackbot.fakeslack.state import View
 from slackbot.store.models import Loop
 from tests.support.bot import Bot, BotFactory
 from tests.test_history import history
@@ -30,6 +31,12 @@ def home_blocks(team: Bot, user: str) -> list[dict[str, Any]]:
     assert view is not None
     blocks: list[dict[str, Any]] = view.payload["blocks"]
     return blocks
+
+
+def tab(team: Bot, user: str) -> View:
+    view = team.fake.home_view(user)
+    assert view is not None
+    return view
 
 
 def block(blocks: list[dict[str, Any]], block_id: str) -> dict[str, Any]:
@@ -66,7 +73,7 @@ def test_the_dashboard_has_figures_with_their_trend_and_settings(team: Bot) -> N
     assert "Trend: not enough ships in the 90 days before to compare." in json.dumps(blocks)
     switches = block(blocks, "switch_actions")["elements"]
     assert [b["text"]["text"] for b in switches][-1] == "Settings"
-    team.sender.click_in_view(ana, team.fake.home_view(ana), action_id="home_settings")
+    team.sender.click_in_view(ana, tab(team, ana), action_id="home_settings")
     team.settle()
     (modal,) = team.fake.views_of(ana)
     assert modal.payload["callback_id"] == "settings"
@@ -76,7 +83,7 @@ def test_the_dashboard_has_figures_with_their_trend_and_settings(team: Bot) -> N
     slack = WebClient(token=team.fake.bot_token, base_url=team.fake.api_url)
     link = slack.chat_getPermalink(channel=str(loop.channel), message_ts=str(loop.thread_ts))
     assert buttons[2]["url"] == link["permalink"]
-    reply = team.sender.click_in_view(ana, team.fake.home_view(ana), action_id=buttons[2]["action_id"])
+    reply = team.sender.click_in_view(ana, tab(team, ana), action_id=buttons[2]["action_id"])
     assert reply.status == 200
 
 
@@ -93,7 +100,7 @@ def test_the_tab_is_redrawn_when_the_persons_loops_change(team: Bot) -> None:
     assert "Waiting on you" in json.dumps(home_blocks(team, ana))
     # Dropping from the tab takes the loop off it.
     at(team, WEDNESDAY_DUE + timedelta(hours=1))
-    team.sender.click_in_view(ana, team.fake.home_view(ana), action_id="loop_drop")
+    team.sender.click_in_view(ana, tab(team, ana), action_id="loop_drop")
     team.settle()
     shown = json.dumps(home_blocks(team, ana))
     assert "Loop #1" not in shown and "None. When something" in shown
