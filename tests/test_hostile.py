@@ -257,6 +257,8 @@ def crafted(scene: Scene) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
         st.one_of(
             value,
             st.builds(lambda v: json.dumps({"prompt": v}), value),
+            st.builds(lambda v: json.dumps({"month": v}), value),
+            st.builds(lambda v: json.dumps({"checkin": v, "answer": None}), value),
             st.builds(lambda k, v: json.dumps({k: v, "answer": "changed"}), keys, value),
             st.builds(
                 lambda v, a: json.dumps({"checkin": v, "answer": a}),
@@ -265,7 +267,7 @@ def crafted(scene: Scene) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
             ),
         ),
         st.one_of(st.just("Checkout is broken"), value),
-        st.sampled_from(["loop_answer", "shipped", "checkin_answer", "settings"]),
+        st.sampled_from(["loop_answer", "shipped", "checkin_answer", "settings", "reflection"]),
     )
     messages = st.builds(
         lambda c, t, x: ("json", scene.message(c, t, x)),

@@ -6,7 +6,7 @@ next page starts, and runs the same read again for the person who clicked.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -20,20 +20,13 @@ from slackbot.blocks.history import (
     search_message,
 )
 from slackbot.core.parse import LoopsCommand, parse_month, parse_search
+from slackbot.core.reflection import month_span
 from slackbot.core.schedule import zone
 from slackbot.store.history import closed_page, month_of, open_page, search_page
 from slackbot.store.models import Person
 
 # The subcommands answered here.
 LISTS = frozenset({"open", "closed", "search", "month"})
-
-
-def month_span(year: int, month: int, tz_name: str | None) -> tuple[datetime, datetime]:
-    """The person's local month as a UTC [start, end)."""
-    tz = zone(tz_name)
-    start = datetime(year, month, 1, tzinfo=tz)
-    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
-    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def list_message(
@@ -58,7 +51,7 @@ def list_message(
         return search_message(page, words, f"search {' '.join(words)}", tz, shown_before)
     if name == "month":
         key = f"{year:04d}-{month:02d}"
-        start, end = month_span(year, month, person.tz)
+        start, end = month_span(year, month, tz)
         found = month_of(session, person, key, start, end, before=before, size=PAGE_SIZE)
         return month_message(found, f"{date(year, month, 1):%B %Y}", f"month {key}", shown_before)
     if name == "open":

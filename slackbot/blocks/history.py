@@ -267,7 +267,7 @@ def search_message(
     return message(f"{shown_so_far} of your loops mention {looked_for}.", blocks)
 
 
-def _ship_outcome(item: MonthShip) -> str:
+def ship_outcome(item: MonthShip) -> str:
     """How a ship of the month ended: its outcome sentence, or where its check-in stands."""
     shipment, checkin = item.shipment, item.checkin
     if checkin is not None and checkin.answered_at is not None and checkin.answer:
@@ -306,6 +306,6 @@ def month_message(month: Month, title: str, command_text: str, shown_before: int
         return message(f"{title}: nothing shipped.", blocks)
     for item in ships.items:
         name = f"*Loop #{item.loop.number}*: " if item.loop is not None else ""
-        blocks.append(section(f"• {name}{_ship_outcome(item)}"))
+        blocks.append(section(f"• {name}{ship_outcome(item)}"))
     _paging(blocks, command_text, ships.before, shown_so_far, ships.total)
     return message(f"{title}: {ships.total} shipped.", blocks)

@@ -25,6 +25,8 @@ class Action(StrEnum):
     CHECKIN_WORSE = "checkin_worse"
     SHIPMENT_EDIT = "shipment_edit"
     HISTORY_MORE = "history_more"
+    CHECKIN_NOW = "checkin_now"
+    REFLECTION_ANSWER = "reflection_answer"
     HOME_START = "home_start"
     HOME_STOP = "home_stop"
     HOME_PAUSE_WEEK = "home_pause_week"
@@ -41,6 +43,7 @@ class View(StrEnum):
     SHIPPED = "shipped"
     CHECKIN = "checkin_answer"
     SETTINGS = "settings"
+    REFLECTION = "reflection"
 
 
 class Field(StrEnum):
@@ -70,6 +73,11 @@ class CheckinField(StrEnum):
     CLOSED = "checkin_closed"
     ASK_AGAIN = "checkin_ask_again"
     TELLABLE = "checkin_tellable"
+    ANSWER = "checkin_which"  # only on **Check it now**, where no button chose it
+
+
+class ReflectionField(StrEnum):
+    CHANGED = "reflection_changed"
 
 
 class SettingsField(StrEnum):

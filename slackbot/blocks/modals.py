@@ -213,13 +213,29 @@ def checkin_modal(
     loop: Loop,
     shipment: Shipment,
     checkin: CheckIn,
-    answer: CheckinAnswer,
+    answer: CheckinAnswer | None,
     *,
     where: tuple[str, str] | None,
 ) -> dict[str, Any]:
-    """The short form behind each check-in answer: what happened, and what's next."""
+    """The short form behind each check-in answer: what happened, and what's next.
+
+    With no answer chosen yet (**Check it now**, from the monthly reflection), the form asks
+    for it first and offers every answer's fields; the submission checks what applies.
+    """
     blocks: list[dict[str, Any]] = [
         section(f"*{loop_title(loop)}*\n*Shipped:* {shown(shipment.what, 300)}"),
+    ]
+    if answer is None:
+        blocks.append(
+            select_input(
+                CheckinField.ANSWER,
+                FIELD_INPUT,
+                "Did the behaviour change?",
+                options=[option(ANSWER_LABELS[a], a.value) for a in CheckinAnswer],
+                initial=None,
+            )
+        )
+    blocks += [
         text_input(
             CheckinField.HAPPENED,
             FIELD_INPUT,
@@ -230,16 +246,16 @@ def checkin_modal(
             max_length=FIELD_LIMIT,
         ),
     ]
-    if answer is CheckinAnswer.CHANGED:
+    if answer is CheckinAnswer.CHANGED or answer is None:
         blocks.append(
             checkbox_input(
                 CheckinField.CLOSED,
                 FIELD_INPUT,
-                "Is it fixed?",
+                "Is it fixed?" if answer else "If it changed: is it fixed?",
                 option(f"Yes: close Loop #{loop.number}", CLOSE_LOOP),
             )
         )
-    if answer is CheckinAnswer.CANT_TELL and asks_tellable(shipment):
+    if answer in (CheckinAnswer.CANT_TELL, None) and asks_tellable(shipment):
         blocks.append(
             text_input(
                 CheckinField.TELLABLE,
@@ -247,7 +263,7 @@ def checkin_modal(
                 "What would make it tellable?",
                 placeholder="200 more sign-ups; the weekly report on Monday; asking three customers",
                 multiline=True,
-                optional=False,
+                optional=answer is None,  # with no answer chosen, checked on submission
                 max_length=FIELD_LIMIT,
             )
         )
@@ -259,17 +275,17 @@ def checkin_modal(
             placeholder="Roll it out to cards too; try a different fix; wait for more data",
             multiline=True,
             # Required unless the loop is closed: checked when the form comes back.
-            optional=answer is CheckinAnswer.CHANGED,
+            optional=answer in (CheckinAnswer.CHANGED, None),
             max_length=FIELD_LIMIT,
-            hint="Needed unless you close the loop." if answer is CheckinAnswer.CHANGED else None,
+            hint="Needed unless you close the loop." if answer in (CheckinAnswer.CHANGED, None) else None,
         )
     )
-    if answer is CheckinAnswer.CANT_TELL:
+    if answer in (CheckinAnswer.CANT_TELL, None):
         blocks.append(
             select_input(
                 CheckinField.ASK_AGAIN,
                 FIELD_INPUT,
-                "Ask me again",
+                "Ask me again" if answer else "If you can't tell yet: ask me again",
                 options=[_wait_option(w) for w in WAIT_CHOICES],
                 initial=_wait_option(ASK_AGAIN),
             )
@@ -277,8 +293,10 @@ def checkin_modal(
     return {
         "type": "modal",
         "callback_id": View.CHECKIN,
-        "private_metadata": json.dumps({"checkin": checkin.id, "answer": answer.value, "where": where}),
-        "title": plain(ANSWER_LABELS[answer], MODAL_TITLE_LIMIT),
+        "private_metadata": json.dumps(
+            {"checkin": checkin.id, "answer": answer.value if answer else None, "where": where}
+        ),
+        "title": plain(ANSWER_LABELS[answer] if answer else "Check it now", MODAL_TITLE_LIMIT),
         "submit": plain("Save"),
         "close": plain("Cancel"),
         "blocks": blocks,

@@ -15,6 +15,7 @@ from typing import Any
 from slackbot.config import Settings
 from slackbot.core.deliveries import DeliveryKind, DeliveryState
 from slackbot.core.enrolment import Defaults, schedule_for
+from slackbot.core.reflection import reflection_month
 from slackbot.core.schedule import Decision, nudge_due, plan_prompts
 from slackbot.store.db import Database
 from slackbot.store.models import Person
@@ -48,6 +49,7 @@ class PlanReport:
     nudges: int = 0
     missed: int = 0
     paused: int = 0
+    reflections: int = 0
 
 
 def plan_due(database: Database, now: datetime, rules: PlanRules) -> PlanReport:
@@ -64,6 +66,8 @@ def plan_due(database: Database, now: datetime, rules: PlanRules) -> PlanReport:
                     report.missed += 1
                 elif kind == DeliveryKind.PROMPT:
                     report.prompts += 1
+                elif kind == DeliveryKind.REFLECTION:
+                    report.reflections += 1
                 else:
                     report.nudges += 1
         if len(people) < BATCH:
@@ -104,6 +108,12 @@ def _plan_person(person: Person, now: datetime, rules: PlanRules, report: PlanRe
             )
             continue
         rows.append({"kind": DeliveryKind.PROMPT, "due_at": occurrence.due, **common})
+        looking_back_on = reflection_month(occurrence.local_date)
+        if looking_back_on is not None:
+            # Keyed by the month: the first prompt of the month brings it, later ones find it planned.
+            rows.append(
+                {**common, "kind": DeliveryKind.REFLECTION, "due_at": occurrence.due, "key": looking_back_on}
+            )
         nudge_at = (
             nudge_due(occurrence.due, schedule, after=rules.nudge_after, day_end=rules.day_end)
             if person.nudges

@@ -19,6 +19,7 @@ class DeliveryKind(StrEnum):
     CHECKIN = "checkin"  # the post-ship question, broadcast from the loop's thread; key: check-in id
     OUTCOME = "outcome"  # "I shipped X, Y happened, next: Z" in the thread; key: check-in id
     UNWATCHED = "unwatched"  # "nobody looked": the check-in went unanswered; key: shipment id
+    REFLECTION = "reflection"  # "Last month you shipped N things"; key: that month, `2026-11`
 
 
 class DeliveryState(StrEnum):

@@ -16,13 +16,16 @@ from sqlalchemy.orm import Session
 
 from slackbot.blocks.loop import loop_root_message
 from slackbot.blocks.prompt import nudge_message, prompt_message
+from slackbot.blocks.reflection import REFLECTION_SHIPS, reflection_message
 from slackbot.blocks.shipment import checkin_message, outcome_note, shipment_note, unwatched_note
 from slackbot.core.deliveries import PAUSED, STOPPED, DeliveryKind, DeliveryState
 from slackbot.core.enrolment import schedule_for
 from slackbot.core.loops import SHIPPABLE
+from slackbot.core.reflection import month_span
 from slackbot.core.schedule import zone
 from slackbot.core.shipments import ShipmentState, checkin_date, checkin_moment
 from slackbot.outbox.model import Draft, Ended, Later, SendRules
+from slackbot.store.history import ships_between
 from slackbot.store.models import CheckIn, Delivery, Loop, Person, Shipment, Workspace
 from slackbot.store.queries import Agenda, add_entry, checkin_ask, lock, owed, prompt_of
 
@@ -52,6 +55,14 @@ def render(
         if loop.thread_ts:
             return Ended(DeliveryState.SENT, None, None)
         return Draft(person.dm_channel, None, loop_root_message(loop, zone(person.tz)))
+    if kind is DeliveryKind.REFLECTION:
+        if reason:
+            return Ended(DeliveryState.SKIPPED, reason, "skipped")
+        if now - delivery.due_at > rules.catch_up:
+            return Ended(
+                DeliveryState.MISSED, f"{now - delivery.due_at} late; catch-up window passed", "missed"
+            )
+        return Draft(person.dm_channel, None, _reflection(session, delivery, person))
     if kind is DeliveryKind.PROMPT:
         where: tuple[str | None, str | None] | None = (person.dm_channel, None)
     else:
@@ -77,6 +88,14 @@ def render(
     return Draft(person.dm_channel, None, body)
 
 
+def _reflection(session: Session, delivery: Delivery, person: Person) -> dict[str, Any]:
+    """The month's ships, unknown outcomes first, and the one question."""
+    year, month = (int(part) for part in delivery.key.split("-"))
+    start, end = month_span(year, month, zone(person.tz))
+    ships = ships_between(session, person, start, end, before=None, size=REFLECTION_SHIPS)
+    return reflection_message(delivery.key, ships)
+
+
 def preload_threads(session: Session, deliveries: Sequence[Delivery]) -> list[object]:
     """Read the loops, shipments and check-ins a batch renders in three queries, not three a row.
 
@@ -100,6 +119,8 @@ def no_longer_wanted(delivery: Delivery, person: Person, workspace: Workspace) -
         return WORKSPACE_GONE_REASON
     if person.deactivated or person.blocked_reason:
         return PERSON_GONE_REASON
+    if delivery.kind == DeliveryKind.REFLECTION and not person.enrolled:
+        return STOPPED
     if delivery.kind in {DeliveryKind.PROMPT, DeliveryKind.NUDGE}:
         if not person.enrolled:
             return STOPPED

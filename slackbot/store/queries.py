@@ -20,6 +20,7 @@ from slackbot.store.models import (
     Entry,
     Loop,
     Person,
+    Reflection,
     SeenEvent,
     Shipment,
     Workspace,
@@ -548,3 +549,21 @@ def everything_of(session: Session, person: Person) -> Everything:
     ):
         found.checkins.setdefault(checkin.shipment_id, []).append(checkin)
     return found
+
+
+def reflection_from_source(session: Session, person: Person, source: str) -> bool:
+    """Whether this submission's reflection is stored already (Slack may send a view twice)."""
+    found = session.scalar(
+        select(Reflection.id).where(Reflection.person_id == person.id, Reflection.source == source)
+    )
+    return found is not None
+
+
+def reflection_of(session: Session, person: Person, month: str) -> Reflection | None:
+    """The person's newest reflection on `month` (`2026-11`)."""
+    return session.scalar(
+        select(Reflection)
+        .where(Reflection.person_id == person.id, Reflection.month == month)
+        .order_by(Reflection.created_at.desc(), Reflection.id.desc())
+        .limit(1)
+    )

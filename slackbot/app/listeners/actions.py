@@ -15,11 +15,13 @@ from slackbot.app.context import caller, defer, person_of, services_of, session_
 from slackbot.app.history import LISTS, list_message
 from slackbot.app.loops import answer_prompt, post_in_thread, refresh_prompt, set_state
 from slackbot.app.payloads import page_cursor, row_id, trigger_of
+from slackbot.app.reflection import reflection_asked
 from slackbot.app.shipments import default_wait
 from slackbot.blocks.errors import NOT_YOURS
 from slackbot.blocks.ids import Action
 from slackbot.blocks.kit import OPTIONS_LIMIT
 from slackbot.blocks.modals import answer_modal, checkin_modal, shipped_modal
+from slackbot.blocks.reflection import reflection_modal
 from slackbot.blocks.shipment import ANSWER_ACTIONS
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.core.errors import InvalidInput
@@ -201,6 +203,32 @@ def drop(
         defer(context, lambda: refresh_prompt(services, client, prompt_id))
 
 
+def check_it_now(
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    """**Check it now** on the monthly reflection: the check-in form, its answer chosen inside."""
+    person = person_of(context)
+    item = checkin_of(session_of(context), person, _id_of(action)) if person is not None else None
+    if item is None:
+        raise InvalidInput(NOT_YOURS)
+    if item.checkin.answered_at is not None or item.shipment.asks != item.checkin.ask:
+        raise InvalidInput("You answered this check-in already; the loop's thread has it.")
+    view = checkin_modal(item.loop, item.shipment, item.checkin, None, where=None)
+    client.views_open(trigger_id=trigger_of(body), view=view)
+    ack()
+
+
+def answer_reflection(
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    """The monthly question's form, for a month Loops asked this person about."""
+    asked = reflection_asked(session_of(context), person_of(context), action.get("value"))
+    if asked is None:
+        raise InvalidInput(NOT_YOURS)
+    client.views_open(trigger_id=trigger_of(body), view=reflection_modal(asked.key))
+    ack()
+
+
 def more(ack: Ack, action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     """**More** on a `/loops` list: the next page, read again for whoever clicked, in its place."""
     cursor = page_cursor(action.get("value"))
@@ -230,6 +258,8 @@ def register(app: App) -> None:
         app.action(action_id)(answer_checkin_button)
     app.action(Action.SHIPMENT_EDIT)(edit_shipment_button)
     app.action(Action.HISTORY_MORE)(more)
+    app.action(Action.CHECKIN_NOW)(check_it_now)
+    app.action(Action.REFLECTION_ANSWER)(answer_reflection)
 
 
 ANSWER_OF_ACTION = {action_id: answer for answer, action_id in ANSWER_ACTIONS.items()}

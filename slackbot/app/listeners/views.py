@@ -20,6 +20,7 @@ from slackbot.app.payloads import (
     typed,
 )
 from slackbot.app.people import next_prompt_words
+from slackbot.app.reflection import reflection_asked, refresh_reflection
 from slackbot.app.shipments import (
     answer_checkin,
     edit_shipment,
@@ -37,6 +38,7 @@ from slackbot.blocks.ids import (
     NUDGES_ON,
     CheckinField,
     Field,
+    ReflectionField,
     SettingsField,
     ShippedField,
     View,
@@ -50,12 +52,13 @@ from slackbot.core.parse import FIELD_LIMIT, check_field
 from slackbot.core.schedule import WEEKDAYS, known_zone
 from slackbot.core.shipments import ASK_AGAIN, CheckinAnswer, ShipmentState, Wait, parse_wait
 from slackbot.outbox.profile import fetch_profile
-from slackbot.store.models import Delivery, Loop
+from slackbot.store.models import Delivery, Loop, Reflection
 from slackbot.store.queries import (
     checkin_of,
     loop_of,
     prompt_in_thread,
     recheck_checkins,
+    reflection_from_source,
     shipment_from_source,
     shipment_of,
     skip_pending_prompts,
@@ -235,13 +238,25 @@ def checkin_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, clie
     data = metadata(view.get("private_metadata") or "")
     checkin_id = row_id(data.get("checkin"))
     item = checkin_of(session, person, checkin_id) if checkin_id is not None else None
+    problems: dict[str, str] = {}
+    answer: CheckinAnswer | None = None
     try:
-        answer = CheckinAnswer(str(data.get("answer")))
+        if data.get("answer") is None:  # **Check it now**: the answer is the form's first input
+            picked = chosen(view, CheckinField.ANSWER, FIELD_INPUT)
+            if picked is None:
+                problems[CheckinField.ANSWER] = (
+                    "Pick what happened: changed, no change, can't tell yet or worse."
+                )
+            else:
+                answer = CheckinAnswer(picked)
+        else:
+            answer = CheckinAnswer(str(data.get("answer")))
     except ValueError:
         item = None
     if item is None:
         raise InvalidInput(NOT_YOURS)
-    problems: dict[str, str] = {}
+    if answer is None:
+        raise InvalidFields(problems)
     happened = _text(
         view, CheckinField.HAPPENED, CHECKIN_LABELS[CheckinField.HAPPENED], required=True, problems=problems
     )
@@ -346,7 +361,39 @@ def settings_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, cli
     defer(context, lambda: client.chat_postMessage(channel=user_id, **thread_note(words)))
 
 
+def reflection_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """Keep the month's reflection (once per submission), then redraw the DM that asked."""
+    person, session, services = caller(context), session_of(context), services_of(context)
+    key = str(metadata(view.get("private_metadata") or "").get("month"))
+    asked = reflection_asked(session, person, key)
+    if asked is None:
+        raise InvalidInput(NOT_YOURS)
+    text = check_field(
+        "what changed",
+        typed(view, ReflectionField.CHANGED, FIELD_INPUT),
+        required=True,
+        field=ReflectionField.CHANGED,
+    )
+    assert text is not None
+    source = f"view:{view.get('id')}"[:64]
+    if not reflection_from_source(session, person, source):
+        session.add(
+            Reflection(
+                workspace_id=person.workspace_id,
+                person_id=person.id,
+                month=key,
+                text=text,
+                source=source,
+                created_at=services.now(),
+            )
+        )
+    ack()
+    delivery_id = asked.id
+    defer(context, lambda: refresh_reflection(services, client, delivery_id))
+
+
 def register(app: App) -> None:
+    app.view(View.REFLECTION)(reflection_submitted)
     app.view(View.ANSWER)(answer_submitted)
     app.view(View.SHIPPED)(shipped_submitted)
     app.view(View.CHECKIN)(checkin_submitted)
