@@ -78,6 +78,10 @@ class Demo:
         self.services.settle()
         self.expect(reply.status == 200, f"{typed}: HTTP {reply.status}")
         body: dict[str, Any] = reply.json() if reply.status == 200 and reply.text else {}
+        if reply.status == 200 and not body:
+            # Acknowledged at once, answered through the command's response_url.
+            posts = self.fake.response_url_posts(reply.extra.get("response_url"))
+            body = posts[-1] if posts else {}
         self.say(f"   {name} types `{typed}` and sees (only visible to them):")
         self.show(render_message(body))
         return body
@@ -263,6 +267,14 @@ def _second_half(demo: Demo) -> None:
     demo.step(tuesday, "Tuesday 09:30 in Berlin: one workday later, too early to ask")
     demo.tick(tuesday)
     demo.expect(not demo.checkins("ana", loop), "the check-in came a day early")
+    demo.say("   nothing new is broken for ana today: she presses [ Nothing today ]")
+    demo.sender.click(ana, demo.latest_prompt("ana"), action_id="prompt_nothing")
+    demo.services.settle()
+    looking_back = [m for m in demo.dm("ana") if m.text.startswith("Last month you shipped")]
+    demo.expect(len(looking_back) == 1, "no monthly reflection on December's first workday")
+    if looking_back:
+        demo.say("   December's first workday: Loops also looks back on November, in ana's DM:")
+        demo.show(render_message({"text": looking_back[0].text, "blocks": looking_back[0].blocks}))
 
     wednesday = datetime(2026, 12, 2, 8, 30, tzinfo=UTC)
     demo.step(wednesday, "Wednesday 09:30 in Berlin: two workdays after the ship, Loops comes back")
@@ -305,5 +317,51 @@ def _second_half(demo: Demo) -> None:
     prompt = demo.latest_prompt("ana")
     demo.show(render_message({"text": prompt.text, "blocks": prompt.blocks}))
     demo.expect("Next:" in str(prompt.blocks), "the prompt did not show the loop's next step")
+    _closing_the_loop(demo, loop)
+
+
+def _closing_the_loop(demo: Demo, loop: Message) -> None:
+    """The next step ships, the check-in says it worked, the loop closes; then her history."""
+    ana = demo.people["ana"].id
+    demo.step(datetime(2026, 12, 3, 14, 0, tzinfo=UTC), "Thursday 15:00 in Berlin: ana ships the next step")
+    demo.command(
+        "ana",
+        "/shipped #1 The issuer raised its 3-D Secure timeout to 30 s "
+        "expect: cards from that bank complete; checkout errors under 0.5%",
+    )
+    monday = datetime(2026, 12, 7, 8, 30, tzinfo=UTC)
+    demo.step(monday, "Monday 09:30 in Berlin: two workdays later, the second check-in")
+    demo.tick(monday)
+    checkins = demo.checkins("ana", loop)
+    demo.expect(len(checkins) == 2, f"{len(checkins)} check-ins by Monday, expected 2")
+    if len(checkins) < 2:
+        raise DemoFailed("the second check-in did not arrive")
+    demo.step(datetime(2026, 12, 7, 9, 0, tzinfo=UTC), "ana presses [ Yes, it changed ] and closes the loop")
+    demo.sender.click(ana, checkins[-1], action_id="checkin_changed")
+    demo.services.settle()
+    modal = demo.fake.views_of(ana)[-1]
+    demo.sender.submit_view(
+        ana,
+        modal.id,
+        {
+            "checkin_happened.text": "Checkout errors 0.4% for a week; that bank's cards complete",
+            "checkin_closed.text": ["close"],
+        },
+    )
+    demo.services.settle()
+    demo.say("   the loop's thread ends:")
+    (outcome,) = demo.thread("ana", loop)[-1:]
+    demo.show(render_message({"text": outcome.text, "blocks": outcome.blocks}))
+    demo.expect("Loop closed." in outcome.text, "the thread did not say the loop closed")
     summary = demo.command("ana", "/loops")
-    demo.expect("Problem → ship" in str(summary.get("blocks")), "/loops did not show how long loops take")
+    shown = str(summary.get("blocks"))
+    demo.expect("Problem → ship" in shown, "/loops did not show how long loops take")
+    demo.expect("Recently closed" in shown, "/loops did not show the closed loop")
+    demo.say("   ana opens the Loops app's Home tab:")
+    demo.sender.open_home(ana)
+    demo.services.settle()
+    home = demo.fake.home_view(ana)
+    demo.expect(home is not None, "the Home tab was not published")
+    if home is not None:
+        demo.show(render_view(home.payload))
+        demo.expect("Your last four weeks" in str(home.payload), "the Home tab has no squares")

@@ -255,6 +255,9 @@ def test_demo_tells_the_whole_morning(tmp_path: Path) -> None:
         "Still there?",
         "_3 days open_",
         "Every prompt went out once",
+        "Last month you shipped 1 thing.",
+        "*Recently closed*",
+        "*Your last four weeks*",
     ):
         assert seen in out, seen
     assert "Traceback" not in result.stderr

@@ -1,16 +1,22 @@
-"""`/loops open`, `closed`, `search` and `month`: the caller's own lists, a page at a time.
+"""`/loops`, `/loops 12`, `open`, `closed`, `search` and `month`: the caller's own history.
 
-The first page answers the command; **More** carries the command text and where the
-next page starts, and runs the same read again for the person who clicked.
+The command is acknowledged at once and the answer follows through its response_url,
+read in a session of its own after the ack: the ack never waits on a history read, so it
+is as quick for someone with 5,000 loops as for someone with none. **More** carries the
+command text and where the next page starts, and runs the same read for whoever clicked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from slack_bolt import Respond
 from sqlalchemy.orm import Session
 
+from slackbot.app.errors import words_for
+from slackbot.app.services import Services
 from slackbot.blocks.history import (
     PAGE_SIZE,
     closed_list_message,
@@ -19,6 +25,7 @@ from slackbot.blocks.history import (
     open_list_message,
     search_message,
 )
+from slackbot.blocks.kit import message, section
 from slackbot.core.parse import LoopsCommand, parse_month, parse_search
 from slackbot.core.reflection import month_span
 from slackbot.core.schedule import zone
@@ -27,6 +34,38 @@ from slackbot.store.models import Person
 
 # The subcommands answered here.
 LISTS = frozenset({"open", "closed", "search", "month"})
+
+
+def check_list_request(request: LoopsCommand, now: datetime, tz_name: str | None) -> None:
+    """Raise what is wrong with the typed argument now, so a mistake is answered in the ack."""
+    if request.subcommand.name == "search":
+        parse_search(request.argument)
+    elif request.subcommand.name == "month":
+        parse_month(request.argument, now.astimezone(zone(tz_name)).date())
+
+
+def answer_later(
+    services: Services,
+    respond: Respond,
+    person_id: int | None,
+    build: Callable[[Session, Person | None], dict[str, Any]],
+    *,
+    replace: bool = False,
+) -> Callable[[], None]:
+    """Work for after the ack: read in a fresh session, and answer through the response_url
+    (in place of the message clicked, with `replace`)."""
+
+    def work() -> None:
+        try:
+            with services.database.session() as session:
+                person = session.get(Person, person_id) if person_id is not None else None
+                body = build(session, person)
+        except Exception as error:  # the person asked and waits: say what went wrong
+            words = words_for(error)
+            body = message(words, [section(words)])
+        respond(response_type="ephemeral", replace_original=replace, **body)
+
+    return work
 
 
 def list_message(

@@ -20,6 +20,7 @@ from slackbot.blocks.shipment import checkin_message, shipment_note
 from slackbot.core.deliveries import DeliveryKind, DeliveryState
 from slackbot.core.enrolment import schedule_for
 from slackbot.core.errors import InvalidInput
+from slackbot.core.figures import days_between, problem_days
 from slackbot.core.loops import SHIPPABLE, LoopState
 from slackbot.core.schedule import PromptSchedule
 from slackbot.core.shipments import (
@@ -185,6 +186,12 @@ def record_shipment(
             )
     shipment = draft if draft is not None else Shipment(workspace_id=person.workspace_id, person_id=person.id)
     shipment.first_of_loop = not shipped_before(session, loop)
+    shipment.problem_days = problem_days(
+        loop.opened_at,
+        now,
+        first_of_loop=shipment.first_of_loop,
+        opened_by_ship=bool(loop.source and loop.source.startswith("shipment:")),
+    )
     shipment.loop_id, shipment.what, shipment.expected_change, shipment.link = loop.id, what, expected, link
     shipment.state, shipment.source, shipment.shipped_at = ShipmentState.WAITING, source, now
     session.add(shipment)
@@ -308,6 +315,7 @@ def answer_checkin(
     closes = closes and answer is CheckinAnswer.CHANGED
     checkin.answer, checkin.what_happened, checkin.next_step = answer, happened, next_step
     checkin.tellable, checkin.closes_loop, checkin.answered_at = tellable, closes, now
+    shipment.watched = True
     sentence = f"{ANSWER_LABELS[answer]}. I shipped {shipment.what}, {happened}" + (
         f", next: {next_step}" if next_step else ""
     )
@@ -344,6 +352,7 @@ def answer_checkin(
     else:
         shipment.state, shipment.outcome, shipment.next_step = ShipmentState.ANSWERED, answer, next_step
         shipment.checked_at, shipment.cant_tell_streak = now, 0
+        shipment.outcome_days = days_between(shipment.shipped_at, now)
     links = {"loop_id": loop.id, "shipment_id": shipment.id, "checkin_id": checkin.id}
     outcome = _owe(session, person, DeliveryKind.OUTCOME, checkin.id, now, **links)
     return Answered(checkin, outcome, question_id, first=True)

@@ -90,9 +90,9 @@ def figures_line(numbers: Figures) -> str:
     )
 
 
-def summary_message(summary: Summary, numbers: Figures, tz: ZoneInfo, now: datetime) -> dict[str, Any]:
+def summary_message(summary: Summary, tz: ZoneInfo, now: datetime) -> dict[str, Any]:
     """The caller's own loops, for their eyes only (an ephemeral answer)."""
-    if not summary.open and not summary.closed and not summary.ships:
+    if not summary.open and not summary.closed and not summary.recent.ships and not summary.previous.ships:
         return no_loops_message()
     blocks: list[dict[str, Any]] = [header("Your loops")]
     if summary.open:
@@ -112,7 +112,7 @@ def summary_message(summary: Summary, numbers: Figures, tz: ZoneInfo, now: datet
                 else ""
             )
             blocks.append(section(f"• *Loop #{closed.loop.number}*: {closed_sentence(closed)}{when}"))
-    blocks += [divider(), section(figures_line(numbers))]
+    blocks += [divider(), section(figures_line(summary.recent))]
     if summary.unwatched:
         blocks.append(context(unwatched_line(summary.unwatched)))
     blocks.append(context("Only you can see this. `/loops help` lists the rest."))

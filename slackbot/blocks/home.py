@@ -17,7 +17,7 @@ from slackbot.blocks.kit import actions, button, context, divider, header, local
 from slackbot.blocks.prompt import unwatched_line, waiting_blocks
 from slackbot.blocks.text import loop_title
 from slackbot.core.deliveries import DeliveryState
-from slackbot.core.figures import WINDOW, Figures, figures
+from slackbot.core.figures import Figures
 from slackbot.core.loops import PromptAnswer, age_in_days
 from slackbot.core.parse import PAUSED_INDEFINITELY
 from slackbot.core.schedule import PromptSchedule, zone
@@ -179,7 +179,7 @@ def home_view(
         blocks.append(
             section("*Your open loops*\nNone. When something's broken, the morning prompt opens one.")
         )
-    current, previous = figures(home.ships, now), figures(home.ships, now - WINDOW)
+    current, previous = home.recent, home.previous
     blocks += [
         divider(),
         squares_block(home.prompts, schedule, today),

@@ -5,6 +5,10 @@ Problem → ship (days from a loop's opening to its first shipment), ship → kn
 outcome was watched (answered at all, "can't tell yet" included). A ship still waiting for
 its check-in or its answer is too early to count either way; an unwatched ship (its
 latest ask given up on) counts against, even if an earlier ask was answered.
+
+Each shipment keeps its own two distances from the moment they are known
+(`problem_days` when it is recorded, `outcome_days` when an answer settles it), so the
+figures read a window of small rows and never work through a history.
 """
 
 from __future__ import annotations
@@ -19,15 +23,12 @@ WINDOW = timedelta(days=90)
 
 @dataclass(frozen=True)
 class Ship:
-    """One shipment, as the figures need it."""
+    """One shipment of the window, as the figures need it."""
 
-    loop_opened_at: datetime
-    shipped_at: datetime
-    first_of_loop: bool  # the loop's first shipment: counts for problem → ship
-    opened_by_ship: bool  # the loop was opened by this `/shipped`: no problem → ship distance
+    problem_days: float | None  # the loop's first ship, of a loop the ship did not open itself
+    outcome_days: float | None  # to the answer other than "can't tell yet" that settled it
     answered: bool  # any ask of it was answered ("can't tell yet" too: somebody looked)
     unwatched: bool  # its latest ask went unanswered until it gave up
-    settled_at: datetime | None  # when an answer other than "can't tell yet" came
 
 
 @dataclass(frozen=True)
@@ -45,23 +46,27 @@ def days_between(start: datetime, end: datetime) -> float:
     return max(0.0, (end - start).total_seconds() / 86_400)
 
 
-def figures(ships: Iterable[Ship], now: datetime, window: timedelta = WINDOW) -> Figures:
-    """The three distances over shipments made in (now - window, now]."""
-    since = now - window
-    recent = [s for s in ships if since < s.shipped_at <= now]
-    to_ship = [
-        days_between(s.loop_opened_at, s.shipped_at)
-        for s in recent
-        if s.first_of_loop and not s.opened_by_ship
-    ]
-    to_outcome = [days_between(s.shipped_at, s.settled_at) for s in recent if s.settled_at is not None]
-    judged = [s for s in recent if s.answered or s.unwatched]
+def problem_days(
+    loop_opened_at: datetime, shipped_at: datetime, *, first_of_loop: bool, opened_by_ship: bool
+) -> float | None:
+    """What a shipment adds to problem → ship: only a loop's first, for a problem opened before it."""
+    if not first_of_loop or opened_by_ship:
+        return None
+    return days_between(loop_opened_at, shipped_at)
+
+
+def figures(ships: Iterable[Ship]) -> Figures:
+    """The three distances over the shipments of one window."""
+    window = list(ships)
+    to_ship = [s.problem_days for s in window if s.problem_days is not None]
+    to_outcome = [s.outcome_days for s in window if s.outcome_days is not None]
+    judged = [s for s in window if s.answered or s.unwatched]
     watched = sum(1 for s in judged if s.answered and not s.unwatched)
     return Figures(
         problem_to_ship_days=median(to_ship) if to_ship else None,
         ship_to_outcome_days=median(to_outcome) if to_outcome else None,
         watched_share=watched / len(judged) if judged else None,
-        ships=len(recent),
+        ships=len(window),
         watched=watched,
         judged=len(judged),
     )

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from slackbot.core.deliveries import DeliveryKind
-from slackbot.core.figures import WINDOW, Ship
+from slackbot.core.figures import WINDOW, Figures, Ship, figures
 from slackbot.core.loops import SHIPPABLE, LoopState
 from slackbot.core.shipments import ShipmentState
 from slackbot.store.models import CheckIn, Delivery, Entry, Loop, Person, Reflection, Shipment
@@ -45,7 +45,8 @@ class Summary:
     open: list[OpenLoop] = field(default_factory=list)
     open_count: int = 0
     closed: list[ClosedLoop] = field(default_factory=list)
-    ships: list[Ship] = field(default_factory=list)  # the last two windows (figures and trend)
+    recent: Figures = field(default_factory=lambda: figures([]))  # the last 90 days
+    previous: Figures = field(default_factory=lambda: figures([]))  # the 90 before
     unwatched: int = 0
 
 
@@ -131,19 +132,16 @@ def search_page(
     where: list[ColumnElement[bool]] = []
     for word in words:
         pattern = like_pattern(word.lower())
-        in_story = exists(
-            select(Entry.id).where(
-                Entry.loop_id == Loop.id,
-                Entry.person_id == person.id,
-                func.lower(Entry.text).like(pattern, escape="\\"),
-            )
+        # One pass over the person's entries a word (not one per loop): the loops whose story has it.
+        in_story = select(Entry.loop_id).where(
+            Entry.person_id == person.id, func.lower(Entry.text).like(pattern, escape="\\")
         )
         where.append(
             or_(
                 func.lower(Loop.what).like(pattern, escape="\\"),
                 func.lower(Loop.for_whom).like(pattern, escape="\\"),
                 func.lower(Loop.evidence).like(pattern, escape="\\"),
-                in_story,
+                Loop.id.in_(in_story),
             )
         )
     loops, after = _loop_page(session, person, where, before, size)
@@ -280,7 +278,7 @@ def summary_of(session: Session, person: Person, now: datetime, *, shown: int, c
         )
     )
     summary.closed = _closing(session, person, closed_loops)
-    summary.ships = _recent_ships(session, person, now - 2 * WINDOW)
+    summary.recent, summary.previous = windows_of(session, person, now)
     summary.unwatched = int(
         session.scalar(
             select(func.count())
@@ -315,32 +313,33 @@ def _latest_shipments(
     return found
 
 
-def _recent_ships(session: Session, person: Person, since: datetime) -> list[Ship]:
-    """The person's ships since `since`: a window of rows (ix_shipment_person_shipped), not a history."""
-    answered = (
-        select(func.count()).where(CheckIn.shipment_id == Shipment.id, CheckIn.answered_at.is_not(None))
-    ).scalar_subquery()
+def ships_in(session: Session, person: Person, since: datetime, until: datetime) -> list[Ship]:
+    """The person's ships in (since, until]: a range of ix_shipment_person_shipped, and only the
+    small columns the figures need (a busy person has hundreds of ships in a window)."""
     rows = session.execute(
-        select(Shipment, Loop.opened_at, Loop.source, answered)
-        .join(Loop, and_(Loop.id == Shipment.loop_id, Loop.person_id == person.id))
-        .where(
+        select(Shipment.problem_days, Shipment.outcome_days, Shipment.watched, Shipment.state).where(
             Shipment.person_id == person.id,
             Shipment.shipped_at > since,
+            Shipment.shipped_at <= until,
             Shipment.state != ShipmentState.DRAFT,
         )
     )
     return [
         Ship(
-            loop_opened_at=opened_at,
-            shipped_at=shipment.shipped_at,
-            first_of_loop=shipment.first_of_loop,
-            opened_by_ship=bool(source and source.startswith("shipment:")),
-            answered=answered_count > 0,
-            unwatched=shipment.state == ShipmentState.UNWATCHED,
-            settled_at=shipment.checked_at if shipment.state == ShipmentState.ANSWERED else None,
+            problem_days=problem,
+            outcome_days=outcome if state == ShipmentState.ANSWERED else None,
+            answered=bool(watched),
+            unwatched=state == ShipmentState.UNWATCHED,
         )
-        for shipment, opened_at, source, answered_count in rows
+        for problem, outcome, watched, state in rows
     ]
+
+
+def windows_of(session: Session, person: Person, now: datetime) -> tuple[Figures, Figures]:
+    """The figures of the last 90 days, and of the 90 before (the trend)."""
+    current = figures(ships_in(session, person, now - WINDOW, now))
+    previous = figures(ships_in(session, person, now - 2 * WINDOW, now - WINDOW))
+    return current, previous
 
 
 def story_of(session: Session, loop: Loop, limit: int) -> tuple[list[Entry], int]:
@@ -365,7 +364,8 @@ class Home:
     open: list[OpenLoop]
     open_count: int
     prompts: dict[date, Delivery]  # the last four weeks' morning prompts, by local date
-    ships: list[Ship]  # the last two windows, for the figures and their trend
+    recent: Figures  # the last 90 days
+    previous: Figures  # the 90 days before, for the trend
     unwatched: int
 
 
@@ -373,11 +373,13 @@ def home_of(
     session: Session, person: Person, now: datetime, *, first_day: date, today: date, shown: int
 ) -> Home:
     agenda = agendas_of(session, [person], shown)[person.id]
+    current, previous = windows_of(session, person, now)
     return Home(
         waiting=agenda.waiting,
         open=with_shipments(session, person, shippable_loops(session, person, shown)),
         open_count=count_loops(session, person, SHIPPABLE),
         prompts=prompt_days(session, person, first_day, today),
-        ships=_recent_ships(session, person, now - 2 * WINDOW),
+        recent=current,
+        previous=previous,
         unwatched=agenda.unwatched,
     )

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -144,6 +145,8 @@ class Loop(Base):
         Index("ix_loop_thread", "workspace_id", "channel", "thread_ts"),
         # /loops open, closed and month read one person's loops in one state, newest first.
         Index("ix_loop_person_state", "person_id", "state", "opened_at"),
+        # The recently closed ones, newest first, without sorting every closed loop.
+        Index("ix_loop_person_closed", "person_id", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -194,6 +197,8 @@ class Shipment(Base):
         UniqueConstraint("person_id", "source"),
         # The figures and /loops month read one person's ships in a window of time.
         Index("ix_shipment_person_shipped", "person_id", "shipped_at"),
+        # Unwatched ships are counted on every /loops and Home tab.
+        Index("ix_shipment_person_state", "person_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -218,6 +223,11 @@ class Shipment(Base):
     # The loop's first shipment (problem → ship counts it): set once when recorded, so the
     # figures read a window of ships and never rank a whole history.
     first_of_loop: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Its distances, kept as they become known (core.figures): problem → ship when recorded,
+    # ship → outcome when an answer settles it, and whether any ask was answered.
+    problem_days: Mapped[float | None] = mapped_column(Float)
+    outcome_days: Mapped[float | None] = mapped_column(Float)
+    watched: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unwatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -277,19 +277,31 @@ def open_loops(session: Session, person: Person, limit: int) -> list[Loop]:
 
 
 def open_loops_of(session: Session, people: list[Person], limit: int) -> dict[int, list[Loop]]:
-    """`open_loops` for many people in one query: person id → their newest open loops."""
+    """`open_loops` for many people in one query: person id → their newest open loops.
+
+    Ranked in the database, so someone with hundreds of open loops costs `limit` rows.
+    """
     found: dict[int, list[Loop]] = {}
     if not people:
         return found
+    ranked = (
+        select(
+            Loop.id.label("loop_id"),
+            func.row_number()
+            .over(partition_by=Loop.person_id, order_by=(Loop.opened_at.desc(), Loop.id.desc()))
+            .label("rank"),
+        )
+        .where(Loop.person_id.in_({p.id for p in people}), Loop.state.in_(STILL_OPEN))
+        .subquery()
+    )
     query = (
         select(Loop)
-        .where(Loop.person_id.in_({p.id for p in people}), Loop.state.in_(STILL_OPEN))
+        .join(ranked, ranked.c.loop_id == Loop.id)
+        .where(ranked.c.rank <= limit)
         .order_by(Loop.person_id, Loop.opened_at.desc(), Loop.id.desc())
     )
     for loop in session.scalars(query):
-        mine = found.setdefault(loop.person_id, [])
-        if len(mine) < limit:
-            mine.append(loop)
+        found.setdefault(loop.person_id, []).append(loop)
     return found
 
 
@@ -407,24 +419,37 @@ def agendas_of(session: Session, people: list[Person], limit: int) -> dict[int, 
     ids = set(agendas)
     for person_id, loops in open_loops_of(session, people, limit).items():
         agendas[person_id].loops = loops
-    waiting = session.execute(
-        select(CheckIn, Shipment, Loop)
+    # The oldest asks first, `limit` a person, ranked in the database.
+    ranked = (
+        select(
+            CheckIn.id.label("checkin_id"),
+            func.row_number()
+            .over(partition_by=CheckIn.person_id, order_by=(CheckIn.asked_at, CheckIn.id))
+            .label("rank"),
+        )
         .join(Shipment, Shipment.id == CheckIn.shipment_id)
         .join(Loop, Loop.id == Shipment.loop_id)
         .where(
             CheckIn.person_id.in_(ids),
+            Shipment.person_id.in_(ids),
             CheckIn.answered_at.is_(None),
             CheckIn.asked_at.is_not(None),
             CheckIn.ask == Shipment.asks,
             Shipment.state == ShipmentState.WAITING,
             Loop.state.in_(SHIPPABLE),
         )
+        .subquery()
+    )
+    waiting = session.execute(
+        select(CheckIn, Shipment, Loop)
+        .join(ranked, ranked.c.checkin_id == CheckIn.id)
+        .join(Shipment, Shipment.id == CheckIn.shipment_id)
+        .join(Loop, Loop.id == Shipment.loop_id)
+        .where(ranked.c.rank <= limit)
         .order_by(CheckIn.person_id, CheckIn.asked_at, CheckIn.id)
     )
     for checkin, shipment, loop in waiting:
-        mine = agendas[checkin.person_id].waiting
-        if len(mine) < limit:
-            mine.append(Waiting(checkin, shipment, loop))
+        agendas[checkin.person_id].waiting.append(Waiting(checkin, shipment, loop))
     unwatched = session.execute(
         select(Shipment.person_id, func.count())
         .where(Shipment.person_id.in_(ids), Shipment.state == ShipmentState.UNWATCHED)

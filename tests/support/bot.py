@@ -67,6 +67,10 @@ class Bot:
         assert reply.status == 200, reply.text
         self.settle()
         body: dict[str, Any] = reply.json() if reply.text else {}
+        if not body:
+            # Acknowledged at once, answered through the command's response_url.
+            posts = self.fake.response_url_posts(reply.extra.get("response_url"))
+            body = posts[-1] if posts else {}
         return body
 
     def person(self, user_id: str) -> Person:

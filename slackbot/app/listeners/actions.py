@@ -10,9 +10,10 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from slackbot.app.context import caller, defer, person_of, services_of, session_of
-from slackbot.app.history import LISTS, list_message
+from slackbot.app.history import LISTS, answer_later, list_message
 from slackbot.app.loops import answer_prompt, post_in_thread, refresh_prompt, set_state
 from slackbot.app.payloads import page_cursor, row_id, trigger_of
 from slackbot.app.reflection import reflection_asked
@@ -229,22 +230,23 @@ def answer_reflection(
     ack()
 
 
-def more(ack: Ack, action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+def more(
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], context: BoltContext, respond: Respond
+) -> None:
     """**More** on a `/loops` list: the next page, read again for whoever clicked, in its place."""
     cursor = page_cursor(action.get("value"))
     request = parse_loops_command(cursor.text) if cursor is not None else None
-    if cursor is None or request is None or request.subcommand.name not in LISTS:
+    listed = request is not None and request.subcommand.name in LISTS
+    if cursor is None or request is None or not listed or not body.get("response_url"):
         raise InvalidInput("That list has changed; `/loops help` shows how to ask for it again.")
-    body = list_message(
-        session_of(context),
-        person_of(context),
-        request,
-        services_of(context).now(),
-        before=cursor.before,
-        shown_before=cursor.shown,
-    )
+    services, person = services_of(context), person_of(context)
+    before, shown = cursor.before, cursor.shown
     ack()
-    defer(context, lambda: respond(response_type="ephemeral", replace_original=True, **body))
+
+    def page(session: Session, person: Person | None) -> dict[str, Any]:
+        return list_message(session, person, request, services.now(), before=before, shown_before=shown)
+
+    defer(context, answer_later(services, respond, person.id if person else None, page, replace=True))
 
 
 def register(app: App) -> None:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from slackbot.app import people
 from slackbot.app.context import caller, defer, person_of, services_of, session_of
 from slackbot.app.errors import is_slack_outage
 from slackbot.app.export import exporting_message, send_export
-from slackbot.app.history import LISTS, list_message
+from slackbot.app.history import LISTS, answer_later, check_list_request, list_message
 from slackbot.app.payloads import trigger_of
 from slackbot.app.services import Services
 from slackbot.app.shipments import (
@@ -24,16 +26,15 @@ from slackbot.app.shipments import (
     send_now,
 )
 from slackbot.blocks.help import help_message
-from slackbot.blocks.history import story_message, summary_message
+from slackbot.blocks.history import no_loops_message, story_message, summary_message
 from slackbot.blocks.ids import Command
 from slackbot.blocks.kit import OPTIONS_LIMIT, message, section
 from slackbot.blocks.modals import settings_modal, shipped_modal
 from slackbot.blocks.shipment import shipped_confirmation
 from slackbot.core.enrolment import schedule_for
 from slackbot.core.errors import InvalidInput, NotBuiltYet
-from slackbot.core.figures import figures
 from slackbot.core.loops import SHIPPABLE
-from slackbot.core.parse import FIELD_LIMIT, parse_loops_command, parse_shipped
+from slackbot.core.parse import FIELD_LIMIT, LoopsCommand, parse_loops_command, parse_shipped
 from slackbot.core.schedule import zone
 from slackbot.outbox.profile import fetch_profile
 from slackbot.store.history import story_of, summary_of
@@ -43,7 +44,35 @@ from slackbot.store.queries import loop_numbered, shippable_loops
 logger = logging.getLogger(__name__)
 
 
-def loops(ack: Ack, command: dict[str, str], context: BoltContext, client: WebClient) -> None:
+# Subcommands that only read the caller's history: acknowledged first, answered after.
+READS = LISTS | {"history", "show"}
+
+
+def _reader(
+    request: LoopsCommand, client: WebClient, services: Services
+) -> Callable[[Session, Person | None], dict[str, Any]]:
+    """How to build the answer to a read, once the ack has gone."""
+
+    def build(session: Session, person: Person | None) -> dict[str, Any]:
+        now = services.now()
+        if request.subcommand.name in LISTS:
+            return list_message(session, person, request, now)
+        if person is None:
+            if request.loop_number is not None:
+                raise no_story(request.loop_number)
+            return no_loops_message()
+        if request.subcommand.name == "show":
+            assert request.loop_number is not None
+            return loop_story(session, client, person, request.loop_number)
+        summary = summary_of(session, person, now, shown=OPEN_SHOWN, closed=CLOSED_SHOWN)
+        return summary_message(summary, zone(person.tz), now)
+
+    return build
+
+
+def loops(
+    ack: Ack, command: dict[str, str], context: BoltContext, client: WebClient, respond: Respond
+) -> None:
     request = parse_loops_command(command.get("text", ""))
     name = request.subcommand.name
     if not request.subcommand.available:
@@ -55,10 +84,17 @@ def loops(ack: Ack, command: dict[str, str], context: BoltContext, client: WebCl
         )
         ack()
         return
-    if name in LISTS:
-        # Only reads: someone Loops has never seen is not stored for asking.
-        body = list_message(session_of(context), person_of(context), request, services_of(context).now())
-        ack(response_type="ephemeral", **body)
+    if name in READS:
+        # Only reads, so someone Loops has never seen is not stored for asking; a mistake in
+        # what was typed is answered now, the history itself right after the ack.
+        services, person = services_of(context), person_of(context)
+        check_list_request(request, services.now(), person.tz if person is not None else None)
+        build = _reader(request, client, services)
+        if not command.get("response_url"):  # Slack always sends one; answer a request without in the ack
+            ack(response_type="ephemeral", **build(session_of(context), person))
+            return
+        ack()
+        defer(context, answer_later(services, respond, person.id if person is not None else None, build))
         return
     # Slack first, while nothing is written yet: a new person is stored by `caller`.
     profile = fetch_profile(client, str(context.user_id)) if name == "start" else None
@@ -66,20 +102,10 @@ def loops(ack: Ack, command: dict[str, str], context: BoltContext, client: WebCl
     if name == "help":
         ack(response_type="ephemeral", **help_message(request.not_understood))
         return
-    if name == "show":
-        assert request.loop_number is not None
-        ack(response_type="ephemeral", **loop_story(context, client, person, request.loop_number))
-        return
     if name == "export":
         person_id = person.id
         defer(context, lambda: send_export(services, client, person_id))
         ack(response_type="ephemeral", **exporting_message())
-        return
-    if name == "history":
-        now = services.now()
-        summary = summary_of(session_of(context), person, now, shown=OPEN_SHOWN, closed=CLOSED_SHOWN)
-        body = summary_message(summary, figures(summary.ships, now), zone(person.tz), now)
-        ack(response_type="ephemeral", **body)
         return
     if name == "start":
         words = people.start(person, profile, session_of(context), services)
@@ -114,12 +140,15 @@ CLOSED_SHOWN = 5
 STORY_ENTRIES = 40
 
 
-def loop_story(context: BoltContext, client: WebClient, person: Person, number: int) -> dict[str, Any]:
+def no_story(number: int) -> InvalidInput:
+    return InvalidInput(f"You have no Loop #{number}. `/loops` lists yours.")
+
+
+def loop_story(session: Session, client: WebClient, person: Person, number: int) -> dict[str, Any]:
     """`/loops 12`, for the caller's own Loop #12 only; anyone else's reads as not existing."""
-    session = session_of(context)
     loop = loop_numbered(session, person, number)
     if loop is None:
-        raise InvalidInput(f"You have no Loop #{number}. `/loops` lists yours.")
+        raise no_story(number)
     entries, total = story_of(session, loop, STORY_ENTRIES)
     permalink = None
     if loop.channel and loop.thread_ts:

@@ -22,6 +22,27 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+_PROBLEM = """
+    UPDATE shipment SET problem_days = (SELECT {days} FROM loop WHERE loop.id = shipment.loop_id)
+    WHERE first_of_loop = TRUE AND loop_id IN (
+        SELECT id FROM loop WHERE source IS NULL OR source NOT LIKE 'shipment:%'
+    )
+"""
+_OUTCOME = "UPDATE shipment SET outcome_days = {days} WHERE state = 'answered' AND checked_at IS NOT NULL"
+BACKFILL_DAYS = {
+    "sqlite": [
+        _PROBLEM.replace("{days}", "max(0.0, julianday(shipment.shipped_at) - julianday(loop.opened_at))"),
+        _OUTCOME.replace("{days}", "max(0.0, julianday(checked_at) - julianday(shipped_at))"),
+    ],
+    "postgresql": [
+        _PROBLEM.replace(
+            "{days}", "GREATEST(0.0, EXTRACT(EPOCH FROM (shipment.shipped_at - loop.opened_at)) / 86400.0)"
+        ),
+        _OUTCOME.replace("{days}", "GREATEST(0.0, EXTRACT(EPOCH FROM (checked_at - shipped_at)) / 86400.0)"),
+    ],
+}
+
+
 def upgrade() -> None:
     with op.batch_alter_table("workspace", schema=None) as batch_op:
         batch_op.add_column(sa.Column("url", sa.String(length=255), nullable=True))
@@ -29,9 +50,13 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("first_of_loop", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
+        batch_op.add_column(sa.Column("problem_days", sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column("outcome_days", sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column("watched", sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.create_index(
             batch_op.f("ix_shipment_person_shipped"), ["person_id", "shipped_at"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_shipment_person_state"), ["person_id", "state"], unique=False)
     # A loop's first shipment is its earliest by ship time (a draft is no shipment yet).
     op.execute(
         """
@@ -46,10 +71,19 @@ def upgrade() -> None:
         )
         """
     )
+    # Each ship's distances, as the app now keeps them when they become known.
+    dialect = op.get_bind().dialect.name
+    for statement in BACKFILL_DAYS["sqlite" if dialect == "sqlite" else "postgresql"]:
+        op.execute(statement)
+    op.execute(
+        "UPDATE shipment SET watched = TRUE WHERE EXISTS ("
+        "SELECT 1 FROM checkin WHERE checkin.shipment_id = shipment.id AND checkin.answered_at IS NOT NULL)"
+    )
     with op.batch_alter_table("loop", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_loop_person_state"), ["person_id", "state", "opened_at"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_loop_person_closed"), ["person_id", "closed_at"], unique=False)
     with op.batch_alter_table("entry", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_entry_person_id"), ["person_id"], unique=False)
     op.create_table(
@@ -84,9 +118,14 @@ def downgrade() -> None:
     with op.batch_alter_table("entry", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_entry_person_id"))
     with op.batch_alter_table("loop", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_loop_person_closed"))
         batch_op.drop_index(batch_op.f("ix_loop_person_state"))
     with op.batch_alter_table("shipment", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_shipment_person_state"))
         batch_op.drop_index(batch_op.f("ix_shipment_person_shipped"))
+        batch_op.drop_column("watched")
+        batch_op.drop_column("outcome_days")
+        batch_op.drop_column("problem_days")
         batch_op.drop_column("first_of_loop")
     with op.batch_alter_table("workspace", schema=None) as batch_op:
         batch_op.drop_column("url")

@@ -1,0 +1,342 @@
+"""How long the real `/loops` takes to ack next to a Bolt app that only acks, on a seeded database.
+
+    python bench/ack.py                          # 1,000 people, 500,000 entries, SQLite, 50/s for 20 s
+    python bench/ack.py --postgres               # the same against a throwaway PostgreSQL
+    python bench/ack.py --people 100 --entries 20000 --seconds 5      # a quick run
+
+A fresh database is migrated and filled by bench/seed.py (UHEAVY with 5,000 loops, ULIGHT
+with 10, everyone else 5 to 15). The Slack emulator runs in its own process and knows every
+seeded person under their seeded id, in team TBENCH. Two gunicorns run the Procfile's `web`
+line with the same flags, workers and threads: one serves the app (`slackbot.web:create_app()`),
+the other bench/bare_app.py, whose only listener acks `/loops` with "ok".
+
+Each app in turn (bare, real, bare) gets a warm-up of --warmup seconds, not counted, then
+--seconds of signed `/loops` (no text: the summary) at --rate per second, open-loop as in
+bench/burst.py (request i leaves at t0 + i/R, each on a new connection), cycling UHEAVY,
+ULIGHT, then the next ordinary person. The figure is the time to the HTTP response. The goal
+checked (and only printed): p99 of the real app within 1.3× the bare app's and within +5 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+from burst import (  # noqa: E402
+    Emulator,
+    Outcome,
+    _free_port,
+    _quantile,
+    _read_line,
+    _web_log_summary,
+    apology_sentences,
+    command_bodies,
+    environment,
+    migrate,
+    procfile_default,
+    procfile_web,
+    start_web,
+    stop_web,
+    wait_until_healthy,
+)
+from burst import burst as send_burst  # noqa: E402
+from seed import SeedReport, print_report, seed  # noqa: E402
+
+REAL_APP = "'slackbot.web:create_app()'"
+BARE_APP = "'bare_app:create_app()'"
+GOAL_RATIO = 1.3
+GOAL_EXTRA = 0.005  # seconds
+
+# argv: the team id and a JSON file of [user id, dm channel, tz] for every seeded person.
+# stdin: "mint" (a response_url and trigger_id per person), "calls", "reset"; anything else stops it.
+EMULATOR = """
+import json, sys
+from collections import Counter
+from slackbot.fakeslack import FakeSlack
+team, people = sys.argv[1], json.load(open(sys.argv[2]))
+fake = FakeSlack(team_id=team).start()
+users = []
+for n, (uid, dm, tz) in enumerate(people):
+    made = fake.add_user(name=f"bench{n}", tz=tz)
+    with fake.state.lock:  # known under the id the database has for them
+        user = fake.state.users.pop(made.id)
+        user.id = uid
+        fake.state.users[uid] = user
+    users.append((uid, user.name, dm))
+ready = {
+    "api_url": fake.api_url, "token": fake.bot_token, "secret": fake.signing_secret,
+    "team": fake.team_id, "domain": fake.team_domain, "app": fake.app_id,
+    "verification": fake.verification_token, "users": [list(u) for u in users],
+}
+print(json.dumps(ready), flush=True)
+for line in sys.stdin:
+    word = line.strip()
+    if word == "mint":
+        minted = {
+            uid: [fake.state.mint_response_url(uid, dm).url, fake.trigger_for(uid)] for uid, _, dm in users
+        }
+        print(json.dumps(minted), flush=True)
+    elif word == "calls":
+        print(json.dumps(dict(Counter(c.method for c in fake.calls()))), flush=True)
+    elif word == "reset":
+        fake.reset_calls()
+        print("{}", flush=True)
+    else:
+        break
+fake.stop()
+"""
+
+
+def start_seeded_emulator(report: SeedReport, folder: Path) -> Emulator:
+    """burst.py's emulator, but knowing the seeded people by their ids, in the seeded team."""
+    people = folder / "people.json"
+    people.write_text(json.dumps(report.people))
+    child = subprocess.Popen(
+        [sys.executable, "-c", EMULATOR, report.team_id, str(people)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    emulator = Emulator(child, {})
+    try:
+        emulator.ready = json.loads(_read_line(child, 120))
+    except BaseException:
+        emulator.stop()
+        raise
+    return emulator
+
+
+@dataclass
+class Web:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def start_both(
+    folder: Path, database_url: str, ready: dict[str, Any], workers: int, threads: int
+) -> tuple[list[Web], list[IO[bytes]]]:
+    """The real app and the bare one, from the same Procfile line and the same settings."""
+    real = procfile_web()
+    if REAL_APP not in real:
+        raise RuntimeError(f"the Procfile's web line does not serve {REAL_APP}: {real}")
+    commands = {"bare": real.replace(REAL_APP, BARE_APP), "real": real}
+    webs: list[Web] = []
+    logs: list[IO[bytes]] = []
+    for name, command in commands.items():
+        port = _free_port()
+        extra = {"PYTHONPATH": str(BENCH)} if name == "bare" else {}
+        env = environment(
+            PORT=str(port),
+            DATABASE_URL=database_url,
+            SLACK_BOT_TOKEN=ready["token"],
+            SLACK_SIGNING_SECRET=ready["secret"],
+            SLACK_API_URL=ready["api_url"],
+            WEB_CONCURRENCY=str(workers),
+            WEB_THREADS=str(threads),
+            LOG_LEVEL="WARNING",
+            **extra,
+        )
+        path = folder / f"web-{name}.log"
+        log = path.open("wb")
+        logs.append(log)
+        webs.append(Web(name, port, start_web(command, env, folder, log), path))
+    return webs, logs
+
+
+def schedule(ready: dict[str, Any], bodies: list[bytes], heavy: str, light: str, n: int) -> list[bytes]:
+    """n bodies cycling UHEAVY, ULIGHT and the next ordinary person."""
+    by_user = {user_id: body for (user_id, _name, _dm), body in zip(ready["users"], bodies, strict=True)}
+    ordinary = [body for user_id, body in by_user.items() if user_id not in {heavy, light}]
+    out = []
+    for i in range(n):
+        if i % 3 == 0:
+            out.append(by_user[heavy])
+        elif i % 3 == 1:
+            out.append(by_user[light])
+        else:
+            out.append(ordinary[(i // 3) % len(ordinary)] if ordinary else by_user[light])
+    return out
+
+
+def classes(n: int) -> list[str]:
+    return [("heavy", "light", "ordinary")[i % 3] for i in range(n)]
+
+
+def failed(outcome: Outcome, apologies: dict[str, str]) -> bool:
+    return outcome.status != 200 or any(sentence in outcome.text for sentence in apologies.values())
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}"
+
+
+def figures_line(label: str, outcomes: list[Outcome], apologies: dict[str, str]) -> str:
+    if not outcomes:
+        return f"{label}: no requests"
+    times = sorted(o.elapsed for o in outcomes)
+    errors = sum(1 for o in outcomes if failed(o, apologies))
+    behind = sorted(o.behind for o in outcomes)
+    return (
+        f"{label}: count {len(outcomes)}, errors {errors}, ms p50 {_ms(_quantile(times, 0.5))} "
+        f"p90 {_ms(_quantile(times, 0.9))} p99 {_ms(_quantile(times, 0.99))} max {_ms(times[-1])} "
+        f"(sender behind p99 {_ms(_quantile(behind, 0.99))})"
+    )
+
+
+def p99(outcomes: list[Outcome]) -> float:
+    return _quantile(sorted(o.elapsed for o in outcomes), 0.99)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    web = procfile_web()
+    parser.add_argument("--people", type=int, default=1000)
+    parser.add_argument("--entries", type=int, default=500_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rate", type=float, default=50.0, help="commands per second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="of measured load, per app and turn")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before each, not counted")
+    parser.add_argument("--postgres", action="store_true", help="start a throwaway PostgreSQL and use it")
+    parser.add_argument("--workers", type=int, default=procfile_default(web, "WEB_CONCURRENCY"))
+    parser.add_argument("--threads", type=int, default=procfile_default(web, "WEB_THREADS"))
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (database, web logs)")
+    args = parser.parse_args()
+    if args.people < 3 or args.rate <= 0 or args.seconds <= 0 or args.warmup < 0:
+        parser.error("--people must be at least 3, --rate and --seconds positive")
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    started = time.monotonic()
+    folder = Path(tempfile.mkdtemp(prefix="loops-ack-"))
+    server = None
+    try:
+        if args.postgres:
+            from tests.support.pgserver import PostgresServer
+
+            server = PostgresServer.start()
+            database_url = server.admin_url
+        else:
+            database_url = f"sqlite:///{folder}/ack.db"
+        return run(args, folder, database_url)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if server is not None:
+            server.stop()
+        if args.keep:
+            print(f"kept {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+        print(f"total {time.monotonic() - started:.1f} s")
+
+
+def run(args: argparse.Namespace, folder: Path, database_url: str) -> int:
+    if not migrate(database_url, folder):
+        return 1
+    report = seed(database_url, people=args.people, entries=args.entries, seed=args.seed)
+    print_report(report)
+    apologies = apology_sentences()
+    emulator = start_seeded_emulator(report, folder)
+    webs: list[Web] = []
+    logs: list[IO[bytes]] = []
+    try:
+        ready = emulator.ready
+        webs, logs = start_both(folder, database_url, ready, args.workers, args.threads)
+        for web in webs:
+            if not wait_until_healthy(f"http://127.0.0.1:{web.port}/healthz", web.process):
+                code = web.process.poll()
+                state = f"exited with {code}" if code is not None else "not healthy"
+                print(f"the {web.name} web process did not start ({state}):", file=sys.stderr)
+                print(web.log.read_text(errors="replace")[-3000:], file=sys.stderr)
+                return 1
+        return measure(args, emulator, {web.name: web for web in webs}, report, apologies, database_url)
+    finally:
+        for web in webs:
+            stop_web(web.process)
+        for log in logs:
+            log.close()
+        for web in webs:
+            print(f"{web.name} ", end="")
+            _web_log_summary(web.log)
+        emulator.stop()
+
+
+def measure(
+    args: argparse.Namespace,
+    emulator: Emulator,
+    webs: dict[str, Web],
+    report: SeedReport,
+    apologies: dict[str, str],
+    database_url: str,
+) -> int:
+    ready = emulator.ready
+    bodies = command_bodies(ready, emulator.ask("mint"), "")
+    count = round(args.rate * args.seconds)
+    warm = round(args.rate * args.warmup)
+    measured = schedule(ready, bodies, report.heavy, report.light, count)
+    warming = schedule(ready, bodies, report.heavy, report.light, warm)
+    engine = database_url.split(":", 1)[0].split("+", 1)[0]
+    print(
+        f"/loops at {args.rate:g}/s for {args.seconds:g} s per turn (+{args.warmup:g} s warm-up), "
+        f"gunicorn {args.workers} workers × {args.threads} threads, {engine}; new connection per request"
+    )
+    results: dict[str, list[Outcome]] = {"bare": [], "real": []}
+    kinds = classes(count)
+    by_class: dict[str, list[Outcome]] = {}
+    for turn, name in enumerate(("bare", "real", "bare"), start=1):
+        port, secret = webs[name].port, ready["secret"]
+        if warming:
+            send_burst(port, secret, warming, args.rate)
+        outcomes, _wall = send_burst(port, secret, measured, args.rate)
+        results[name].extend(outcomes)
+        print(figures_line(f"  turn {turn} {name}", outcomes, apologies))
+        if name == "real":
+            for kind, outcome in zip(kinds, outcomes, strict=True):
+                by_class.setdefault(kind, []).append(outcome)
+            sample = next((o.text for o in outcomes if o.status == 200), "")
+            print(f"    real ack: {len(sample):,} bytes, e.g. {sample[:100]!r}")
+    print(figures_line("bare (turns 1 and 3)", results["bare"], apologies))
+    print(figures_line("real", results["real"], apologies))
+    for kind in ("heavy", "light", "ordinary"):
+        print(figures_line(f"  real, {kind}", by_class.get(kind, []), apologies))
+    bare, real = p99(results["bare"]), p99(results["real"])
+    ratio = real / bare if bare > 0 else float("inf")
+    extra = real - bare
+    print(f"p99 real / bare: {ratio:.2f}× ({_ms(real)} vs {_ms(bare)} ms), difference {extra * 1000:+.1f} ms")
+    within_ratio, within_extra = ratio <= GOAL_RATIO, extra <= GOAL_EXTRA
+    verdict = "holds" if within_ratio and within_extra else "does not hold"
+    print(
+        f"goal (p99 within {GOAL_RATIO}× of bare and within +{GOAL_EXTRA * 1000:.0f} ms): {verdict} "
+        f"(ratio {'ok' if within_ratio else 'over'}, difference {'ok' if within_extra else 'over'})"
+    )
+    calls = emulator.ask("calls")
+    print("Slack calls: " + (", ".join(f"{m} {n}" for m, n in sorted(calls.items())) or "none"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

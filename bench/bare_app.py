@@ -1,0 +1,61 @@
+"""The floor for an ack: a Bolt app whose `/loops` only says "ok", served like the real one.
+
+    gunicorn … 'bare_app:create_app()'     (with bench/ on PYTHONPATH; see bench/ack.py)
+
+What it shares with `slackbot.web:create_app()`: Bolt's WSGI adapter on the same path
+(/slack/events), Bolt's signature check, an `authorize` from one bot token (auth.test once,
+on the first request of each worker, as the real app's SingleWorkspace), a client pointed at
+SLACK_API_URL, and process_before_response (the answer leaves when the listener returns). What
+it leaves out is everything that is Loops: the gate in front of Bolt, the payload check, the
+database session and the middleware, the listener's reads and its blocks. /healthz answers
+200 without a database, so the benchmark can wait for it as for the real one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+
+from slack_bolt import Ack, App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+from slack_sdk import WebClient
+
+EVENTS_PATH = "/slack/events"  # slackbot.web.EVENTS_PATH
+HEALTH_PATH = "/healthz"
+JSON: dict[str, Sequence[str]] = {"content-type": ["application/json;charset=utf-8"]}
+
+
+class BareRequestHandler(SlackRequestHandler):
+    """Bolt's WSGI handler, plus a /healthz that needs nothing."""
+
+    def _get_http_response(self, request: WsgiHttpRequest) -> WsgiHttpResponse:
+        if request.path == HEALTH_PATH and request.method in {"GET", "HEAD"}:
+            return WsgiHttpResponse(status=200, headers=JSON, body=json.dumps({"ok": True}))
+        return super()._get_http_response(request)
+
+
+def build_app() -> App:
+    client = WebClient(
+        token=os.environ["SLACK_BOT_TOKEN"],
+        base_url=os.environ.get("SLACK_API_URL", "https://slack.com/api/"),
+    )
+    app = App(
+        client=client,  # its token is the app's: Bolt authorizes every request with it
+        signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+        token_verification_enabled=False,  # no auth.test at start-up (it runs on the first request)
+        process_before_response=True,
+    )
+
+    @app.command("/loops")
+    def loops(ack: Ack) -> None:
+        ack("ok")
+
+    return app
+
+
+def create_app() -> BareRequestHandler:
+    """Gunicorn's entry point, loaded once with --preload."""
+    return BareRequestHandler(build_app(), path=EVENTS_PATH)
