@@ -163,3 +163,79 @@ def test_a_check_then_set_decides_on_what_is_stored_now(database: Database) -> N
     with database.session() as session:
         stored = session.get(Delivery, delivery_id)
         assert stored is not None and stored.answer == PromptAnswer.SKIP
+
+
+def test_0007_works_out_each_ships_distances_from_what_is_stored(database: Database) -> None:
+    """A database from before 0007 gets first ships, their days and `watched` filled in."""
+    from alembic import command
+
+    from slackbot.store.migrate import alembic_config
+
+    config = alembic_config(database.url.render_as_string(hide_password=False))
+    command.downgrade(config, "0006")
+    opened = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    with database.engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO workspace (id, team_id, created_at) VALUES (1, 'T1', :t)"), {"t": opened}
+        )
+        connection.execute(
+            text(
+                "INSERT INTO person (id, workspace_id, slack_user_id, enrolled, deactivated, created_at) "
+                "VALUES (1, 1, 'U1', FALSE, FALSE, :t)"
+            ),
+            {"t": opened},
+        )
+        for loop_id, source in ((1, "view:V1"), (2, "shipment:command:x")):
+            connection.execute(
+                text(
+                    "INSERT INTO loop (id, workspace_id, person_id, number, what, state, opened_at, source) "
+                    "VALUES (:id, 1, 1, :id, 'x', 'shipped', :t, :s)"
+                ),
+                {"id": loop_id, "t": opened, "s": source},
+            )
+        ships = [  # id, loop, shipped after opening (days), state, settled after shipping (days)
+            (1, 1, 2.0, "answered", 3.0),
+            (2, 1, 5.0, "waiting", None),
+            (3, 2, 0.0, "unwatched", None),
+        ]
+        for ship_id, loop_id, after, state, settled in ships:
+            shipped = opened + timedelta(days=after)
+            connection.execute(
+                text(
+                    "INSERT INTO shipment (id, workspace_id, loop_id, person_id, what, state, source, asks, "
+                    "cant_tell_streak, shipped_at, checked_at) "
+                    "VALUES (:id, 1, :loop, 1, 'fix', :state, :source, 1, 0, :shipped, :checked)"
+                ),
+                {
+                    "id": ship_id,
+                    "loop": loop_id,
+                    "state": state,
+                    "source": f"s{ship_id}",
+                    "shipped": shipped,
+                    "checked": shipped + timedelta(days=settled) if settled is not None else None,
+                },
+            )
+        connection.execute(
+            text(
+                "INSERT INTO checkin (id, shipment_id, person_id, ask, due_on, answered_at, closes_loop, "
+                "created_at) VALUES (1, 1, 1, 1, :d, :t, FALSE, :t)"
+            ),
+            {"d": opened.date(), "t": opened + timedelta(days=5)},
+        )
+    upgrade(database)
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM checkin")).scalar_one() == 1, "no row lost"
+        rows = connection.execute(
+            text("SELECT id, first_of_loop, problem_days, outcome_days, watched FROM shipment ORDER BY id")
+        ).all()
+    found = [
+        (i, bool(first), problem, outcome, bool(watched)) for i, first, problem, outcome, watched in rows
+    ]
+    assert [(i, first, watched) for i, first, _, _, watched in found] == [
+        (1, True, True),
+        (2, False, False),
+        (3, True, False),
+    ]
+    assert found[0][2] == pytest.approx(2.0) and found[0][3] == pytest.approx(3.0)
+    assert found[1][2] is None and found[1][3] is None, "a loop's second ship; not settled"
+    assert found[2][2] is None, "a loop opened by /shipped has no problem → ship distance"

@@ -40,7 +40,7 @@ LOOPS_SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("help", "/loops help", "this list", True),
     Subcommand("start", "/loops start", "get the morning prompt on your workdays", True),
     Subcommand("stop", "/loops stop", "stop the morning prompt", True),
-    Subcommand("pause", "/loops pause [until DATE | N days]", "no prompts for a while", True),
+    Subcommand("pause", "/loops pause [until 2026-12-24 | 3 days]", "no prompts for a while", True),
     Subcommand("resume", "/loops resume", "prompts again after a pause", True),
     Subcommand(
         "settings",
@@ -52,8 +52,13 @@ LOOPS_SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("show", "/loops 12", "the whole story of loop #12", True),
     Subcommand("open", "/loops open", "only your open loops, all of them", True),
     Subcommand("closed", "/loops closed", "your closed loops, each as one sentence", True),
-    Subcommand("month", "/loops month [YYYY-MM]", "what you shipped in a month, and what changed", True),
-    Subcommand("search", "/loops search WORDS", "your loops that mention these words", True),
+    Subcommand(
+        "month",
+        "/loops month [2026-11]",
+        "what you shipped in a month, what changed, and your reflection on it",
+        True,
+    ),
+    Subcommand("search", "/loops search checkout", "your loops that mention these words", True),
     Subcommand("forget-me", "/loops forget-me", "delete everything Loops holds about you", False),
     Subcommand("digest", "/loops digest #channel", "a weekly team digest in a channel (admins)", False),
 )

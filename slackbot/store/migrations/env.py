@@ -76,6 +76,14 @@ def run_migrations_online() -> None:
             if not database.is_sqlite:
                 connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
                 connection.commit()
+            else:
+                # Batch mode rebuilds a table by dropping the old one; with foreign keys on, that
+                # DROP would delete every row that references it (ON DELETE CASCADE). The pragma
+                # only works outside a transaction, so it goes straight to the driver's connection,
+                # and the keys are checked once the migrations are done.
+                raw = connection.connection.dbapi_connection
+                assert raw is not None
+                raw.execute("PRAGMA foreign_keys=OFF")
             try:
                 context.configure(
                     connection=connection,
@@ -86,6 +94,10 @@ def run_migrations_online() -> None:
                 )
                 with context.begin_transaction():
                     context.run_migrations()
+                    if database.is_sqlite:
+                        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                        if broken:
+                            raise RuntimeError(f"the migration left rows pointing nowhere: {broken[:5]}")
             finally:
                 if not database.is_sqlite:
                     connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
