@@ -46,6 +46,7 @@ from slackbot.config import normalize_database_url  # noqa: E402
 from slackbot.core.deliveries import DeliveryKind, DeliveryState  # noqa: E402
 from slackbot.core.figures import days_between, problem_days  # noqa: E402
 from slackbot.core.loops import LoopState, PromptAnswer  # noqa: E402
+from slackbot.core.parse import search_terms  # noqa: E402
 from slackbot.core.shipments import CheckinAnswer, ShipmentState  # noqa: E402
 from slackbot.store.db import Database  # noqa: E402
 from slackbot.store.models import (  # noqa: E402
@@ -55,6 +56,7 @@ from slackbot.store.models import (  # noqa: E402
     Entry,
     Loop,
     Person,
+    SearchTerm,
     Shipment,
     Workspace,
 )
@@ -72,7 +74,7 @@ PROMPT_DAYS = 30
 PROMPT_AT = clock_time(9, 30)  # LOOPS_PROMPT_TIME's default
 BATCH = 5_000
 # The order a batch of each table may be written in: every row's parents are in already.
-PARENTS_FIRST: list[type[Base]] = [Person, Loop, Shipment, CheckIn, Entry, Delivery]
+PARENTS_FIRST: list[type[Base]] = [Person, Loop, Shipment, CheckIn, Entry, SearchTerm, Delivery]
 
 # State of a loop, and how often: closed 70 %, dropped 10 %, shipped 10 %, open 5 %, continued 5 %.
 STATES = (
@@ -397,6 +399,8 @@ class _SeededLoop:
     closed_at: datetime | None
     what: str
     rare: bool
+    # The words of its own text; its story's are added when the entries are written.
+    terms: set[str] = field(default_factory=set)
 
 
 def _loops(
@@ -447,6 +451,7 @@ def _loops(
             loop = _SeededLoop(
                 loop_id, index, state, opened_at, shipped_at, checked_at, closed_at, what, rare
             )
+            loop.terms = search_terms(what) | search_terms(for_whom) | search_terms(evidence)
             seeded.append(loop)
             if shipped_at is not None:
                 _shipment(writer, ids, workspace_id, person, loop, now, rng, words)
@@ -602,6 +607,11 @@ def _entries(
                 },
             )
             ids.entry += 1
+            loop.terms |= search_terms(body)
+        # The words `/loops search` reads, as the app keeps them (store.queries.index_terms).
+        for term in sorted(loop.terms):
+            writer.add(SearchTerm, {"person_id": person_id, "term": term, "loop_id": loop.id})
+        loop.terms = set()
 
 
 def _story(

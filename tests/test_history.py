@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from slackbot.fakeslack.state import Message
-from slackbot.store.models import CheckIn, Entry, Loop, Person, Shipment
+from slackbot.store.models import CheckIn, Loop, Person, Shipment
+from slackbot.store.queries import add_entry, index_terms
 from tests.support.bot import Bot, BotFactory
 from tests.test_prompt import FRIDAY, enrol
 from tests.test_shipped import MONDAY, WEDNESDAY_DUE, answer, at, checkins, ship_quick, with_loop
@@ -51,8 +52,14 @@ def history(
             )
             session.add(loop)
             session.flush()
-            session.add(
-                Entry(loop_id=loop.id, person_id=person.id, kind="answer", text=loop.what, created_at=opened)
+            index_terms(session, person.id, loop.id, loop.what, loop.for_whom)
+            add_entry(
+                session,
+                loop_id=loop.id,
+                person_id=person.id,
+                kind="answer",
+                text=loop.what,
+                created_at=opened,
             )
             if closed:
                 shipment = Shipment(
@@ -82,6 +89,13 @@ def history(
                         answered_at=opened + timedelta(hours=20),
                     )
                 )
+        session.commit()
+
+
+def add_story(team: Bot, person_id: int, loop_id: int, text: str) -> None:
+    """One more entry, stored the way the app stores every entry (with its words)."""
+    with team.database.session() as session:
+        add_entry(session, loop_id=loop_id, person_id=person_id, kind="reply", text=text, slack_ts="t:1")
         session.commit()
 
 
@@ -177,18 +191,19 @@ def test_search_finds_words_anywhere_as_plain_text(team: Bot) -> None:
     at(team, NOW)
     found, _ = all_pages(team, ana, "/loops search CHECKOUT_100%")
     assert found == [35, 28, 21, 14, 7]
-    # `%` and `_` are letters here, not wildcards; SQL is just words.
-    assert numbers_in(team.command(ana, "/loops search checkout_1%0")) == []
+    # A word matches the start of a word, in any case: `check` finds checkout, `100%` finds 100.
+    assert numbers_in(team.command(ana, "/loops search check")) == [35, 28, 21, 14, 7]
     assert numbers_in(team.command(ana, "/loops search 100%")) == [35, 28, 21, 14, 7]
-    assert numbers_in(team.command(ana, "/loops search _")) == [35, 28, 21, 14, 7]
+    # `%`, `_`, quotes and SQL are not words: never wildcards, never code.
+    assert "What should I look for?" in text_of(team.command(ana, "/loops search _ %"))
     assert "None of your loops mention" in text_of(team.command(ana, "/loops search ' OR 1=1 --"))
+    assert numbers_in(team.command(ana, "/loops search heckout")) == [], "the start of a word, not its middle"
     # Words in a loop's story count, not only its title; all words must be there.
     with team.database.session() as session:
         third = session.query(Loop).filter_by(person_id=team.person(ana).id, number=3).one()
-        session.add(
-            Entry(loop_id=third.id, person_id=third.person_id, kind="reply", text="Tried the BACKUP provider")
-        )
-        session.commit()
+        person_id, loop_id = third.person_id, third.id
+    at(team, NOW)
+    add_story(team, person_id, loop_id, "Tried the BACKUP provider")
     assert numbers_in(team.command(ana, "/loops search backup problem")) == [3]
     assert numbers_in(team.command(ana, "/loops search backup people 12")) == []
     assert numbers_in(team.command(ana, "/loops search problem people 12")) == [12]

@@ -25,15 +25,26 @@ from slackbot.blocks.history import (
     open_list_message,
     search_message,
 )
+from slackbot.blocks.ids import Command
 from slackbot.blocks.kit import message, section
-from slackbot.core.parse import LoopsCommand, parse_month, parse_search
+from slackbot.core.parse import LoopsCommand, parse_loops_command, parse_month, parse_search
 from slackbot.core.reflection import month_span
 from slackbot.core.schedule import zone
 from slackbot.store.history import closed_page, month_of, open_page, search_page
 from slackbot.store.models import Person
+from slackbot.store.queries import find_caller
 
 # The subcommands answered here.
 LISTS = frozenset({"open", "closed", "search", "month"})
+# Subcommands that only read the caller's history: acknowledged first, answered after.
+READS = LISTS | {"history", "show"}
+
+
+def is_history_read(body: dict[str, Any]) -> bool:
+    """A `/loops` that only reads history: its ack needs nothing from the database."""
+    if body.get("command") != Command.LOOPS:
+        return False
+    return parse_loops_command(str(body.get("text") or "")).subcommand.name in READS
 
 
 def check_list_request(request: LoopsCommand, now: datetime, tz_name: str | None) -> None:
@@ -47,18 +58,19 @@ def check_list_request(request: LoopsCommand, now: datetime, tz_name: str | None
 def answer_later(
     services: Services,
     respond: Respond,
-    person_id: int | None,
+    caller: tuple[str, str],
     build: Callable[[Session, Person | None], dict[str, Any]],
     *,
     replace: bool = False,
 ) -> Callable[[], None]:
-    """Work for after the ack: read in a fresh session, and answer through the response_url
-    (in place of the message clicked, with `replace`)."""
+    """Work for after the ack: find the caller (team id, user id) and read, in a fresh session,
+    and answer through the response_url (in place of the message clicked, with `replace`)."""
+    team_id, user_id = caller
 
     def work() -> None:
         try:
             with services.database.session() as session:
-                person = session.get(Person, person_id) if person_id is not None else None
+                _, person = find_caller(session, team_id, user_id)
                 body = build(session, person)
         except Exception as error:  # the person asked and waits: say what went wrong
             words = words_for(error)
@@ -87,7 +99,7 @@ def list_message(
         return no_loops_message()
     if name == "search":
         page = search_page(session, person, words, before=before, size=PAGE_SIZE)
-        return search_message(page, words, f"search {' '.join(words)}", tz, shown_before)
+        return search_message(page, request.argument, f"search {request.argument}", tz, shown_before)
     if name == "month":
         key = f"{year:04d}-{month:02d}"
         start, end = month_span(year, month, tz)

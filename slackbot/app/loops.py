@@ -27,6 +27,7 @@ from slackbot.store.queries import (
     add_delivery,
     add_entry,
     agenda_of,
+    index_terms,
     lock,
     loop_from_source,
     next_loop_number,
@@ -85,6 +86,7 @@ def open_loop(
         break
     else:
         raise RuntimeError(f"could not number a new loop for person {person.id}")
+    index_terms(session, person.id, loop.id, what, for_whom, evidence)
     if story:
         text = what if not for_whom else f"{what}\nfor: {for_whom}"
         add_entry(

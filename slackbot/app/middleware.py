@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt import App, BoltContext, BoltResponse
 
 from slackbot.app.context import ContextKey, session_of
+from slackbot.app.history import is_history_read
 from slackbot.store.queries import find_caller, remember_event
 
 logger = logging.getLogger(__name__)
@@ -37,8 +38,12 @@ def skip_handled_events(
 
 
 def attach_person(context: BoltContext, body: dict[str, Any], next: Callable[[], None]) -> None:
-    """Put the workspace and the calling person, as far as Loops knows them, on the context."""
-    if context.team_id:
+    """Put the workspace and the calling person, as far as Loops knows them, on the context.
+
+    Not for a `/loops` that only reads history: it is acknowledged before any read, and
+    its answer looks the caller up itself.
+    """
+    if context.team_id and not is_history_read(body):
         session = session_of(context)
         workspace, person = find_caller(session, context.team_id, context.user_id)
         context[ContextKey.WORKSPACE], context[ContextKey.PERSON] = workspace, person

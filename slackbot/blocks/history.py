@@ -242,10 +242,10 @@ def closed_list_message(page: Page[ClosedLoop], tz: ZoneInfo, shown_before: int)
 
 
 def search_message(
-    page: Page[OpenLoop], words: list[str], command_text: str, tz: ZoneInfo, shown_before: int
+    page: Page[OpenLoop], looked_for: str, command_text: str, tz: ZoneInfo, shown_before: int
 ) -> dict[str, Any]:
-    """`/loops search WORDS`: the person's own loops that mention every word."""
-    looked_for = " ".join(words)
+    """`/loops search WORDS`: the person's own loops that mention every word (as typed: `looked_for`)."""
+    looked_for = " ".join(looked_for.split())
     quoted = f"“{shown(looked_for, 200)}”"
     if not page.items and not shown_before:
         words_text = f"None of your loops mention {quoted}."

@@ -363,15 +363,29 @@ def parse_month(argument: str, today: date) -> tuple[int, int]:
 _MONTH_HELP = "Which month? Try `/loops month 2026-11`, `/loops month november` or `/loops month last`."
 SEARCH_WORDS_LIMIT = 8
 SEARCH_WORD_CHARS = 100
+# Terms are kept this long at most (a longer word is found by its first 64 letters).
+TERM_CHARS = 64
+# A term is a run of letters and digits in any script; `_`, `%`, punctuation and mrkdwn split.
+_TERM = re.compile(r"[^\W_]+")
+
+
+def search_terms(text: str | None) -> set[str]:
+    """The words of `text` as search finds them: case-folded runs of letters and digits."""
+    return {term.casefold()[:TERM_CHARS] for term in _TERM.findall(text or "")}
 
 
 def parse_search(argument: str) -> list[str]:
-    """`/loops search` text (unescaped already) → the words every loop found must hold, as plain text."""
+    """`/loops search` text (unescaped already) → the terms every loop found must hold.
+
+    Each is matched as the start of a word (`check` finds *checkout*), in any case; `%`, `_`,
+    quotes and SQL are not terms, so they are never wildcards or code.
+    """
     words = argument.split()
-    if not words:
-        raise InvalidInput("What should I look for? For example `/loops search checkout`.")
     if len(words) > SEARCH_WORDS_LIMIT:
         raise InvalidInput(f"Please search for at most {SEARCH_WORDS_LIMIT} words at a time.")
     if any(len(word) > SEARCH_WORD_CHARS for word in words):
         raise InvalidInput(f"Please keep each word to {SEARCH_WORD_CHARS} characters.")
-    return words
+    terms = sorted(search_terms(argument))
+    if not terms:
+        raise InvalidInput("What should I look for? For example `/loops search checkout`.")
+    return terms

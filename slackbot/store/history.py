@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.core.figures import WINDOW, Figures, Ship, figures
 from slackbot.core.loops import SHIPPABLE, LoopState
 from slackbot.core.shipments import ShipmentState
-from slackbot.store.models import CheckIn, Delivery, Entry, Loop, Person, Reflection, Shipment
+from slackbot.store.models import CheckIn, Delivery, Entry, Loop, Person, Reflection, SearchTerm, Shipment
 from slackbot.store.queries import Waiting, agendas_of, shippable_loops
 
 T = TypeVar("T")
@@ -119,31 +119,23 @@ def _closing(session: Session, person: Person, loops: list[Loop]) -> list[Closed
     return [ClosedLoop(loop, *settled.get(loop.id, (None, None))) for loop in loops]
 
 
-def like_pattern(word: str) -> str:
-    """`word` as a LIKE pattern that matches it anywhere, as plain text (`%`, `_` and `\\` too)."""
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+# After every term that starts with a given prefix, in byte (code point) order.
+PAST_ANY_LETTER = "\U0010ffff"
 
 
 def search_page(
     session: Session, person: Person, words: list[str], *, before: int | None, size: int
 ) -> Page[OpenLoop]:
-    """`/loops search`: the person's loops whose text or story holds every word (any case)."""
+    """`/loops search`: the person's loops whose text or story has a word starting with each term."""
     where: list[ColumnElement[bool]] = []
-    for word in words:
-        pattern = like_pattern(word.lower())
-        # One pass over the person's entries a word (not one per loop): the loops whose story has it.
-        in_story = select(Entry.loop_id).where(
-            Entry.person_id == person.id, func.lower(Entry.text).like(pattern, escape="\\")
+    for term in words:
+        # The start of a word: one range of the person's (person_id, term) index.
+        having = select(SearchTerm.loop_id).where(
+            SearchTerm.person_id == person.id,
+            SearchTerm.term >= term,
+            SearchTerm.term < term + PAST_ANY_LETTER,
         )
-        where.append(
-            or_(
-                func.lower(Loop.what).like(pattern, escape="\\"),
-                func.lower(Loop.for_whom).like(pattern, escape="\\"),
-                func.lower(Loop.evidence).like(pattern, escape="\\"),
-                Loop.id.in_(in_story),
-            )
-        )
+        where.append(Loop.id.in_(having))
     loops, after = _loop_page(session, person, where, before, size)
     return Page(with_shipments(session, person, loops), after)
 

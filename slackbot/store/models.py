@@ -255,6 +255,22 @@ class CheckIn(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class SearchTerm(Base):
+    """A word of a loop's text or story (core.parse.search_terms): `/loops search` reads these,
+    a range of one person's index, instead of every entry they ever wrote."""
+
+    __tablename__ = "search_term"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    # Byte order on PostgreSQL too, so a prefix is one range of the index whatever the locale.
+    term: Mapped[str] = mapped_column(
+        String(64).with_variant(String(64, collation="C"), "postgresql"), primary_key=True
+    )
+    loop_id: Mapped[int] = mapped_column(
+        ForeignKey("loop.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 class Reflection(Base):
     """The monthly reflection's answer: one thing that changed because of something shipped."""
 

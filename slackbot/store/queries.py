@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from slackbot.core.deliveries import DeliveryKind, DeliveryState
 from slackbot.core.loops import SHIPPABLE, STILL_OPEN
+from slackbot.core.parse import search_terms
 from slackbot.core.shipments import ShipmentState
 from slackbot.store.models import (
     Base,
@@ -21,6 +22,7 @@ from slackbot.store.models import (
     Loop,
     Person,
     Reflection,
+    SearchTerm,
     SeenEvent,
     Shipment,
     Workspace,
@@ -341,9 +343,23 @@ def next_loop_number(session: Session, person: Person) -> int:
 
 
 def add_entry(session: Session, **values: Any) -> bool:
-    """Store one line of a loop's story once per Slack message (True when new)."""
+    """Store one line of a loop's story once per Slack message (True when new), and its words."""
     values.setdefault("created_at", utcnow())
-    return _insert_ignoring_conflict(session, Entry, values, ["loop_id", "slack_ts"]) is not None
+    added = _insert_ignoring_conflict(session, Entry, values, ["loop_id", "slack_ts"]) is not None
+    if added:
+        index_terms(session, values["person_id"], values["loop_id"], values.get("text"))
+    return added
+
+
+def index_terms(session: Session, person_id: int, loop_id: int, *texts: str | None) -> None:
+    """Keep the words of `texts` findable by `/loops search` for this loop (once each)."""
+    terms = set().union(*(search_terms(text) for text in texts))
+    if not terms:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [{"person_id": person_id, "term": term, "loop_id": loop_id} for term in sorted(terms)]
+    session.execute(insert(SearchTerm).on_conflict_do_nothing(), rows)
 
 
 def skip_pending_prompts(

@@ -239,14 +239,15 @@ def more(
     listed = request is not None and request.subcommand.name in LISTS
     if cursor is None or request is None or not listed or not body.get("response_url"):
         raise InvalidInput("That list has changed; `/loops help` shows how to ask for it again.")
-    services, person = services_of(context), person_of(context)
+    services = services_of(context)
     before, shown = cursor.before, cursor.shown
     ack()
 
     def page(session: Session, person: Person | None) -> dict[str, Any]:
         return list_message(session, person, request, services.now(), before=before, shown_before=shown)
 
-    defer(context, answer_later(services, respond, person.id if person else None, page, replace=True))
+    caller_ids = (str(context.team_id), str(context.user_id))
+    defer(context, answer_later(services, respond, caller_ids, page, replace=True))
 
 
 def register(app: App) -> None:

@@ -15,7 +15,7 @@ from slackbot.app import people
 from slackbot.app.context import caller, defer, person_of, services_of, session_of
 from slackbot.app.errors import is_slack_outage
 from slackbot.app.export import exporting_message, send_export
-from slackbot.app.history import LISTS, answer_later, check_list_request, list_message
+from slackbot.app.history import LISTS, READS, answer_later, check_list_request, list_message
 from slackbot.app.payloads import trigger_of
 from slackbot.app.services import Services
 from slackbot.app.shipments import (
@@ -39,13 +39,9 @@ from slackbot.core.schedule import zone
 from slackbot.outbox.profile import fetch_profile
 from slackbot.store.history import story_of, summary_of
 from slackbot.store.models import Person
-from slackbot.store.queries import loop_numbered, shippable_loops
+from slackbot.store.queries import find_caller, loop_numbered, shippable_loops
 
 logger = logging.getLogger(__name__)
-
-
-# Subcommands that only read the caller's history: acknowledged first, answered after.
-READS = LISTS | {"history", "show"}
 
 
 def _reader(
@@ -85,16 +81,19 @@ def loops(
         ack()
         return
     if name in READS:
-        # Only reads, so someone Loops has never seen is not stored for asking; a mistake in
-        # what was typed is answered now, the history itself right after the ack.
-        services, person = services_of(context), person_of(context)
-        check_list_request(request, services.now(), person.tz if person is not None else None)
+        # Only reads: the middleware looked nobody up (the ack waits on no database), someone
+        # Loops has never seen is not stored for asking, and a mistake in what was typed is
+        # answered now; the history itself comes right after the ack.
+        services = services_of(context)
+        check_list_request(request, services.now(), None)
         build = _reader(request, client, services)
+        caller_ids = (str(context.team_id), str(context.user_id))
         if not command.get("response_url"):  # Slack always sends one; answer a request without in the ack
+            _, person = find_caller(session_of(context), *caller_ids)
             ack(response_type="ephemeral", **build(session_of(context), person))
             return
         ack()
-        defer(context, answer_later(services, respond, person.id if person is not None else None, build))
+        defer(context, answer_later(services, respond, caller_ids, build))
         return
     # Slack first, while nothing is written yet: a new person is stored by `caller`.
     profile = fetch_profile(client, str(context.user_id)) if name == "start" else None

@@ -11,6 +11,7 @@ history. The reflection table holds the monthly reflection's answers; a workspac
 its Slack URL, so the Home tab links threads without a call per link.
 """
 
+import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -109,9 +110,71 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("reflection", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_reflection_person_id"), ["person_id"], unique=False)
+    op.create_table(
+        "search_term",
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "term",
+            sa.String(length=64).with_variant(sa.String(length=64, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("loop_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["loop_id"], ["loop.id"], name=op.f("fk_search_term_loop_id_loop"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["person.id"], name=op.f("fk_search_term_person_id_person"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("person_id", "term", "loop_id", name=op.f("pk_search_term")),
+    )
+    with op.batch_alter_table("search_term", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_search_term_loop_id"), ["loop_id"], unique=False)
+    _backfill_search_terms()
+
+
+# The tokenizer of core.parse.search_terms as of this revision (a migration keeps its own copy).
+_TERM = re.compile(r"[^\W_]+")
+_TERM_CHARS = 64
+_BATCH = 5000
+
+
+def _backfill_search_terms() -> None:
+    """Every loop's words, from its own text and its story, into search_term."""
+    bind = op.get_bind()
+    terms = sa.table(
+        "search_term", sa.column("person_id", sa.Integer), sa.column("term"), sa.column("loop_id", sa.Integer)
+    )
+    texts = bind.execute(
+        sa.text(
+            "SELECT id, person_id, what, for_whom, evidence FROM loop "
+            "UNION ALL SELECT loop_id, person_id, text, NULL, NULL FROM entry ORDER BY 1"
+        )
+    )
+    current: tuple[int, int] | None = None
+    found: set[str] = set()
+    rows: list[dict[str, object]] = []
+
+    def flush_loop() -> None:
+        if current is not None:
+            person_id, loop_id = current
+            rows.extend({"person_id": person_id, "term": t, "loop_id": loop_id} for t in sorted(found))
+
+    for loop_id, person_id, *parts in texts:
+        if current != (person_id, loop_id):
+            flush_loop()
+            current, found = (person_id, loop_id), set()
+            if len(rows) >= _BATCH:
+                bind.execute(terms.insert(), rows)
+                rows = []
+        for part in parts:
+            found.update(t.casefold()[:_TERM_CHARS] for t in _TERM.findall(part or ""))
+    flush_loop()
+    if rows:
+        bind.execute(terms.insert(), rows)
 
 
 def downgrade() -> None:
+    op.drop_table("search_term")
     with op.batch_alter_table("reflection", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reflection_person_id"))
     op.drop_table("reflection")
