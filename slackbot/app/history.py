@@ -47,12 +47,15 @@ def is_history_read(body: dict[str, Any]) -> bool:
     return parse_loops_command(str(body.get("text") or "")).subcommand.name in READS
 
 
-def check_list_request(request: LoopsCommand, now: datetime, tz_name: str | None) -> None:
-    """Raise what is wrong with the typed argument now, so a mistake is answered in the ack."""
+def check_list_request(request: LoopsCommand, today: date) -> None:
+    """Raise what is wrong with the typed argument now, so a mistake is answered in the ack.
+
+    (Which month `last` is depends on the person's zone, but whether it is a month does not.)
+    """
     if request.subcommand.name == "search":
         parse_search(request.argument)
     elif request.subcommand.name == "month":
-        parse_month(request.argument, now.astimezone(zone(tz_name)).date())
+        parse_month(request.argument, today)
 
 
 def answer_later(

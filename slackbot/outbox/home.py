@@ -1,8 +1,9 @@
 """Publish a person's Home tab from what is stored now: for the app after a change, and
 for the clock after a check-in reaches them.
 
-It reads in one short transaction, then calls Slack with no transaction open. views.publish
-replaces the whole tab, so publishing twice, or out of order, leaves the newest state.
+It reads in a short session, then calls Slack with no transaction open. views.publish
+replaces the whole tab, so a publish is never partial; two racing publishes may land in
+either order, and the next change or opening of the tab draws it from what is stored then.
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ def loops(
         # Loops has never seen is not stored for asking, and a mistake in what was typed is
         # answered now; the history itself comes right after the ack.
         services = services_of(context)
-        check_list_request(request, services.now(), None)
+        check_list_request(request, services.now().date())
         build = _reader(request, client, services)
         caller_ids = (str(context.team_id), str(context.user_id))
         if not command.get("response_url"):  # Slack always sends one; answer a request without in the ack
