@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from slackbot.fakeslack.state import Message
-from slackbot.store.models import CheckIn, Loop, Person, Shipment
+from slackbot.store.models import CheckIn, Loop, Person, PersonFigures, Shipment
 from slackbot.store.queries import add_entry, index_terms
 from tests.support.bot import Bot, BotFactory
 from tests.test_prompt import FRIDAY, enrol
@@ -242,3 +242,35 @@ def test_someone_new_gets_how_to_start_and_a_mistake_its_own_answer(team: Bot) -
     assert "Which month?" in text_of(team.command(newcomer, "/loops month never"))
     with team.database.session() as session:
         assert session.query(Person).count() == 0, "asking stores nobody"
+
+
+def test_the_clock_keeps_todays_figures_and_a_change_makes_them_worked_out_again(team: Bot) -> None:
+    ana, loop = with_loop(team)
+    ship_quick(team, ana)
+    team.tick(WEDNESDAY_DUE)  # the check-in is asked; the clock works out ana's figures
+
+    def stored() -> tuple[int | None, int]:
+        with team.database.session() as session:
+            person = session.get(Person, team.person(ana).id)
+            assert person is not None
+            kept = session.get(PersonFigures, person.id)
+            return (kept.version if kept else None), person.figures_version
+
+    kept, current = stored()
+    assert kept == current, "kept for the version the ships are at"
+    at(team, WEDNESDAY_DUE + timedelta(hours=1))
+    (question,) = checkins(team, ana, loop)
+    answer(
+        team,
+        ana,
+        question,
+        "checkin_changed",
+        {"checkin_happened.text": "OTP in 20 s", "checkin_closed.text": ["close"]},
+    )
+    kept, current = stored()
+    assert kept is not None and kept < current, "the answer moved the ships on"
+    assert "outcome watched: 1 of 1 ship (100%)" in text_of(team.command(ana, "/loops")), "worked out again"
+    team.tick(WEDNESDAY_DUE + timedelta(hours=2))
+    kept, current = stored()
+    assert kept == current
+    assert "outcome watched: 1 of 1 ship (100%)" in text_of(team.command(ana, "/loops"))

@@ -34,6 +34,7 @@ from slackbot.core.shipments import (
     parse_wait,
 )
 from slackbot.outbox.sender import tick_clock
+from slackbot.store.history import forget_figures
 from slackbot.store.models import CheckIn, Delivery, Loop, Person, Shipment
 from slackbot.store.queries import (
     Waiting,
@@ -186,6 +187,7 @@ def record_shipment(
             )
     shipment = draft if draft is not None else Shipment(workspace_id=person.workspace_id, person_id=person.id)
     shipment.first_of_loop = not shipped_before(session, loop)
+    forget_figures(person)
     shipment.problem_days = problem_days(
         loop.opened_at,
         now,
@@ -316,6 +318,7 @@ def answer_checkin(
     checkin.answer, checkin.what_happened, checkin.next_step = answer, happened, next_step
     checkin.tellable, checkin.closes_loop, checkin.answered_at = tellable, closes, now
     shipment.watched = True
+    forget_figures(person)
     sentence = f"{ANSWER_LABELS[answer]}. I shipped {shipment.what}, {happened}" + (
         f", next: {next_step}" if next_step else ""
     )

@@ -24,6 +24,7 @@ from slackbot.outbox.client import SlackClient, delivery_client
 from slackbot.outbox.model import SendReport, SendRules
 from slackbot.outbox.sender import Sender, tick_clock
 from slackbot.store.db import Database
+from slackbot.store.history import store_figures
 from slackbot.store.models import Workspace
 from slackbot.store.queries import forget_events_before
 
@@ -41,6 +42,7 @@ class TickReport:
     planned: PlanReport = field(default_factory=PlanReport)
     sent: SendReport = field(default_factory=SendReport)
     roster: RosterReport = field(default_factory=RosterReport)
+    figures: int = 0  # people whose figures were worked out and kept
 
     def __str__(self) -> str:
         p, s, r = self.planned, self.sent, self.roster
@@ -93,8 +95,20 @@ class Ticker:
         report.planned.prompts += more.prompts
         report.planned.nudges += more.nudges
         report.sent = Sender(self.database, client, self.send_rules).send_due(clock)
+        # Today's figures for `/loops` and the Home tab, a batch at a time: a day's first ticks
+        # work out everyone's, later ones those whose ships changed.
+        for _ in range(FIGURES_BATCHES):
+            with self.database.transaction() as session:
+                stored = store_figures(session, clock(), FIGURES_BATCH)
+            report.figures += stored
+            if stored < FIGURES_BATCH:
+                break
         logger.debug("%s", report)
         return report
+
+
+FIGURES_BATCH = 200
+FIGURES_BATCHES = 5
 
 
 def ticker_for(settings: Settings, database: Database) -> Ticker:

@@ -7,8 +7,9 @@ of four weeks. The indexes from migration 0007 keep each to the person's own row
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
 from typing import Generic, TypeVar
 
 from sqlalchemy import ColumnElement, and_, func, select
@@ -18,7 +19,17 @@ from slackbot.core.deliveries import DeliveryKind
 from slackbot.core.figures import WINDOW, Figures, Ship, figures
 from slackbot.core.loops import SHIPPABLE, LoopState
 from slackbot.core.shipments import ShipmentState
-from slackbot.store.models import CheckIn, Delivery, Entry, Loop, Person, Reflection, SearchTerm, Shipment
+from slackbot.store.models import (
+    CheckIn,
+    Delivery,
+    Entry,
+    Loop,
+    Person,
+    PersonFigures,
+    Reflection,
+    SearchTerm,
+    Shipment,
+)
 from slackbot.store.queries import Waiting, agendas_of, shippable_loops
 
 T = TypeVar("T")
@@ -327,11 +338,65 @@ def ships_in(session: Session, person: Person, since: datetime, until: datetime)
     ]
 
 
-def windows_of(session: Session, person: Person, now: datetime) -> tuple[Figures, Figures]:
-    """The figures of the last 90 days, and of the 90 before (the trend)."""
+def work_out_windows(session: Session, person: Person, now: datetime) -> tuple[Figures, Figures]:
+    """The figures of the last 90 days, and of the 90 before (the trend), from the ships."""
     current = figures(ships_in(session, person, now - WINDOW, now))
     previous = figures(ships_in(session, person, now - 2 * WINDOW, now - WINDOW))
     return current, previous
+
+
+def windows_of(session: Session, person: Person, now: datetime) -> tuple[Figures, Figures]:
+    """Today's figures as the clock worked them out, or worked out now when it has not yet.
+
+    A change to the person's ships moves their figures_version on (`forget_figures`), so what
+    is read here is never older than the last ship or answer.
+    """
+    stored = session.get(PersonFigures, person.id)
+    if (
+        stored is not None
+        and stored.computed_on == now.astimezone(UTC).date()
+        and stored.version == person.figures_version
+    ):
+        return Figures(**json.loads(stored.recent)), Figures(**json.loads(stored.previous))
+    return work_out_windows(session, person, now)
+
+
+def forget_figures(person: Person) -> None:
+    """The person's ships changed: their stored figures no longer hold.
+
+    Counted in the database (`+ 1` there, not here), so two changes at once are two; the clock
+    reads the version before the ships, so figures it stores are never older than their version.
+    """
+    person.figures_version = Person.figures_version + 1
+
+
+def store_figures(session: Session, now: datetime, limit: int) -> int:
+    """Work out and keep today's figures for up to `limit` people who ship and have none."""
+    today = now.astimezone(UTC).date()
+    fresh = (
+        select(PersonFigures.person_id)
+        .join(Person, Person.id == PersonFigures.person_id)
+        .where(PersonFigures.computed_on == today, PersonFigures.version == Person.figures_version)
+    )
+    due = list(
+        session.scalars(
+            select(Person)
+            .where(
+                Person.id.in_(select(Shipment.person_id).where(Shipment.state != ShipmentState.DRAFT)),
+                Person.id.not_in(fresh),
+            )
+            .order_by(Person.id)
+            .limit(limit)
+        )
+    )
+    for person in due:
+        version = person.figures_version  # read before the ships
+        current, previous = work_out_windows(session, person, now)
+        stored = session.get(PersonFigures, person.id) or PersonFigures(person_id=person.id)
+        stored.computed_on, stored.version = today, version
+        stored.recent, stored.previous = json.dumps(asdict(current)), json.dumps(asdict(previous))
+        session.add(stored)
+    return len(due)
 
 
 def story_of(session: Session, loop: Loop, limit: int) -> tuple[list[Entry], int]:

@@ -130,6 +130,8 @@ class Person(Base):
     # command (views.publish is Tier 4, and a tab nobody opened is never seen).
     home_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_prompt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Moves on whenever their ships change: stored figures of another version no longer hold.
+    figures_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     workspace: Mapped[Workspace] = relationship(back_populates="people")
@@ -253,6 +255,22 @@ class CheckIn(Base):
     closes_loop: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PersonFigures(Base):
+    """A person's three distances, worked out by the clock once a day (and again after a change),
+    so `/loops` and the Home tab read one row instead of the ships of 180 days."""
+
+    __tablename__ = "person_figures"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    # The UTC date they were worked out for, and the person's figures_version then: another
+    # day's, or another version's, are worked out again.
+    computed_on: Mapped[date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer)
+    # core.figures.Figures of the last 90 days and of the 90 before, as JSON.
+    recent: Mapped[str] = mapped_column(Text)
+    previous: Mapped[str] = mapped_column(Text)
 
 
 class SearchTerm(Base):

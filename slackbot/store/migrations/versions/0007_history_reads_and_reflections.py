@@ -7,7 +7,8 @@ Create Date: 2026-12-02
 `/loops` and the Home tab read one person's loops by state, their ships by time and
 their entries by text; the indexes keep those reads to the person's own rows. A
 shipment knows whether it was its loop's first, so the figures never rank a whole
-history. The reflection table holds the monthly reflection's answers; a workspace keeps
+history, and `person_figures` keeps each person's figures as the clock last worked them
+out. The reflection table holds the monthly reflection's answers; a workspace keeps
 its Slack URL, so the Home tab links threads without a call per link.
 """
 
@@ -47,6 +48,8 @@ BACKFILL_DAYS = {
 def upgrade() -> None:
     with op.batch_alter_table("workspace", schema=None) as batch_op:
         batch_op.add_column(sa.Column("url", sa.String(length=255), nullable=True))
+    with op.batch_alter_table("person", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("figures_version", sa.Integer(), server_default="0", nullable=False))
     with op.batch_alter_table("shipment", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("first_of_loop", sa.Boolean(), server_default=sa.false(), nullable=False)
@@ -130,6 +133,18 @@ def upgrade() -> None:
     with op.batch_alter_table("search_term", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_search_term_loop_id"), ["loop_id"], unique=False)
     _backfill_search_terms()
+    op.create_table(
+        "person_figures",
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("computed_on", sa.Date(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("recent", sa.Text(), nullable=False),
+        sa.Column("previous", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["person.id"], name=op.f("fk_person_figures_person_id_person"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("person_id", name=op.f("pk_person_figures")),
+    )
 
 
 # The tokenizer of core.parse.search_terms as of this revision (a migration keeps its own copy).
@@ -174,6 +189,7 @@ def _backfill_search_terms() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("person_figures")
     op.drop_table("search_term")
     with op.batch_alter_table("reflection", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reflection_person_id"))
@@ -190,5 +206,7 @@ def downgrade() -> None:
         batch_op.drop_column("outcome_days")
         batch_op.drop_column("problem_days")
         batch_op.drop_column("first_of_loop")
+    with op.batch_alter_table("person", schema=None) as batch_op:
+        batch_op.drop_column("figures_version")
     with op.batch_alter_table("workspace", schema=None) as batch_op:
         batch_op.drop_column("url")
