@@ -123,9 +123,9 @@ def explain(database: Database, user: str) -> None:
             "unwatched count": "SELECT count(*) FROM shipment WHERE person_id = :p AND state = 'unwatched'",
             "recently closed": "SELECT * FROM loop WHERE person_id = :p AND state = 'closed' "
             "ORDER BY closed_at DESC, id DESC LIMIT 5",
-            "search (one word)": "SELECT * FROM loop WHERE person_id = :p AND (lower(what) LIKE :w "
-            "OR loop.id IN (SELECT loop_id FROM entry WHERE entry.person_id = :p "
-            "AND lower(entry.text) LIKE :w)) ORDER BY number DESC LIMIT 16",
+            "search (one word)": "SELECT * FROM loop WHERE person_id = :p AND loop.id IN ("
+            "SELECT loop_id FROM search_term WHERE person_id = :p AND term >= :w AND term < :w_end) "
+            "ORDER BY number DESC LIMIT 16",
             "story": "SELECT * FROM entry WHERE loop_id = :l ORDER BY created_at DESC, id DESC LIMIT 40",
             "prompts of four weeks": "SELECT * FROM delivery WHERE person_id = :p AND kind = 'prompt' "
             "AND key >= '2026-11-01' AND key <= '2026-12-02'",

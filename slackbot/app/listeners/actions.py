@@ -71,6 +71,21 @@ def _own_loop(context: BoltContext, action: dict[str, Any]) -> Loop:
     return loop
 
 
+def _checkin_form(
+    context: BoltContext, action: dict[str, Any], answer: CheckinAnswer | None, where: tuple[str, str] | None
+) -> dict[str, Any]:
+    """The check-in form for the caller's own check-in ask that is still open (only reads)."""
+    person = person_of(context)
+    item = checkin_of(session_of(context), person, _id_of(action)) if person is not None else None
+    if item is None:
+        raise InvalidInput(NOT_YOURS)
+    if item.checkin.answered_at is not None or item.shipment.asks != item.checkin.ask:
+        answered = CheckinAnswer(item.checkin.answer) if item.checkin.answer else None
+        said = f" ({ANSWER_LABELS[answered]})" if answered else ""
+        raise InvalidInput(f"You answered this check-in already{said}; the loop's thread has it.")
+    return checkin_modal(item.loop, item.shipment, item.checkin, answer, where=where)
+
+
 def something_broken(
     ack: Ack, action: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
@@ -141,20 +156,11 @@ def answer_checkin_button(
     ack: Ack, action: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
     """Any of the four answers opens the short form; only the check-in's owner finds it."""
-    person = person_of(context)
-    item = checkin_of(session_of(context), person, _id_of(action)) if person is not None else None
-    if item is None:
-        raise InvalidInput(NOT_YOURS)
-    if item.checkin.answered_at is not None or item.shipment.asks != item.checkin.ask:
-        answered = CheckinAnswer(item.checkin.answer) if item.checkin.answer else None
-        said = f" ({ANSWER_LABELS[answered]})" if answered else ""
-        raise InvalidInput(f"You answered this check-in already{said}; the loop's thread has it.")
     answer = ANSWER_OF_ACTION[action["action_id"]]
     container = body.get("container") or {}
     channel, ts = container.get("channel_id"), container.get("message_ts")
     where = (str(channel), str(ts)) if channel and ts else None
-    view = checkin_modal(item.loop, item.shipment, item.checkin, answer, where=where)
-    client.views_open(trigger_id=trigger_of(body), view=view)
+    client.views_open(trigger_id=trigger_of(body), view=_checkin_form(context, action, answer, where))
     ack()
 
 
@@ -208,14 +214,7 @@ def check_it_now(
     ack: Ack, action: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
     """**Check it now** on the monthly reflection: the check-in form, its answer chosen inside."""
-    person = person_of(context)
-    item = checkin_of(session_of(context), person, _id_of(action)) if person is not None else None
-    if item is None:
-        raise InvalidInput(NOT_YOURS)
-    if item.checkin.answered_at is not None or item.shipment.asks != item.checkin.ask:
-        raise InvalidInput("You answered this check-in already; the loop's thread has it.")
-    view = checkin_modal(item.loop, item.shipment, item.checkin, None, where=None)
-    client.views_open(trigger_id=trigger_of(body), view=view)
+    client.views_open(trigger_id=trigger_of(body), view=_checkin_form(context, action, None, None))
     ack()
 
 
