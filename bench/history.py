@@ -138,7 +138,14 @@ def explain(database: Database, user: str) -> None:
         for name, sql in queries.items():
             rows = session.execute(
                 text(prefix + sql),
-                {"p": pid, "since": since, "until": until, "w": "%checkout%", "l": loop_id},
+                {
+                    "p": pid,
+                    "since": since,
+                    "until": until,
+                    "l": loop_id,
+                    "w": "checkout",
+                    "w_end": "checkout\U0010ffff",
+                },
             ).all()
             print(f"\n  EXPLAIN {name}:")
             for row in rows:
