@@ -189,17 +189,11 @@ def wsgi_app(settings: Settings, database: Database, services: Services | None =
     )
 
 
-ACK_SWITCH_INTERVAL = 0.0005
-
-
 def create_app() -> LoopsRequestHandler:
     """Gunicorn's entry point (`slackbot.web:create_app()`, loaded once with --preload).
 
     A bad setting or an unmigrated database stops the server with one line.
     """
-    # Acks are short and history reads run on after them in the same worker: a thread that
-    # waits for the interpreter lock gets it within ACK_SWITCH_INTERVAL, not Python's 5 ms.
-    sys.setswitchinterval(ACK_SWITCH_INTERVAL)
     try:
         settings = load_settings()
         configure_logging(settings)
