@@ -92,6 +92,12 @@ def test_the_first_workday_brings_last_months_ships_once(team: Bot) -> None:
     assert "Sign-ups in India stopped failing &lt;!channel&gt;" in november
     (redrawn,) = reflections(team, ana)
     assert "reflection_answer" not in json.dumps(redrawn.blocks) and "Kept." in json.dumps(redrawn.blocks)
+    # Her data, to take with her: the reflection is in the export too.
+    team.command(ana, "/loops export")
+    (exported,) = [f for f in team.fake.files() if f.completed and f.name.endswith(".json")]
+    data = json.loads(exported.data or b"")
+    kept_text = "Sign-ups in India stopped failing <!channel>"
+    assert [(r["month"], r["what_changed"]) for r in data["reflections"]] == [("2026-11", kept_text)]
 
 
 def test_nothing_shipped_gets_a_short_note_and_a_stopped_person_nothing(team: Bot) -> None:

@@ -107,6 +107,9 @@ def history(session: Session, person: Person) -> dict[str, Any]:
             }
             for loop in rows.loops
         ],
+        "reflections": [
+            {"month": r.month, "what_changed": r.text, "at": _when(r.created_at)} for r in rows.reflections
+        ],
     }
 
 

@@ -564,10 +564,11 @@ class Everything:
     entries: dict[int, list[Entry]]  # by loop id, oldest first
     shipments: dict[int, list[Shipment]]  # by loop id, in ship order
     checkins: dict[int, list[CheckIn]]  # by shipment id, in ask order
+    reflections: list[Reflection] = field(default_factory=list)  # oldest month first
 
 
 def everything_of(session: Session, person: Person) -> Everything:
-    """The person's whole history in four queries, and nothing of anyone else's."""
+    """The person's whole history in five queries, and nothing of anyone else's."""
     found = Everything(
         loops=list(session.scalars(select(Loop).where(Loop.person_id == person.id).order_by(Loop.number))),
         entries={},
@@ -589,6 +590,13 @@ def everything_of(session: Session, person: Person) -> Everything:
         select(CheckIn).where(CheckIn.person_id == person.id).order_by(CheckIn.shipment_id, CheckIn.ask)
     ):
         found.checkins.setdefault(checkin.shipment_id, []).append(checkin)
+    found.reflections = list(
+        session.scalars(
+            select(Reflection)
+            .where(Reflection.person_id == person.id)
+            .order_by(Reflection.month, Reflection.created_at, Reflection.id)
+        )
+    )
     return found
 
 
