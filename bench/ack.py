@@ -63,7 +63,8 @@ GOAL_RATIO = 1.3
 GOAL_EXTRA = 0.005  # seconds
 
 # argv: the team id and a JSON file of [user id, dm channel, tz] for every seeded person.
-# stdin: "mint" (a response_url and trigger_id per person), "calls", "reset"; anything else stops it.
+# stdin: "mint" (a response_url and trigger_id per person), "calls", "responses", "reset"; anything
+# else stops it.
 EMULATOR = """
 import json, sys
 from collections import Counter
@@ -93,6 +94,8 @@ for line in sys.stdin:
         print(json.dumps(minted), flush=True)
     elif word == "calls":
         print(json.dumps(dict(Counter(c.method for c in fake.calls()))), flush=True)
+    elif word == "responses":  # what the app POSTed to response_urls: how many, by HTTP status
+        print(json.dumps(dict(Counter(str(p.status) for p in fake.state.response_posts))), flush=True)
     elif word == "reset":
         fake.reset_calls()
         print("{}", flush=True)
@@ -335,6 +338,13 @@ def measure(
     )
     calls = emulator.ask("calls")
     print("Slack calls: " + (", ".join(f"{m} {n}" for m, n in sorted(calls.items())) or "none"))
+    # Every real /loops is answered after its ack, through its response_url (a minted URL takes
+    # 5 posts, as Slack's do, so most of the repeats are refused: the work was done all the same).
+    posted = emulator.ask("responses")
+    print(
+        "answers POSTed to response_urls, by status: "
+        + (", ".join(f"{k} {n}" for k, n in sorted(posted.items())) or "none")
+    )
     return 0
 
 

@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import select, text
 
-from slackbot.app.listeners.commands import READS, _reader
+from slackbot.app.history import READS, build_answer
+from slackbot.app.reader import ReadRequest
 from slackbot.app.services import Services, build_services
 from slackbot.blocks.home import LOOPS_ON_HOME, first_square, home_view
 from slackbot.config import Settings
@@ -44,6 +45,7 @@ from slackbot.store.history import home_of, store_figures
 from slackbot.store.models import Person
 
 GOAL_MS = 50.0
+TEAM = "TBENCH"  # bench/seed.py's workspace
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -73,13 +75,11 @@ def reads(database: Database, services: Services, client: Any, user: str) -> dic
     pid = person_id()
 
     def command(typed: str) -> Callable[[], Any]:
-        request = parse_loops_command(typed)
-        assert request.subcommand.name in READS
-        build = _reader(request, client, services)
+        assert parse_loops_command(typed).subcommand.name in READS
 
         def work() -> Any:
-            with database.session() as session:
-                return build(session, session.get(Person, pid))
+            read = ReadRequest(TEAM, user, typed, services.now(), response_url="")
+            return build_answer(database, client, read)
 
         return work
 

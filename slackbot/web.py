@@ -26,6 +26,7 @@ from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 
 from slackbot.app import LoopsApp, build_app
+from slackbot.app.reader import Reader
 from slackbot.app.services import Services
 from slackbot.config import Settings, SettingsError, configure_logging, load_settings
 from slackbot.store.db import Database
@@ -201,7 +202,12 @@ def create_app() -> LoopsRequestHandler:
         require_current_schema(database)
         # No pooled connection may cross gunicorn's fork into the workers.
         database.dispose()
-        return wsgi_app(settings, database)
+        handler = wsgi_app(settings, database)
+        # Each worker builds its history answers in a reader process of its own (started in
+        # the worker on first use), so they never hold the interpreter lock its acks need.
+        assert isinstance(handler.app, LoopsApp)
+        handler.app.services.reader = Reader(settings)
+        return handler
     except SettingsError as error:
         print(f"loops: {error}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from slackbot.app.reader import Reader, ReadRequest
 from slackbot.fakeslack.state import Message
 from slackbot.store.models import CheckIn, Loop, Person, PersonFigures, Shipment
 from slackbot.store.queries import add_entry, index_terms
@@ -274,3 +275,21 @@ def test_the_clock_keeps_todays_figures_and_a_change_makes_them_worked_out_again
     kept, current = stored()
     assert kept == current
     assert "outcome watched: 1 of 1 ship (100%)" in text_of(team.command(ana, "/loops"))
+
+
+def test_the_reader_process_answers_a_history_read_through_its_response_url(team: Bot) -> None:
+    """The web process builds history answers in a process beside each worker (app/reader.py)."""
+    ana, _ = with_loop(team)
+    ship_quick(team, ana)
+    url = team.fake.state.mint_response_url(ana, team.fake.dm_channel_id(ana)).url
+    reader = Reader(team.settings)
+    try:
+        read = ReadRequest(team.fake.team_id, ana, "", MONDAY, response_url=url)
+        assert reader.submit(read)
+        team.fake.wait_for(lambda fake: bool(fake.response_url_posts(url)), timeout=120)
+    finally:
+        reader.close()
+    (answer_body,) = team.fake.response_url_posts(url)
+    shown = json.dumps(answer_body, ensure_ascii=False)
+    assert answer_body["response_type"] == "ephemeral"
+    assert "Loop #1: OTP SMS arrive late" in shown and "shipped · check-in on Wed 2 Dec" in shown

@@ -1,22 +1,26 @@
 """`/loops`, `/loops 12`, `open`, `closed`, `search` and `month`: the caller's own history.
 
 The command is acknowledged at once and the answer follows through its response_url,
-read in a session of its own after the ack: the ack never waits on a history read, so it
-is as quick for someone with 5,000 loops as for someone with none. **More** carries the
+read in a session of its own after the ack (in the web worker's reader process when there
+is one, see app/reader.py): the ack never waits on a history read, so it is as quick for
+someone with 5,000 loops as for someone with none. **More** carries the
 command text and where the next page starts, and runs the same read for whoever clicked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
 from datetime import date, datetime
 from typing import Any
 
-from slack_bolt import Respond
+from slack_bolt import BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from slackbot.app.errors import words_for
-from slackbot.app.services import Services
+from slackbot.app.context import defer, services_of
+from slackbot.app.errors import is_slack_outage, words_for
+from slackbot.app.reader import ReadRequest
 from slackbot.blocks.history import (
     PAGE_SIZE,
     closed_list_message,
@@ -24,15 +28,21 @@ from slackbot.blocks.history import (
     no_loops_message,
     open_list_message,
     search_message,
+    story_message,
+    summary_message,
 )
 from slackbot.blocks.ids import Command
 from slackbot.blocks.kit import message, section
+from slackbot.core.errors import InvalidInput
 from slackbot.core.parse import LoopsCommand, parse_loops_command, parse_month, parse_search
 from slackbot.core.reflection import month_span
 from slackbot.core.schedule import zone
-from slackbot.store.history import closed_page, month_of, open_page, search_page
+from slackbot.store.db import Database
+from slackbot.store.history import closed_page, month_of, open_page, search_page, story_of, summary_of
 from slackbot.store.models import Person
-from slackbot.store.queries import find_caller
+from slackbot.store.queries import find_caller, loop_numbered
+
+logger = logging.getLogger(__name__)
 
 # The subcommands answered here.
 LISTS = frozenset({"open", "closed", "search", "month"})
@@ -58,29 +68,78 @@ def check_list_request(request: LoopsCommand, today: date) -> None:
         parse_month(request.argument, today)
 
 
-def answer_later(
-    services: Services,
-    respond: Respond,
-    caller: tuple[str, str],
-    build: Callable[[Session, Person | None], dict[str, Any]],
-    *,
-    replace: bool = False,
-) -> Callable[[], None]:
-    """Work for after the ack: find the caller (team id, user id) and read, in a fresh session,
-    and answer through the response_url (in place of the message clicked, with `replace`)."""
-    team_id, user_id = caller
+def answer_after(context: BoltContext, client: WebClient, read: ReadRequest, respond: Respond) -> None:
+    """After the ack: hand the read to the web worker's reader process, or build it here."""
+    services = services_of(context)
+    if services.reader is not None and services.reader.submit(read):
+        return
 
     def work() -> None:
-        try:
-            with services.database.session() as session:
-                _, person = find_caller(session, team_id, user_id)
-                body = build(session, person)
-        except Exception as error:  # the person asked and waits: say what went wrong
-            words = words_for(error)
-            body = message(words, [section(words)])
-        respond(response_type="ephemeral", replace_original=replace, **body)
+        body = build_answer(services.database, client, read)
+        respond(response_type="ephemeral", replace_original=read.replace, **body)
 
-    return work
+    defer(context, work)
+
+
+def build_answer(database: Database, client: WebClient, read: ReadRequest) -> dict[str, Any]:
+    """The answer to a history read, for the person who asked and nobody else.
+
+    Looks the caller up in a session of its own (a read never stores anyone); a failure is
+    said in words, as the person is waiting for an answer.
+    """
+    request = parse_loops_command(read.text)
+    try:
+        with database.session() as session:
+            _, person = find_caller(session, read.team_id, read.user_id)
+            name = request.subcommand.name
+            if name in LISTS:
+                return list_message(
+                    session, person, request, read.now, before=read.before, shown_before=read.shown_before
+                )
+            if person is None:
+                if request.loop_number is not None:
+                    raise no_story(request.loop_number)
+                return no_loops_message()
+            if name == "show":
+                assert request.loop_number is not None
+                return loop_story(session, client, person, request.loop_number)
+            summary = summary_of(session, person, read.now, shown=OPEN_SHOWN, closed=CLOSED_SHOWN)
+            return summary_message(summary, zone(person.tz), read.now)
+    except Exception as error:
+        words = words_for(error)
+        return message(words, [section(words)])
+
+
+# `/loops` lists this many open loops (newest first) and recently closed ones.
+OPEN_SHOWN = 15
+CLOSED_SHOWN = 5
+
+
+# A story shows at most this many entries (the newest); the thread has them all.
+STORY_ENTRIES = 40
+
+
+def no_story(number: int) -> InvalidInput:
+    return InvalidInput(f"You have no Loop #{number}. `/loops` lists yours.")
+
+
+def loop_story(session: Session, client: WebClient, person: Person, number: int) -> dict[str, Any]:
+    """`/loops 12`, for the caller's own Loop #12 only; anyone else's reads as not existing."""
+    loop = loop_numbered(session, person, number)
+    if loop is None:
+        raise no_story(number)
+    entries, total = story_of(session, loop, STORY_ENTRIES)
+    permalink = None
+    if loop.channel and loop.thread_ts:
+        try:
+            found = client.chat_getPermalink(channel=loop.channel, message_ts=loop.thread_ts)
+            permalink = str(found["permalink"])
+        except Exception as error:
+            if not (is_slack_outage(error) or isinstance(error, SlackApiError)):
+                raise
+            # The story is worth showing without its link.
+            logger.warning("chat.getPermalink failed for loop %s: %s", loop.id, error)
+    return story_message(loop, entries, total, permalink, zone(person.tz))
 
 
 def list_message(

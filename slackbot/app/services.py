@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from slack_sdk.errors import SlackApiError
 
+from slackbot.app.reader import Reader
 from slackbot.config import Settings
 from slackbot.core.enrolment import Defaults
 from slackbot.outbox.client import SlackClient
@@ -30,6 +31,9 @@ class Services:
     background: ThreadPoolExecutor
     # The app's idea of now; the demo and tests set it to act out a given morning.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Where history reads are built after their ack: a process beside each web worker
+    # (app/reader.py); None builds them in `background`, as `run`, the demo and tests do.
+    reader: Reader | None = None
     _pending: set[Future[None]] = field(default_factory=set)
     _pending_lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -10,12 +10,12 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
-from sqlalchemy.orm import Session
 
 from slackbot.app.context import caller, defer, person_of, services_of, session_of
-from slackbot.app.history import LISTS, answer_later, list_message
+from slackbot.app.history import LISTS, answer_after
 from slackbot.app.loops import answer_prompt, post_in_thread, refresh_prompt, set_state
 from slackbot.app.payloads import page_cursor, row_id, trigger_of
+from slackbot.app.reader import ReadRequest
 from slackbot.app.reflection import reflection_asked
 from slackbot.app.shipments import default_wait
 from slackbot.blocks.errors import NOT_YOURS
@@ -230,7 +230,12 @@ def answer_reflection(
 
 
 def more(
-    ack: Ack, action: dict[str, Any], body: dict[str, Any], context: BoltContext, respond: Respond
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+    respond: Respond,
 ) -> None:
     """**More** on a `/loops` list: the next page, read again for whoever clicked, in its place."""
     cursor = page_cursor(action.get("value"))
@@ -239,14 +244,18 @@ def more(
     if cursor is None or request is None or not listed or not body.get("response_url"):
         raise InvalidInput("That list has changed; `/loops help` shows how to ask for it again.")
     services = services_of(context)
-    before, shown = cursor.before, cursor.shown
+    read = ReadRequest(
+        team_id=str(context.team_id),
+        user_id=str(context.user_id),
+        text=cursor.text,
+        now=services.now(),
+        response_url=str(body["response_url"]),
+        replace=True,
+        before=cursor.before,
+        shown_before=cursor.shown,
+    )
     ack()
-
-    def page(session: Session, person: Person | None) -> dict[str, Any]:
-        return list_message(session, person, request, services.now(), before=before, shown_before=shown)
-
-    caller_ids = (str(context.team_id), str(context.user_id))
-    defer(context, answer_later(services, respond, caller_ids, page, replace=True))
+    answer_after(context, client, read, respond)
 
 
 def register(app: App) -> None:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from sqlalchemy.orm import Session
 
 from slackbot.app import people
 from slackbot.app.context import caller, defer, person_of, services_of, session_of
-from slackbot.app.errors import is_slack_outage
 from slackbot.app.export import exporting_message, send_export
-from slackbot.app.history import LISTS, READS, answer_later, check_list_request, list_message
+from slackbot.app.history import READS, answer_after, build_answer, check_list_request
 from slackbot.app.payloads import trigger_of
+from slackbot.app.reader import ReadRequest
 from slackbot.app.services import Services
 from slackbot.app.shipments import (
     COMMAND_TEXT_LIMIT,
@@ -26,7 +23,6 @@ from slackbot.app.shipments import (
     send_now,
 )
 from slackbot.blocks.help import help_message
-from slackbot.blocks.history import no_loops_message, story_message, summary_message
 from slackbot.blocks.ids import Command
 from slackbot.blocks.kit import OPTIONS_LIMIT, message, section
 from slackbot.blocks.modals import settings_modal, shipped_modal
@@ -34,36 +30,12 @@ from slackbot.blocks.shipment import shipped_confirmation
 from slackbot.core.enrolment import schedule_for
 from slackbot.core.errors import InvalidInput, NotBuiltYet
 from slackbot.core.loops import SHIPPABLE
-from slackbot.core.parse import FIELD_LIMIT, LoopsCommand, parse_loops_command, parse_shipped
-from slackbot.core.schedule import zone
+from slackbot.core.parse import FIELD_LIMIT, parse_loops_command, parse_shipped
 from slackbot.outbox.profile import fetch_profile
-from slackbot.store.history import story_of, summary_of
 from slackbot.store.models import Person
-from slackbot.store.queries import find_caller, loop_numbered, shippable_loops
+from slackbot.store.queries import loop_numbered, shippable_loops
 
 logger = logging.getLogger(__name__)
-
-
-def _reader(
-    request: LoopsCommand, client: WebClient, services: Services
-) -> Callable[[Session, Person | None], dict[str, Any]]:
-    """How to build the answer to a read, once the ack has gone."""
-
-    def build(session: Session, person: Person | None) -> dict[str, Any]:
-        now = services.now()
-        if request.subcommand.name in LISTS:
-            return list_message(session, person, request, now)
-        if person is None:
-            if request.loop_number is not None:
-                raise no_story(request.loop_number)
-            return no_loops_message()
-        if request.subcommand.name == "show":
-            assert request.loop_number is not None
-            return loop_story(session, client, person, request.loop_number)
-        summary = summary_of(session, person, now, shown=OPEN_SHOWN, closed=CLOSED_SHOWN)
-        return summary_message(summary, zone(person.tz), now)
-
-    return build
 
 
 def loops(
@@ -86,14 +58,18 @@ def loops(
         # answered now; the history itself comes right after the ack.
         services = services_of(context)
         check_list_request(request, services.now().date())
-        build = _reader(request, client, services)
-        caller_ids = (str(context.team_id), str(context.user_id))
-        if not command.get("response_url"):  # Slack always sends one; answer a request without in the ack
-            _, person = find_caller(session_of(context), *caller_ids)
-            ack(response_type="ephemeral", **build(session_of(context), person))
+        read = ReadRequest(
+            team_id=str(context.team_id),
+            user_id=str(context.user_id),
+            text=command.get("text", ""),
+            now=services.now(),
+            response_url=command.get("response_url", ""),
+        )
+        if not read.response_url:  # Slack always sends one; answer a request without in the ack
+            ack(response_type="ephemeral", **build_answer(services.database, client, read))
             return
         ack()
-        defer(context, answer_later(services, respond, caller_ids, build))
+        answer_after(context, client, read, respond)
         return
     # Slack first, while nothing is written yet: a new person is stored by `caller`.
     profile = fetch_profile(client, str(context.user_id)) if name == "start" else None
@@ -128,38 +104,6 @@ def settings_for(person: Person | None, services: Services) -> dict[str, Any]:
         nudges=person.nudges if person is not None else True,
         wait=default_wait(person, services),
     )
-
-
-# `/loops` lists this many open loops (newest first) and recently closed ones.
-OPEN_SHOWN = 15
-CLOSED_SHOWN = 5
-
-
-# A story shows at most this many entries (the newest); the thread has them all.
-STORY_ENTRIES = 40
-
-
-def no_story(number: int) -> InvalidInput:
-    return InvalidInput(f"You have no Loop #{number}. `/loops` lists yours.")
-
-
-def loop_story(session: Session, client: WebClient, person: Person, number: int) -> dict[str, Any]:
-    """`/loops 12`, for the caller's own Loop #12 only; anyone else's reads as not existing."""
-    loop = loop_numbered(session, person, number)
-    if loop is None:
-        raise no_story(number)
-    entries, total = story_of(session, loop, STORY_ENTRIES)
-    permalink = None
-    if loop.channel and loop.thread_ts:
-        try:
-            found = client.chat_getPermalink(channel=loop.channel, message_ts=loop.thread_ts)
-            permalink = str(found["permalink"])
-        except Exception as error:
-            if not (is_slack_outage(error) or isinstance(error, SlackApiError)):
-                raise
-            # The story is worth showing without its link.
-            logger.warning("chat.getPermalink failed for loop %s: %s", loop.id, error)
-    return story_message(loop, entries, total, permalink, zone(person.tz))
 
 
 def no_such_loop(number: int) -> InvalidInput:
