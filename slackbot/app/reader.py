@@ -45,6 +45,7 @@ class ReadRequest:
 
 
 _process: dict[str, Any] = {}
+READER_NICENESS = 10
 
 
 def _start(settings: Settings) -> None:
@@ -54,6 +55,9 @@ def _start(settings: Settings) -> None:
     from slackbot.store.db import Database
 
     configure_logging(settings)
+    # Behind the worker's acks for the machine's cores too: an answer can wait milliseconds,
+    # an ack is waited on by Slack.
+    os.nice(READER_NICENESS)
     _process["database"] = Database(settings.database_url)
     _process["client"] = delivery_client(settings)
 
