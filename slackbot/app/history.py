@@ -69,12 +69,12 @@ def check_list_request(request: LoopsCommand, today: date) -> None:
 
 
 def answer_after(context: BoltContext, client: WebClient, read: ReadRequest, respond: Respond) -> None:
-    """After the ack: hand the read to the web worker's reader process, or build it here."""
+    """After the ack has gone: hand the read to the web worker's reader process, or build it here."""
     services = services_of(context)
-    if services.reader is not None and services.reader.submit(read):
-        return
 
     def work() -> None:
+        if services.reader is not None and services.reader.submit(read):
+            return
         body = build_answer(services.database, client, read)
         respond(response_type="ephemeral", replace_original=read.replace, **body)
 
