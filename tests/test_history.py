@@ -18,7 +18,7 @@ from slackbot.store.models import CheckIn, Loop, Person, PersonFigures, Shipment
 from slackbot.store.queries import add_entry, index_terms
 from tests.support.bot import Bot, BotFactory
 from tests.test_prompt import FRIDAY, enrol
-from tests.test_shipped import MONDAY, WEDNESDAY_DUE, answer, at, checkins, ship_quick, with_loop
+from tests.test_shipped import MONDAY, WEDNESDAY_DUE, answer_yes_and_close, at, ship_quick, with_loop
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
@@ -218,14 +218,7 @@ def test_month_shows_what_shipped_and_what_changed(team: Bot) -> None:
     ship_quick(team, ana)
     team.tick(WEDNESDAY_DUE)
     at(team, WEDNESDAY_DUE + timedelta(hours=1))
-    (question,) = checkins(team, ana, loop)
-    answer(
-        team,
-        ana,
-        question,
-        "checkin_changed",
-        {"checkin_happened.text": "OTP in 20 s", "checkin_closed.text": ["close"]},
-    )
+    answer_yes_and_close(team, ana, loop)
     november = text_of(team.command(ana, "/loops month 2026-11"))
     assert "November 2026" in november
     assert "You shipped *1* thing, opened 1 loop and closed 0." in november
@@ -260,14 +253,7 @@ def test_the_clock_keeps_todays_figures_and_a_change_makes_them_worked_out_again
     kept, current = stored()
     assert kept == current, "kept for the version the ships are at"
     at(team, WEDNESDAY_DUE + timedelta(hours=1))
-    (question,) = checkins(team, ana, loop)
-    answer(
-        team,
-        ana,
-        question,
-        "checkin_changed",
-        {"checkin_happened.text": "OTP in 20 s", "checkin_closed.text": ["close"]},
-    )
+    answer_yes_and_close(team, ana, loop)
     kept, current = stored()
     assert kept is not None and kept < current, "the answer moved the ships on"
     assert "outcome watched: 1 of 1 ship (100%)" in text_of(team.command(ana, "/loops")), "worked out again"

@@ -103,6 +103,13 @@ def answer(
     return modal, submitted.status
 
 
+def answer_yes_and_close(team: Bot, user: str, loop: Loop, happened: str = "OTP in 20 s") -> None:
+    """The loop's one check-in, answered *Yes, it changed* with the loop closed."""
+    (question,) = checkins(team, user, loop)
+    values = {"checkin_happened.text": happened, "checkin_closed.text": ["close"]}
+    answer(team, user, question, "checkin_changed", values)
+
+
 def test_the_whole_loop_problem_ship_checkin_outcome_next(team: Bot) -> None:
     ana, loop = with_loop(team)
     said = json.dumps(ship_quick(team, ana))
@@ -385,14 +392,7 @@ def test_a_closed_loop_takes_no_shipment(team: Bot) -> None:
     ana, loop = with_loop(team)
     ship_quick(team, ana)
     team.tick(WEDNESDAY_DUE)
-    (question,) = checkins(team, ana, loop)
-    answer(
-        team,
-        ana,
-        question,
-        "checkin_changed",
-        {"checkin_happened.text": "Fixed", "checkin_closed.text": ["close"]},
-    )
+    answer_yes_and_close(team, ana, loop, "Fixed")
     said = json.dumps(team.command(ana, "/shipped #1 More expect: more"))
     assert "Loop #1 is closed." in said
     assert len(shipments(team, ana)) == 1
@@ -609,14 +609,7 @@ def test_loops_says_where_each_loop_stands_and_what_changed(team: Bot) -> None:
     assert "*waiting on you*" in waiting
     assert "outcome watched: –" in waiting, "a check-in still waiting counts neither way"
     at(team, WEDNESDAY_DUE + timedelta(days=1))
-    (question,) = checkins(team, ana, loop)
-    answer(
-        team,
-        ana,
-        question,
-        "checkin_changed",
-        {"checkin_happened.text": "OTP in 20 s", "checkin_closed.text": ["close"]},
-    )
+    answer_yes_and_close(team, ana, loop)
     shown = summary(team, ana)
     assert "*Open*: none." in shown
     assert "Shipped Retry the SMS provider after 10 s, OTP in 20 s." in shown

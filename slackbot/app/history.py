@@ -169,6 +169,6 @@ def list_message(
         return month_message(found, f"{date(year, month, 1):%B %Y}", f"month {key}", shown_before)
     if name == "open":
         page = open_page(session, person, before=before, size=PAGE_SIZE)
-        return open_list_message(page, tz, now, shown_before)
+        return open_list_message(page, now, shown_before)
     assert name == "closed", name
     return closed_list_message(closed_page(session, person, before=before, size=PAGE_SIZE), tz, shown_before)

@@ -29,7 +29,7 @@ def no_loops_message() -> dict[str, Any]:
     return message(NO_LOOPS.replace("*", ""), [section(NO_LOOPS)])
 
 
-def where_it_stands(item: OpenLoop, tz: ZoneInfo) -> str:
+def where_it_stands(item: OpenLoop) -> str:
     """broken / next: … / shipped, check-in on DATE / waiting on you / unwatched ship."""
     loop, shipment, checkin = item.loop, item.shipment, item.checkin
     # A continued loop may still have a check-in coming ("can't tell yet" asks again).
@@ -47,8 +47,8 @@ def where_it_stands(item: OpenLoop, tz: ZoneInfo) -> str:
     return prefix
 
 
-def open_line(item: OpenLoop, tz: ZoneInfo, now: datetime) -> str:
-    return f"• *{loop_title(item.loop)}*\n   _{_age(item.loop, now)}_ · {where_it_stands(item, tz)}"
+def open_line(item: OpenLoop, now: datetime) -> str:
+    return f"• *{loop_title(item.loop)}*\n   _{_age(item.loop, now)}_ · {where_it_stands(item)}"
 
 
 def _age(loop: Loop, now: datetime) -> str:
@@ -98,7 +98,7 @@ def summary_message(summary: Summary, tz: ZoneInfo, now: datetime) -> dict[str, 
     if summary.open:
         blocks.append(section(f"*Open* ({summary.open_count})"))
         for item in summary.open:
-            blocks.append(section(open_line(item, tz, now)))
+            blocks.append(section(open_line(item, now)))
         if summary.open_count > len(summary.open):
             blocks.append(context(f"…and {summary.open_count - len(summary.open)} more, older."))
     else:
@@ -207,38 +207,36 @@ def _page_heading(title: str, first: int, count: int, total: int | None) -> str:
     return f"{title} ({span}{f' of {total}' if total is not None else ''})"
 
 
-def open_list_message(page: Page[OpenLoop], tz: ZoneInfo, now: datetime, shown_before: int) -> dict[str, Any]:
+def _list_message(
+    title: str, command_text: str, lines: list[str], page: Page[Any], shown_before: int, empty: str
+) -> dict[str, Any]:
+    """One page of `/loops open` or `/loops closed`: a heading with where it is, a line a loop, More."""
+    if not lines:
+        return message(empty, [section(empty)])
+    shown_so_far = shown_before + len(lines)
+    blocks = [header(_page_heading(title, shown_before + 1, len(lines), page.total))]
+    blocks += [section(line) for line in lines]
+    _paging(blocks, command_text, page.before, shown_so_far, page.total)
+    return message(f"Your {title.lower()}: {shown_so_far} of {page.total}.", blocks)
+
+
+def open_list_message(page: Page[OpenLoop], now: datetime, shown_before: int) -> dict[str, Any]:
     """`/loops open`: every loop not closed or dropped, a page at a time."""
-    if not page.items:
-        words = "No open loops. :tada: When something's broken, the morning prompt opens one."
-        return message(words, [section(words)])
-    shown_so_far = shown_before + len(page.items)
-    blocks: list[dict[str, Any]] = [
-        header(_page_heading("Open loops", shown_before + 1, len(page.items), page.total))
-    ]
-    for item in page.items:
-        blocks.append(section(open_line(item, tz, now)))
-    _paging(blocks, "open", page.before, shown_so_far, page.total)
-    return message(f"Your open loops: {shown_so_far} of {page.total}.", blocks)
+    lines = [open_line(item, now) for item in page.items]
+    empty = "No open loops. :tada: When something's broken, the morning prompt opens one."
+    return _list_message("Open loops", "open", lines, page, shown_before, empty)
 
 
 def closed_list_message(page: Page[ClosedLoop], tz: ZoneInfo, shown_before: int) -> dict[str, Any]:
     """`/loops closed`: closed and dropped loops, each as one sentence."""
-    if not page.items:
-        words = "No closed loops yet. A loop closes when its check-in says the fix worked."
-        return message(words, [section(words)])
-    shown_so_far = shown_before + len(page.items)
-    blocks: list[dict[str, Any]] = [
-        header(_page_heading("Closed loops", shown_before + 1, len(page.items), page.total))
-    ]
+    lines = []
     for item in page.items:
-        loop = item.loop
-        ended = loop.closed_at
+        loop, ended = item.loop, item.loop.closed_at
         when = f" _{loop.state} {day(ended.astimezone(tz).date())}_" if ended else f" _{loop.state}_"
         sentence = closed_sentence(item) if loop.state == LoopState.CLOSED else "Dropped."
-        blocks.append(section(f"• *{loop_title(loop)}*\n   {sentence}{when}"))
-    _paging(blocks, "closed", page.before, shown_so_far, page.total)
-    return message(f"Your closed loops: {shown_so_far} of {page.total}.", blocks)
+        lines.append(f"• *{loop_title(loop)}*\n   {sentence}{when}")
+    empty = "No closed loops yet. A loop closes when its check-in says the fix worked."
+    return _list_message("Closed loops", "closed", lines, page, shown_before, empty)
 
 
 def search_message(
@@ -257,7 +255,7 @@ def search_message(
     ]
     for item in page.items:
         state = (
-            where_it_stands(item, tz)
+            where_it_stands(item)
             if item.loop.state not in (LoopState.CLOSED, LoopState.DROPPED)
             else f"{item.loop.state}"
         )

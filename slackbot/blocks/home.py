@@ -161,7 +161,7 @@ def home_view(
             loop = item.loop
             days = age_in_days(loop.opened_at, now)
             age = "opened today" if days == 0 else f"{days} day{'s' if days != 1 else ''} open"
-            stands = where_it_stands(item, schedule.tz)
+            stands = where_it_stands(item)
             blocks.append(
                 section(f"*{loop_title(loop)}*\n_{age}_ · {stands}", block_id=f"home_loop_{loop.id}")
             )
