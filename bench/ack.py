@@ -10,7 +10,8 @@ seeded person under their seeded id, in team TBENCH. Two gunicorns run the Procf
 line with the same flags, workers and threads: one serves the app (`slackbot.web:create_app()`),
 the other bench/bare_app.py, whose only listener acks `/loops` with "ok".
 
-Each app in turn (bare, real, bare) gets a warm-up of --warmup seconds, not counted, then
+The apps take turns, bare first and last (bare, real, bare, real, … --turns real turns), so
+that both see the same machine; each turn gets a warm-up of --warmup seconds, not counted, then
 --seconds of signed `/loops` (no text: the summary) at --rate per second, open-loop as in
 bench/burst.py (request i leaves at t0 + i/R, each on a new connection), cycling UHEAVY,
 ULIGHT, then the next ordinary person. The figure is the time to the HTTP response. The goal
@@ -219,14 +220,15 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rate", type=float, default=50.0, help="commands per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="of measured load, per app and turn")
+    parser.add_argument("--turns", type=int, default=3, help="real turns, each between two bare ones")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before each, not counted")
     parser.add_argument("--postgres", action="store_true", help="start a throwaway PostgreSQL and use it")
     parser.add_argument("--workers", type=int, default=procfile_default(web, "WEB_CONCURRENCY"))
     parser.add_argument("--threads", type=int, default=procfile_default(web, "WEB_THREADS"))
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (database, web logs)")
     args = parser.parse_args()
-    if args.people < 3 or args.rate <= 0 or args.seconds <= 0 or args.warmup < 0:
-        parser.error("--people must be at least 3, --rate and --seconds positive")
+    if args.people < 3 or args.rate <= 0 or args.seconds <= 0 or args.warmup < 0 or args.turns < 1:
+        parser.error("--people must be at least 3, --rate, --seconds and --turns positive")
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -310,7 +312,8 @@ def measure(
     results: dict[str, list[Outcome]] = {"bare": [], "real": []}
     kinds = classes(count)
     by_class: dict[str, list[Outcome]] = {}
-    for turn, name in enumerate(("bare", "real", "bare"), start=1):
+    turns = ("bare", "real") * args.turns + ("bare",)
+    for turn, name in enumerate(turns, start=1):
         port, secret = webs[name].port, ready["secret"]
         if warming:
             send_burst(port, secret, warming, args.rate)
@@ -322,7 +325,7 @@ def measure(
                 by_class.setdefault(kind, []).append(outcome)
             sample = next((o.text for o in outcomes if o.status == 200), "")
             print(f"    real ack: {len(sample):,} bytes, e.g. {sample[:100]!r}")
-    print(figures_line("bare (turns 1 and 3)", results["bare"], apologies))
+    print(figures_line("bare (every other turn)", results["bare"], apologies))
     print(figures_line("real", results["real"], apologies))
     for kind in ("heavy", "light", "ordinary"):
         print(figures_line(f"  real, {kind}", by_class.get(kind, []), apologies))

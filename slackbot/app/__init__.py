@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from slackbot.app import middleware
@@ -61,7 +60,7 @@ class LoopsApp(App):
             req.context[ContextKey.SERVICES] = self.services
             req.context[ContextKey.DEFERRED] = deferred
             req.context[ContextKey.HOMES] = homes
-            watch_for_changes(session, homes)
+            session.info[HOMES_CHANGED] = homes
             try:
                 response = super().dispatch(req)
             except Exception:
@@ -73,7 +72,10 @@ class LoopsApp(App):
                 session.rollback()
                 return response
             try:
-                session.commit()
+                # A request that never touched the database (an ack, a history read handed on)
+                # has no transaction: committing would begin one only to end it.
+                if session.in_transaction():
+                    session.commit()
             except Exception as error:
                 session.rollback()
                 return handle_error(error, req, req.body)
@@ -94,18 +96,28 @@ class LoopsApp(App):
 _ON_HOME = (Person, Loop, Entry, Shipment, CheckIn, Delivery, Reflection)
 
 
-def watch_for_changes(session: Session, homes: set[int]) -> None:
-    """Note whose Home tab this request changed, however the listener changed it."""
+HOMES_CHANGED = "loops.homes_changed"  # Session.info key: the request's set of person ids
 
-    def before_flush(session: Session, _context: object, _instances: object) -> None:
-        for row in (*session.new, *session.dirty, *session.deleted):
-            if not isinstance(row, _ON_HOME) or (row in session.dirty and not session.is_modified(row)):
-                continue
-            person_id = row.id if isinstance(row, Person) else row.person_id
-            if person_id is not None:
-                homes.add(person_id)
 
-    event.listen(session, "before_flush", before_flush)
+def watch_for_changes(database: Database) -> None:
+    """Note whose Home tab a request changed, however its listener changed it.
+
+    Listens once on the database's sessions; a session outside a request (the clock's,
+    a reader's) carries no set and is passed over.
+    """
+    database.listen_to_sessions("before_flush", _note_homes_changed)
+
+
+def _note_homes_changed(session: Session, _context: object, _instances: object) -> None:
+    homes = session.info.get(HOMES_CHANGED)
+    if homes is None:
+        return
+    for row in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(row, _ON_HOME) or (row in session.dirty and not session.is_modified(row)):
+            continue
+        person_id = row.id if isinstance(row, Person) else row.person_id
+        if person_id is not None:
+            homes.add(person_id)
 
 
 def build_app(settings: Settings, database: Database, services: Services | None = None) -> LoopsApp:
@@ -124,6 +136,7 @@ def build_app(settings: Settings, database: Database, services: Services | None 
         # Socket Mode requests arrive over our own websocket and carry no signature.
         request_verification_enabled=not settings.socket_mode,
     )
+    watch_for_changes(app.services.database)
     middleware.register(app)
     register_all(app)
     app.error(handle_error)

@@ -68,11 +68,11 @@ while one is.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -150,6 +150,11 @@ class Database:
         On SQLite it reads without the write lock and takes it at its first write.
         """
         return self._sessions()
+
+    def listen_to_sessions(self, name: str, listener: Callable[..., object]) -> None:
+        """A session event for every session `session()` makes, listened to once however often asked."""
+        if not event.contains(self._sessions, name, listener):
+            event.listen(self._sessions, name, listener)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
