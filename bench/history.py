@@ -63,7 +63,30 @@ def timed(runs: int, work: Callable[[], Any]) -> list[float]:
     return samples
 
 
-def reads(database: Database, services: Services, client: Any, user: str) -> dict[str, Callable[[], Any]]:
+def shared_word(database: Database, heavy: str, light: str) -> str:
+    """A word of the light person's loops that the most of the heavy person's loops have too.
+
+    "checkout" is in about 2 % of loops: a full page for UHEAVY, most likely nothing for
+    ULIGHT. This word finds something for both, so the two differ in history, not in hits.
+    """
+    with database.session() as session:
+        found = session.execute(
+            text(
+                "SELECT mine.term FROM search_term mine "
+                "JOIN person pl ON pl.id = mine.person_id AND pl.slack_user_id = :light "
+                "JOIN search_term theirs ON theirs.term = mine.term "
+                "JOIN person ph ON ph.id = theirs.person_id AND ph.slack_user_id = :heavy "
+                "WHERE length(mine.term) >= 4 "
+                "GROUP BY mine.term ORDER BY count(DISTINCT theirs.loop_id) DESC, mine.term LIMIT 1"
+            ),
+            {"light": light, "heavy": heavy},
+        ).scalar()
+    return str(found or "checkout")
+
+
+def reads(
+    database: Database, services: Services, client: Any, user: str, shared: str
+) -> dict[str, Callable[[], Any]]:
     """Each read as the app does it after the ack, for one person."""
 
     def person_id() -> int:
@@ -103,6 +126,7 @@ def reads(database: Database, services: Services, client: Any, user: str) -> dic
         "/loops": command(""),
         f"/loops {newest // 2}": command(str(newest // 2)),
         "/loops search checkout": command("search checkout"),
+        f"/loops search {shared}": command(f"search {shared}"),
         "/loops open": command("open"),
         "Home tab": home,
     }
@@ -201,9 +225,12 @@ def main() -> int:
                 kind = "PostgreSQL" if args.postgres else "SQLite"
                 print(f"\n{kind}: time to the reply ready, {args.runs} runs each (ms)")
                 columns = ("heavy p50", "heavy p99", "light p50", "light p99")
-                print(f"  {'read':<28} " + " ".join(f"{c:>9}" for c in columns) + f" {'p99 ×':>6}")
-                heavy = reads(database, services, client, report.heavy)
-                light = reads(database, services, client, report.light)
+                print(
+                    f"  {'read':<28} " + " ".join(f"{c:>9}" for c in columns) + f" {'p50 ×':>6} {'p99 ×':>6}"
+                )
+                shared = shared_word(database, report.heavy, report.light)
+                heavy = reads(database, services, client, report.heavy, shared)
+                light = reads(database, services, client, report.light, shared)
                 worst = 0.0
                 for (name, work), (_, light_work) in zip(heavy.items(), light.items(), strict=True):
                     h, lt = timed(args.runs, work), timed(args.runs, light_work)
@@ -213,7 +240,8 @@ def main() -> int:
                     figures = (
                         f"{statistics.median(h):9.1f} {h99:9.1f} {statistics.median(lt):9.1f} {l99:9.1f}"
                     )
-                    print(f"  {label:<28} {figures} {h99 / l99:6.2f}")
+                    ratio = statistics.median(h) / statistics.median(lt)
+                    print(f"  {label:<28} {figures} {ratio:6.2f} {h99 / l99:6.2f}")
                 verdict = "holds" if worst < GOAL_MS else "does NOT hold"
                 print(f"\n  goal p99 < {GOAL_MS:.0f} ms: {verdict} (worst p99 {worst:.1f} ms)")
                 explain(database, report.heavy)

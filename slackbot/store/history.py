@@ -30,7 +30,7 @@ from slackbot.store.models import (
     SearchTerm,
     Shipment,
 )
-from slackbot.store.queries import Waiting, agendas_of, shippable_loops
+from slackbot.store.queries import Waiting, shippable_loops, waiting_on
 
 T = TypeVar("T")
 
@@ -69,6 +69,9 @@ class Page(Generic[T]):
     before: int | None  # None: this is the last page
     total: int | None = None  # None where counting would cost a second scan (search)
 
+
+# Sorts before any answer (a closing answer always has its time; this only keeps sorting total).
+NEVER = datetime.min.replace(tzinfo=UTC)
 
 # Closed loops in `/loops closed`: those whose owner is done with them.
 FINISHED = (LoopState.CLOSED, LoopState.DROPPED)
@@ -114,18 +117,19 @@ def closed_page(session: Session, person: Person, *, before: int | None, size: i
 
 
 def _closing(session: Session, person: Person, loops: list[Loop]) -> list[ClosedLoop]:
+    rows = session.execute(
+        select(CheckIn, Shipment)
+        .join(Shipment, Shipment.id == CheckIn.shipment_id)
+        .where(
+            Shipment.person_id == person.id,
+            Shipment.loop_id.in_([loop.id for loop in loops]),
+            CheckIn.closes_loop.is_(True),
+        )
+    )
+    # The last answer that closed each loop wins (ordered here, as in _latest_shipments).
     settled = {
         shipment.loop_id: (shipment, checkin)
-        for checkin, shipment in session.execute(
-            select(CheckIn, Shipment)
-            .join(Shipment, Shipment.id == CheckIn.shipment_id)
-            .where(
-                Shipment.person_id == person.id,
-                Shipment.loop_id.in_([loop.id for loop in loops]),
-                CheckIn.closes_loop.is_(True),
-            )
-            .order_by(CheckIn.answered_at)
-        )
+        for checkin, shipment in sorted(rows, key=lambda row: (row[0].answered_at or NEVER, row[0].id))
     }
     return [ClosedLoop(loop, *settled.get(loop.id, (None, None))) for loop in loops]
 
@@ -282,7 +286,13 @@ def summary_of(session: Session, person: Person, now: datetime, *, shown: int, c
     )
     summary.closed = _closing(session, person, closed_loops)
     summary.recent, summary.previous = windows_of(session, person, now)
-    summary.unwatched = int(
+    summary.unwatched = unwatched_count(session, person)
+    return summary
+
+
+def unwatched_count(session: Session, person: Person) -> int:
+    """Ships whose check-in went unanswered: a range of ix_shipment_person_state."""
+    return int(
         session.scalar(
             select(func.count())
             .select_from(Shipment)
@@ -290,7 +300,6 @@ def summary_of(session: Session, person: Person, now: datetime, *, shown: int, c
         )
         or 0
     )
-    return summary
 
 
 def _latest_shipments(
@@ -308,9 +317,10 @@ def _latest_shipments(
             Shipment.loop_id.in_(loop_ids),
             Shipment.state != ShipmentState.DRAFT,
         )
-        .order_by(Shipment.shipped_at, Shipment.id)
     )
-    for shipment, checkin in rows:
+    # Ordered here, not in SQL: an ORDER BY shipped_at sends SQLite down the person's whole
+    # (person_id, shipped_at) index instead of (person_id, loop_id) to these few loops.
+    for shipment, checkin in sorted(rows, key=lambda row: (row[0].shipped_at, row[0].id)):
         assert shipment.loop_id is not None
         found[shipment.loop_id] = (shipment, checkin)  # newest last, so it wins
     return found
@@ -429,14 +439,13 @@ class Home:
 def home_of(
     session: Session, person: Person, now: datetime, *, first_day: date, today: date, shown: int
 ) -> Home:
-    agenda = agendas_of(session, [person], shown)[person.id]
     current, previous = windows_of(session, person, now)
     return Home(
-        waiting=agenda.waiting,
+        waiting=waiting_on(session, person, shown),
         open=with_shipments(session, person, shippable_loops(session, person, shown)),
         open_count=count_loops(session, person, SHIPPABLE),
         prompts=prompt_days(session, person, first_day, today),
         recent=current,
         previous=previous,
-        unwatched=agenda.unwatched,
+        unwatched=unwatched_count(session, person),
     )

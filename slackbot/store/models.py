@@ -201,6 +201,8 @@ class Shipment(Base):
         Index("ix_shipment_person_shipped", "person_id", "shipped_at"),
         # Unwatched ships are counted on every /loops and Home tab.
         Index("ix_shipment_person_state", "person_id", "state"),
+        # /loops and the Home tab read the ships of one page of the person's loops.
+        Index("ix_shipment_person_loop", "person_id", "loop_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -238,7 +240,11 @@ class CheckIn(Base):
     """One ask of a shipment's check-in and its answer; (shipment, ask) keeps a double submit to one."""
 
     __tablename__ = "checkin"
-    __table_args__ = (UniqueConstraint("shipment_id", "ask"),)
+    __table_args__ = (
+        UniqueConstraint("shipment_id", "ask"),
+        # The Home tab and the prompt list the asks still waiting on a person, oldest first.
+        Index("ix_checkin_person_waiting", "person_id", "answered_at", "asked_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     shipment_id: Mapped[int] = mapped_column(ForeignKey("shipment.id", ondelete="CASCADE"), index=True)

@@ -423,6 +423,30 @@ class Agenda:
     unwatched: int = 0
 
 
+# A check-in ask waiting on its person: asked, not answered, the shipment's current ask, its loop open.
+_WAITING = (
+    CheckIn.answered_at.is_(None),
+    CheckIn.asked_at.is_not(None),
+    CheckIn.ask == Shipment.asks,
+    Shipment.state == ShipmentState.WAITING,
+    Loop.state.in_(SHIPPABLE),
+)
+
+
+def waiting_on(session: Session, person: Person, limit: int) -> list[Waiting]:
+    """One person's check-ins waiting on them, oldest ask first: a range of ix_checkin_person_waiting
+    (agendas_of ranks every open ask of many people, which a single person does not need)."""
+    rows = session.execute(
+        select(CheckIn, Shipment, Loop)
+        .join(Shipment, Shipment.id == CheckIn.shipment_id)
+        .join(Loop, Loop.id == Shipment.loop_id)
+        .where(CheckIn.person_id == person.id, Shipment.person_id == person.id, *_WAITING)
+        .order_by(CheckIn.asked_at, CheckIn.id)
+        .limit(limit)
+    )
+    return [Waiting(checkin, shipment, loop) for checkin, shipment, loop in rows]
+
+
 def agenda_of(session: Session, person: Person, limit: int) -> Agenda:
     return agendas_of(session, [person], limit).get(person.id) or Agenda()
 
@@ -445,15 +469,7 @@ def agendas_of(session: Session, people: list[Person], limit: int) -> dict[int, 
         )
         .join(Shipment, Shipment.id == CheckIn.shipment_id)
         .join(Loop, Loop.id == Shipment.loop_id)
-        .where(
-            CheckIn.person_id.in_(ids),
-            Shipment.person_id.in_(ids),
-            CheckIn.answered_at.is_(None),
-            CheckIn.asked_at.is_not(None),
-            CheckIn.ask == Shipment.asks,
-            Shipment.state == ShipmentState.WAITING,
-            Loop.state.in_(SHIPPABLE),
-        )
+        .where(CheckIn.person_id.in_(ids), Shipment.person_id.in_(ids), *_WAITING)
         .subquery()
     )
     waiting = session.execute(
