@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     loops_send_concurrency: int = Field(default=32, ge=1, le=128)
     # A ceiling on messages per second per workspace (0: none; Slack's 429s still pace us).
     loops_send_rate: float = Field(default=0.0, ge=0.0, le=1000.0)
+    # Fernet keys, comma-separated, newest first: tokens are encrypted at rest with the first
+    # and read with any (so a key can be rotated). Unset: tokens are stored as Slack gave them.
+    loops_encryption_key: SecretStr | None = None
 
     @field_validator(
         "slack_bot_token",
@@ -108,6 +111,7 @@ class Settings(BaseSettings):
         "slack_app_token",
         "slack_client_id",
         "slack_client_secret",
+        "loops_encryption_key",
         mode="before",
     )
     @classmethod
@@ -122,6 +126,15 @@ class Settings(BaseSettings):
     def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith("xoxb-"):
             raise ValueError("a bot token starts with xoxb-; copy it from OAuth & Permissions")
+        return value
+
+    @field_validator("loops_encryption_key")
+    @classmethod
+    def _encryption_keys_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from slackbot.core.sealing import parse_keys
+
+            parse_keys(value.get_secret_value())  # ValueError with the reason
         return value
 
     @field_validator("slack_app_token")
@@ -215,11 +228,22 @@ class Settings(BaseSettings):
         the signing secret, because every request it accepts must be verified.
         """
         if self.oauth_mode:
-            raise SettingsError(
-                "SLACK_CLIENT_ID is set, but multi-workspace OAuth install is not built yet: "
-                "unset SLACK_CLIENT_ID/SLACK_CLIENT_SECRET and set SLACK_BOT_TOKEN."
-            )
-        if self.slack_bot_token is None:
+            if self.slack_client_secret is None:
+                raise SettingsError(
+                    "SLACK_CLIENT_SECRET is missing: SLACK_CLIENT_ID is set, so Loops installs with "
+                    "OAuth; copy the Client Secret from the app's Basic Information page."
+                )
+            if self.slack_bot_token is not None:
+                raise SettingsError(
+                    "SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set: set SLACK_BOT_TOKEN for one "
+                    "workspace, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install into any."
+                )
+            if self.socket_mode:
+                raise SettingsError(
+                    "SLACK_APP_TOKEN (Socket Mode) is for one workspace in development: unset it to "
+                    "install with OAuth over HTTP, or unset SLACK_CLIENT_ID to use SLACK_BOT_TOKEN."
+                )
+        elif self.slack_bot_token is None:
             raise SettingsError(
                 "SLACK_BOT_TOKEN is missing: set it to the app's bot token (xoxb-…) from "
                 "OAuth & Permissions, in the environment or in .env."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
@@ -13,6 +14,7 @@ from slackbot.app import middleware
 from slackbot.app.client import SingleWorkspace
 from slackbot.app.context import ContextKey
 from slackbot.app.errors import handle_error
+from slackbot.app.install import NOT_INSTALLED, build_oauth_flow
 from slackbot.app.listeners import register_all
 from slackbot.app.payloads import problem_with
 from slackbot.app.services import Services, build_services
@@ -123,10 +125,19 @@ def _note_homes_changed(session: Session, _context: object, _instances: object) 
 def build_app(settings: Settings, database: Database, services: Services | None = None) -> LoopsApp:
     """The Bolt app with every listener, middleware and the error handler registered."""
     client = request_client(settings)
+    # One workspace from SLACK_BOT_TOKEN, or any that installs through OAuth.
+    who: dict[str, Any] = (
+        {
+            "oauth_flow": build_oauth_flow(settings, database, client),
+            "user_facing_authorize_error_message": NOT_INSTALLED,
+        }
+        if settings.oauth_mode
+        else {"authorize": SingleWorkspace(settings, client).as_bolt_authorize()}
+    )
     app = LoopsApp(
         services=services or build_services(settings, database, delivery_client(settings)),
         client=client,
-        authorize=SingleWorkspace(settings, client).as_bolt_authorize(),
+        **who,
         signing_secret=settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret
         else None,

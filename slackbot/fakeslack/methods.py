@@ -279,6 +279,27 @@ def apps_connections_open(ws: Workspace, params: Params) -> JSON:
     return {"ok": True, "url": f"{ws.socket_url()}?ticket={ticket.id}&app_id={ws.app_id}"}
 
 
+# Methods that authenticate with the app's client id and secret (HTTP Basic, or in the form)
+# instead of a token.
+CLIENT_AUTH_METHODS: frozenset[str] = frozenset({"oauth.v2.access"})
+
+
+@method("oauth.v2.access")
+def oauth_v2_access(ws: Workspace, params: Params) -> JSON:
+    """A code from the redirect exchanged for a bot token; with token rotation, a refresh too."""
+    client_id, secret = params.text("client_id"), params.text("client_secret")
+    if client_id != ws.oauth.client_id:
+        raise SlackError("invalid_client_id")
+    if secret != ws.oauth.client_secret:
+        raise SlackError("bad_client_secret")
+    grant_type = params.text("grant_type") or "authorization_code"
+    if grant_type == "refresh_token":
+        return ws.refresh_token_grant(params.text("refresh_token") or "")
+    if grant_type != "authorization_code":
+        raise SlackError("invalid_grant_type")
+    return ws.exchange_code(params.text("code") or "", params.text("redirect_uri"))
+
+
 @method("auth.test")
 def auth_test(ws: Workspace, params: Params) -> JSON:
     """Who the token is."""

@@ -38,6 +38,7 @@ IMPLEMENTED_METHODS: tuple[str, ...] = (
     "conversations.replies",
     "files.completeUploadExternal",
     "files.getUploadURLExternal",
+    "oauth.v2.access",
     "users.info",
     "users.list",
     "views.open",
@@ -81,6 +82,11 @@ EXTRA_PARAMS: dict[str, dict[str, str]] = {
         "length": _DOCS + "files.getUploadURLExternal#arg_length",
         "alt_txt": _DOCS + "files.getUploadURLExternal#arg_alt_txt",
         "snippet_type": _DOCS + "files.getUploadURLExternal#arg_snippet_type",
+    },
+    "oauth.v2.access": {
+        # Token rotation (2021): a refresh token is exchanged for a new pair with these.
+        "grant_type": _DOCS + "oauth.v2.access#arg_grant_type",
+        "refresh_token": _DOCS + "oauth.v2.access#arg_refresh_token",
     },
     "files.completeUploadExternal": {
         "files": _DOCS + "files.completeUploadExternal#arg_files",

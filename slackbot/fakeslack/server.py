@@ -6,6 +6,8 @@ what happened through the query methods here and wait on ``wait_for`` instead of
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email.parser
 import email.policy
 import json
@@ -16,13 +18,13 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .faults import Fault, Faults, RateLimiter
-from .methods import APP_TOKEN_METHODS, METHODS, Params, SlackError, response_url_post
+from .methods import APP_TOKEN_METHODS, CLIENT_AUTH_METHODS, METHODS, Params, SlackError, response_url_post
 from .params import unknown_params
 from .socket_mode import SocketModeServer
-from .state import JSON, Call, Channel, File, Message, User, View, Workspace, tz_facts
+from .state import JSON, SLACKBOT_ID, Call, Channel, File, Message, User, View, Workspace, tz_facts
 
 T = TypeVar("T")
 
@@ -39,6 +41,9 @@ class _Server(ThreadingHTTPServer):
         self.fake = fake
 
 
+AUTHORIZE_PATH = "/oauth/v2/authorize"
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
@@ -51,6 +56,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: tests read ``fake.calls()`` instead of a log."""
+
+
+def _basic_credentials(header: str) -> tuple[str, str] | None:
+    """(id, secret) from an `Authorization: Basic …` header, or None."""
+    if not header.startswith("Basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[len("Basic ") :].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, _, secret = decoded.partition(":")
+    return client_id, secret
 
 
 class _BadRequest(Exception):
@@ -199,6 +216,16 @@ class FakeSlack:
     def verification_token(self) -> str:
         """The deprecated verification token Slack still puts in payloads."""
         return self.state.verification_token
+
+    @property
+    def client_id(self) -> str:
+        """The app's Client ID (OAuth: SLACK_CLIENT_ID)."""
+        return self.state.oauth.client_id
+
+    @property
+    def client_secret(self) -> str:
+        """The app's Client Secret (OAuth: SLACK_CLIENT_SECRET)."""
+        return self.state.oauth.client_secret
 
     def revoke_token(self, token: str) -> None:
         """Make a token fail from now on, as after uninstall (Slack then answers ``token_revoked``)."""
@@ -382,10 +409,50 @@ class FakeSlack:
                 self._serve_upload(handler, path[len("/upload/") :])
             elif path.startswith("/response/") and handler.command == "POST":
                 self._serve_response_url(handler, path[len("/response/") :])
+            elif path == AUTHORIZE_PATH and handler.command == "GET":
+                self._serve_authorize(handler)
             else:
                 self._send(handler, 404, b"Not Found", "text/plain")
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True
+
+    @property
+    def authorize_url(self) -> str:
+        """Slack's https://slack.com/oauth/v2/authorize, here: where "Add to Slack" leads."""
+        return self.base_url.rstrip("/") + AUTHORIZE_PATH
+
+    def _serve_authorize(self, handler: _Handler) -> None:
+        """The consent page, answered at once: the person signed in presses Allow (or Cancel).
+
+        Who that person is: `fakeslack_user` in the query (the emulator's own parameter, as a
+        browser's Slack session), else the first person of the workspace. Allow sends the browser
+        to the redirect URL with a code and the state; Cancel with `error=access_denied`.
+        """
+        query = dict(parse_qsl(urlsplit(handler.path).query, keep_blank_values=True))
+        with self.state.lock:
+            oauth = self.state.oauth
+            redirect = query.get("redirect_uri") or oauth.redirect_url
+            if query.get("client_id") != oauth.client_id:
+                self._send(handler, 400, b"Invalid client_id parameter", "text/plain")
+                return
+            if not redirect:
+                self._send(handler, 400, b"No redirect URL is configured for this app", "text/plain")
+                return
+            people = [u for u in self.state.users.values() if not u.is_bot and u.id != SLACKBOT_ID]
+            user = query.get("fakeslack_user") or (people[0].id if people else "")
+            if user not in self.state.users:
+                self._send(handler, 400, b"Nobody is signed in to this workspace", "text/plain")
+                return
+            state = query.get("state", "")
+            if oauth.deny_next:
+                oauth.deny_next = False
+                answer = {"error": "access_denied", "state": state}
+            else:
+                code = self.state.approve_install(user, query.get("scope", ""), query.get("redirect_uri"))
+                answer = {"code": code, "state": state}
+            self.state.changed()
+        location = redirect + ("&" if "?" in redirect else "?") + urlencode(answer)
+        self._send(handler, 302, b"", "text/plain", headers={"Location": location})
 
     def _body(self, handler: _Handler) -> bytes:
         length = int(handler.headers.get("Content-Length") or 0)
@@ -495,7 +562,14 @@ class FakeSlack:
             token = body_token
         status = 200
         headers: dict[str, str] = {}
-        if method not in METHODS:
+        if method in CLIENT_AUTH_METHODS and not query_token:
+            # The app's id and secret, as HTTP Basic auth (slack_sdk's way) or in the form.
+            basic = _basic_credentials(header)
+            if basic is not None:
+                params.setdefault("client_id", basic[0])
+                params.setdefault("client_secret", basic[1])
+            status, body, headers = self._run(method, params)
+        elif method not in METHODS:
             body = {"ok": False, "error": "unknown_method", "req_method": method}
         elif query_token:
             # Apps created after 2021-02-24 may not send the token in the query string (changelog
@@ -510,6 +584,8 @@ class FakeSlack:
             body = {"ok": False, "error": "invalid_auth"}
         elif self.state.tokens[token] == "revoked":
             body = {"ok": False, "error": "token_revoked"}
+        elif self.state.clock() > self.state.token_expiry.get(token, float("inf")):
+            body = {"ok": False, "error": "token_expired"}
         elif (self.state.tokens[token] == "app") != (method in APP_TOKEN_METHODS):
             body = {"ok": False, "error": "not_allowed_token_type"}
         elif method in APP_TOKEN_METHODS and not from_header:
@@ -517,24 +593,26 @@ class FakeSlack:
             # docs name no code, so the fake says it found no token where it looks for one.
             body = {"ok": False, "error": "not_authed"}
         else:
-            retry_after = None
-            if self.rate_limits:
-                channel = params.get("channel")
-                retry_after = self._limiter.check(method, channel if isinstance(channel, str) else None)
-            unknown = unknown_params(method, params)
-            if retry_after is not None:
-                status, headers = 429, {"Retry-After": str(retry_after)}
-                body = {"ok": False, "error": "ratelimited"}
-            elif unknown:
-                body = {"ok": False, "error": "fakeslack_unknown_parameter", "parameter": unknown[0]}
-            else:
-                with self.state.lock:
-                    try:
-                        body = METHODS[method](self.state, Params(params))
-                    except SlackError as error:
-                        body = error.body()
+            status, body, headers = self._run(method, params)
         self._record(method, params, body, status, fault=fault.kind if fault else None, received=received)
         return status, body, headers
+
+    def _run(self, method: str, params: JSON) -> tuple[int, JSON, dict[str, str]]:
+        """An authenticated call: rate limits, parameter names, then the method itself."""
+        retry_after = None
+        if self.rate_limits:
+            channel = params.get("channel")
+            retry_after = self._limiter.check(method, channel if isinstance(channel, str) else None)
+        unknown = unknown_params(method, params)
+        if retry_after is not None:
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
+        if unknown:
+            return 200, {"ok": False, "error": "fakeslack_unknown_parameter", "parameter": unknown[0]}, {}
+        with self.state.lock:
+            try:
+                return 200, METHODS[method](self.state, Params(params)), {}
+            except SlackError as error:
+                return 200, error.body(), {}
 
     def _record(
         self,

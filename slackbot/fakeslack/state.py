@@ -459,6 +459,34 @@ class IdMint:
         return prefix + text.rjust(width, "0")
 
 
+@dataclass
+class OAuthGrant:
+    """A `code` handed to the app's redirect URL: exchanged once, within ten minutes."""
+
+    user_id: str
+    redirect_uri: str | None
+    scopes: str
+    expires_at: float
+    used: bool = False
+
+
+@dataclass
+class OAuthSide:
+    """The app's distribution side: its credentials, the codes and refresh tokens out there."""
+
+    client_id: str = field(default_factory=lambda: f"{secrets.randbelow(10**12)}.{secrets.randbelow(10**13)}")
+    client_secret: str = field(default_factory=lambda: secrets.token_hex(16))
+    # Where "Allow" sends the browser when the authorize URL names no redirect_uri (the app's
+    # configured Redirect URL); None refuses such a request, as Slack does with none configured.
+    redirect_url: str | None = None
+    # Token rotation on: oauth.v2.access hands out expiring tokens and a refresh token.
+    token_rotation: bool = False
+    expires_in: int = 43_200  # seconds, as Slack's rotating tokens (12 hours)
+    codes: dict[str, OAuthGrant] = field(default_factory=dict)
+    refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token -> its access token
+    deny_next: bool = False  # the next person at the authorize page presses Cancel
+
+
 class Workspace:
     """All state of one fake workspace; every public method takes the lock itself."""
 
@@ -491,6 +519,8 @@ class Workspace:
         # The app-level token Socket Mode connects with: xapp-1-<app id>-<number>-<hex>.
         self.app_token = f"xapp-1-{self.app_id}-{secrets.randbelow(10**13)}-{secrets.token_hex(32)}"
         self.tokens: dict[str, str] = {self.bot_token: "bot", self.app_token: "app"}  # or "revoked"
+        self.token_expiry: dict[str, float] = {}  # rotating tokens: when each stops working
+        self.oauth_scopes: set[str] = set()  # what installs granted (a refresh keeps them)
         self.tickets: dict[str, Ticket] = {}
         self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
@@ -507,6 +537,7 @@ class Workspace:
         self.response_posts: list[ResponsePost] = []
         self.triggers: dict[str, Trigger] = {}
         self.calls: list[Call] = []
+        self.oauth = OAuthSide()
         self._user_seq = itertools.count(1)
         self._channel_seq = itertools.count(1)
         self._trigger_seq = itertools.count(10_001)
@@ -688,6 +719,67 @@ class Workspace:
         return thread_ts
 
     # ---------------------------------------------------------------- interactions
+
+    # -- OAuth (distribution): the authorize page, oauth.v2.access ------------------------
+
+    def approve_install(self, user_id: str, scopes: str, redirect_uri: str | None) -> str:
+        """The person pressed Allow: a code for the app's redirect URL, good once for ten minutes."""
+        code = f"{secrets.randbelow(10**12)}.{secrets.randbelow(10**13)}.{secrets.token_hex(32)}"
+        self.oauth.codes[code] = OAuthGrant(user_id, redirect_uri, scopes, self.clock() + 600)
+        return code
+
+    def _new_bot_token(self) -> str:
+        if self.oauth.token_rotation:
+            token = f"xoxe.xoxb-1-{secrets.token_hex(40)}"
+            self.token_expiry[token] = self.clock() + self.oauth.expires_in
+        else:
+            token = f"xoxb-{secrets.randbelow(10**12)}-{secrets.randbelow(10**12)}-{secrets.token_hex(12)}"
+        self.tokens[token] = "bot"
+        return token
+
+    def _token_answer(self, token: str, scopes: str) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "ok": True,
+            "app_id": self.app_id,
+            "access_token": token,
+            "token_type": "bot",
+            "scope": scopes,
+            "bot_user_id": self.bot_user_id,
+            "team": {"id": self.team_id, "name": self.team_name},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        if self.oauth.token_rotation:
+            refresh = f"xoxe-1-{secrets.token_hex(48)}"
+            self.oauth.refresh_tokens[refresh] = token
+            answer["refresh_token"] = refresh
+            answer["expires_in"] = self.oauth.expires_in
+        return answer
+
+    def exchange_code(self, code: str, redirect_uri: str | None) -> dict[str, Any]:
+        """oauth.v2.access with a code: a new bot token for this workspace (the old ones stay good)."""
+        grant = self.oauth.codes.get(code)
+        if grant is None or grant.used or self.clock() > grant.expires_at:
+            return {"ok": False, "error": "invalid_code"}
+        if grant.redirect_uri is not None and redirect_uri != grant.redirect_uri:
+            return {"ok": False, "error": "bad_redirect_uri"}
+        grant.used = True
+        self.oauth_scopes |= {scope for scope in grant.scopes.split(",") if scope}
+        self.changed()
+        answer = self._token_answer(self._new_bot_token(), grant.scopes)
+        answer["authed_user"] = {"id": grant.user_id}
+        return answer
+
+    def refresh_token_grant(self, refresh: str) -> dict[str, Any]:
+        """oauth.v2.access with grant_type=refresh_token: a new pair. The fake takes each refresh
+        token once (the old access token stays good until it expires), so an app that does not
+        keep the new refresh token fails at its next refresh instead of working by luck."""
+        old = self.oauth.refresh_tokens.pop(refresh, None)
+        if old is None or self.tokens.get(old) == "revoked":
+            return {"ok": False, "error": "invalid_refresh_token"}
+        self.changed()
+        scopes = ",".join(sorted({*self.oauth_scopes}))
+        return self._token_answer(self._new_bot_token(), scopes)
 
     def mint_trigger(self, user_id: str, view_id: str | None = None) -> Trigger:
         """A trigger_id for something the user just did."""

@@ -1,0 +1,82 @@
+"""Where OAuth installs are kept: slack-sdk's SQLAlchemy stores, on our tables, tokens sealed.
+
+The stores are slack-sdk's own (Bolt's OAuth flow, its authorize and its revocation
+listeners all speak to them); what is ours is the schema (models.py, made by migrations)
+and the sealing of every token column on the way in and out (core/sealing.py).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TypeVar
+
+from slack_sdk.oauth.installation_store import Bot, Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+
+from slackbot.core.sealing import Sealer
+from slackbot.store.db import Database
+
+# Ten minutes from "Add to Slack" to the redirect back, as Bolt's default.
+STATE_EXPIRY_SECONDS = 600
+
+_BOT_TOKENS = ("bot_token", "bot_refresh_token")
+_ALL_TOKENS = (*_BOT_TOKENS, "user_token", "user_refresh_token")
+
+T = TypeVar("T", Bot, Installation)
+
+
+def _with(found: T, fields: tuple[str, ...], change: object) -> T:
+    """A copy of an installation or bot with each token field passed through `change`."""
+    out = copy.copy(found)
+    for name in fields:
+        setattr(out, name, change(getattr(found, name)))  # type: ignore[operator]
+    return out
+
+
+class SealedInstallationStore(SQLAlchemyInstallationStore):
+    """slack-sdk's SQLAlchemy installation store, with tokens encrypted at rest when a key is set."""
+
+    def __init__(self, client_id: str, database: Database, sealer: Sealer) -> None:
+        super().__init__(client_id=client_id, engine=database.engine)
+        self.sealer = sealer
+
+    def save(self, installation: Installation) -> None:
+        # super().save() saves the bot too, through self.save_bot: already-sealed values pass.
+        super().save(_with(installation, _ALL_TOKENS, self.sealer.seal))
+
+    def save_bot(self, bot: Bot) -> None:
+        super().save_bot(_with(bot, _BOT_TOKENS, self.sealer.seal))
+
+    def find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        found = super().find_bot(
+            enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_enterprise_install
+        )
+        return None if found is None else _with(found, _BOT_TOKENS, self.sealer.open)
+
+    def find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
+        found = super().find_installation(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
+            is_enterprise_install=is_enterprise_install,
+        )
+        return None if found is None else _with(found, _ALL_TOKENS, self.sealer.open)
+
+
+def state_store(database: Database) -> SQLAlchemyOAuthStateStore:
+    """The OAuth `state` values handed out by /slack/install, each good once for ten minutes."""
+    return SQLAlchemyOAuthStateStore(expiration_seconds=STATE_EXPIRY_SECONDS, engine=database.engine)

@@ -1,0 +1,215 @@
+"""Installing into any workspace with OAuth, against the emulator's authorize page and oauth.v2.access.
+
+The browser's part is played here with plain HTTP: open /slack/install, follow the Add to
+Slack link to the emulator (which presses Allow for the workspace's first person), and come
+back to /slack/oauth_redirect with the cookie /slack/install set.
+"""
+
+from __future__ import annotations
+
+import html
+import http.client
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import yaml
+from cryptography.fernet import Fernet
+from sqlalchemy import select, text
+
+from slackbot.app.install import BOT_SCOPES, authorize_url_for
+from slackbot.fakeslack import FakeSlack
+from slackbot.store.db import Database
+from slackbot.store.models import Workspace
+from tests.support.bot import Bot, BotFactory
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Page:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+def get(url: str, cookie: str | None = None) -> Page:
+    """One GET, redirects not followed (as the test plays the browser step by step)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+    response = connection.getresponse()
+    page = Page(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read().decode())
+    connection.close()
+    return page
+
+
+def oauth_bot(make_bot: BotFactory, fake: FakeSlack, **overrides: Any) -> Bot:
+    bot = make_bot(
+        slack_bot_token=None,
+        slack_client_id=fake.client_id,
+        slack_client_secret=fake.client_secret,
+        **overrides,
+    )
+    fake.state.oauth.redirect_url = f"{bot.server.url}/slack/oauth_redirect"
+    return bot
+
+
+def start_install(bot: Bot) -> tuple[str, str]:
+    """The install page: (the Add to Slack link, the cookie it set)."""
+    page = get(f"{bot.server.url}/slack/install")
+    assert page.status == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Add to Slack" in page.body
+    link = re.search(r'<a href="([^"]+)"><img alt="Add to Slack"', page.body)
+    assert link is not None, page.body
+    cookie = page.headers["set-cookie"].split(";", 1)[0]
+    return html.unescape(link.group(1)), cookie
+
+
+def allow(link: str) -> str:
+    """Slack's consent page, Allow pressed: where the browser is sent next."""
+    page = get(link)
+    assert page.status == 302, page.body
+    return page.headers["location"]
+
+
+def install(bot: Bot) -> Page:
+    link, cookie = start_install(bot)
+    return get(allow(link), cookie)
+
+
+def test_the_bot_scopes_are_the_manifests() -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    assert sorted(BOT_SCOPES) == sorted(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def test_the_authorize_page_is_beside_the_web_api() -> None:
+    assert authorize_url_for("https://slack.com/api/") == "https://slack.com/oauth/v2/authorize"
+    assert authorize_url_for("http://127.0.0.1:5000/api/") == "http://127.0.0.1:5000/oauth/v2/authorize"
+
+
+def test_install_round_trip_then_commands_work_with_the_new_token(
+    make_bot: BotFactory, fake: FakeSlack, database: Database
+) -> None:
+    bot = oauth_bot(make_bot, fake)
+    ana = fake.add_user(name="ana", tz="Europe/Berlin")
+    fake.revoke_token(fake.bot_token)  # only a token from the install can work
+
+    before = bot.sender.command(ana.id, "/loops", "help")
+    assert before.status == 200
+    said = fake.response_url_posts(before.extra["response_url"])  # Bolt answers through it
+    assert "isn't installed in this workspace" in str(said)
+
+    link, cookie = start_install(bot)
+    query = parse_qs(urlsplit(link).query)
+    assert query["client_id"] == [fake.client_id]
+    assert set(query["scope"][0].split(",")) == set(BOT_SCOPES)
+    done = get(allow(link), cookie)
+    assert done.status == 200, done.body
+    assert "Loops is installed" in done.body
+    assert html.escape(fake.state.team_name) in done.body
+    assert "Expires=Thu, 01 Jan 1970" in done.headers["set-cookie"]  # the state cookie is cleared
+    exchanges = [c for c in fake.calls() if c.method == "oauth.v2.access"]
+    assert len(exchanges) == 1
+    assert exchanges[0].response is not None
+    assert exchanges[0].response["ok"] is True
+
+    with database.session() as session:
+        workspace = session.scalars(select(Workspace).where(Workspace.team_id == fake.team_id)).one()
+        assert workspace.name == fake.state.team_name
+        assert workspace.uninstalled_at is None
+
+    bot.command(ana.id, "/loops start")  # authorized from the installation store
+    assert bot.person(ana.id).enrolled
+
+
+def test_tokens_are_encrypted_at_rest_when_a_key_is_set(
+    make_bot: BotFactory, fake: FakeSlack, database: Database
+) -> None:
+    key = Fernet.generate_key().decode()
+    bot = oauth_bot(make_bot, fake, loops_encryption_key=key)
+    ana = fake.add_user(name="ana")
+    assert install(bot).status == 200
+    exchange = next(c for c in fake.calls() if c.method == "oauth.v2.access")
+    assert exchange.response is not None
+    token = exchange.response["access_token"]
+
+    with database.engine.connect() as connection:
+        for table in ("slack_bots", "slack_installations"):
+            rows = connection.execute(text(f"SELECT * FROM {table}")).mappings().all()  # noqa: S608
+            assert rows
+            for row in rows:
+                assert row["bot_token"].startswith("fernet:")
+                assert all(token not in str(value) for value in row.values())
+    bot.command(ana.id, "/loops start")  # the sealed token opens for requests
+    assert bot.person(ana.id).enrolled
+
+
+def test_an_old_key_still_opens_tokens_after_rotation(
+    make_bot: BotFactory, fake: FakeSlack, database: Database
+) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    first = oauth_bot(make_bot, fake, loops_encryption_key=old)
+    ana = fake.add_user(name="ana")
+    assert install(first).status == 200
+    rotated = oauth_bot(make_bot, fake, loops_encryption_key=f"{new},{old}")
+    rotated.command(ana.id, "/loops start")
+    assert rotated.person(ana.id).enrolled
+
+
+def test_a_forged_state_exchanges_nothing(make_bot: BotFactory, fake: FakeSlack, database: Database) -> None:
+    bot = oauth_bot(make_bot, fake)
+    fake.add_user(name="ana")
+    link, cookie = start_install(bot)
+    back = urlsplit(allow(link))
+    code = parse_qs(back.query)["code"][0]
+
+    # A state the app never issued, with a cookie to match it: the store does not know it.
+    forged = get(
+        f"{bot.server.url}/slack/oauth_redirect?code={code}&state=forged", "slack-app-oauth-state=forged"
+    )
+    assert forged.status == 401
+    assert "expired" in forged.body
+    # The issued state, but from another browser (no cookie).
+    other_browser = get(f"{bot.server.url}/slack/oauth_redirect?{back.query}")
+    assert other_browser.status == 400
+    assert "another browser" in other_browser.body
+    assert [c for c in fake.calls() if c.method == "oauth.v2.access"] == []
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM slack_bots")).scalar() == 0
+
+    # The real browser still completes it, once.
+    assert get(f"{bot.server.url}/slack/oauth_redirect?{back.query}", cookie).status == 200
+    again = get(f"{bot.server.url}/slack/oauth_redirect?{back.query}", cookie)
+    assert again.status == 401  # a state is good once
+
+
+def test_cancel_on_slacks_page_says_nothing_was_installed(make_bot: BotFactory, fake: FakeSlack) -> None:
+    bot = oauth_bot(make_bot, fake)
+    fake.add_user(name="ana")
+    fake.state.oauth.deny_next = True
+    link, cookie = start_install(bot)
+    page = get(allow(link), cookie)
+    assert page.status == 200
+    assert "Loops was not installed" in page.body
+    assert "cancelled" in page.body
+    assert [c for c in fake.calls() if c.method == "oauth.v2.access"] == []
+
+
+def test_oauth_settings_that_cannot_work_stop_start_up(fake: FakeSlack, database_url: str) -> None:
+    from slackbot.config import SettingsError
+    from tests.support.bot import settings_for
+
+    both = settings_for(fake, database_url, slack_client_id=fake.client_id, slack_client_secret="x")
+    with pytest.raises(SettingsError, match="both set"):
+        both.require_slack(http=True)
+    no_secret = settings_for(fake, database_url, slack_bot_token=None, slack_client_id=fake.client_id)
+    with pytest.raises(SettingsError, match="SLACK_CLIENT_SECRET"):
+        no_secret.require_slack(http=True)
+    with pytest.raises(ValueError, match="not a Fernet key"):
+        settings_for(fake, database_url, loops_encryption_key="not-a-key")
