@@ -12,7 +12,13 @@ from types import FrameType
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from slackbot.config import Settings, SettingsError, configure_logging, load_settings
+from slackbot.config import (
+    Settings,
+    SettingsError,
+    configure_logging,
+    load_settings,
+    require_one_workspace_sending,
+)
 from slackbot.store.db import Database
 from slackbot.store.migrate import first_line, require_current_schema, upgrade
 
@@ -53,6 +59,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     from slackbot.web import HttpServer, wsgi_app
 
     settings.require_slack(http=not settings.socket_mode)
+    require_one_workspace_sending(settings)
     database = Database(settings.database_url)
     # Development convenience: one command brings a fresh SQLite file up to date.
     try:
@@ -89,6 +96,7 @@ def cmd_clock(settings: Settings, _args: argparse.Namespace) -> int:
     from slackbot.clock.runner import run_clock, ticker_for
 
     settings.require_slack(http=False)
+    require_one_workspace_sending(settings)
     database = Database(settings.database_url)
     require_current_schema(database)
     signal.signal(signal.SIGTERM, _stop)

@@ -11,6 +11,7 @@ import html
 import http.client
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,12 +19,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 from cryptography.fernet import Fernet
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from slackbot.app.install import BOT_SCOPES, authorize_url_for
+from slackbot.clock.runner import ticker_for
+from slackbot.config import SettingsError
 from slackbot.fakeslack import FakeSlack
 from slackbot.store.db import Database
-from slackbot.store.models import Workspace
+from slackbot.store.models import Delivery, Workspace
 from tests.support.bot import Bot, BotFactory
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,6 +130,16 @@ def test_install_round_trip_then_commands_work_with_the_new_token(
     bot.command(ana.id, "/loops start")  # authorized from the installation store
     assert bot.person(ana.id).enrolled
 
+    # The clock cannot send for OAuth installs yet: it says so, and nothing is failed meanwhile.
+    with pytest.raises(SettingsError, match="does not send for OAuth installs yet"):
+        ticker_for(bot.settings, database).tick(datetime.now(UTC))
+    with database.session() as session:
+        workspace = session.scalars(select(Workspace).where(Workspace.team_id == fake.team_id)).one()
+        assert workspace.uninstalled_at is None
+        assert (
+            session.scalar(select(func.count()).select_from(Delivery).where(Delivery.state == "failed")) == 0
+        )
+
 
 def test_tokens_are_encrypted_at_rest_when_a_key_is_set(
     make_bot: BotFactory, fake: FakeSlack, database: Database
@@ -202,7 +215,6 @@ def test_cancel_on_slacks_page_says_nothing_was_installed(make_bot: BotFactory, 
 
 
 def test_oauth_settings_that_cannot_work_stop_start_up(fake: FakeSlack, database_url: str) -> None:
-    from slackbot.config import SettingsError
     from tests.support.bot import settings_for
 
     both = settings_for(fake, database_url, slack_client_id=fake.client_id, slack_client_secret="x")

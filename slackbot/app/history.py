@@ -10,6 +10,7 @@ command text and where the next page starts, and runs the same read for whoever 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -73,7 +74,7 @@ def answer_after(context: BoltContext, client: WebClient, read: ReadRequest, res
     services = services_of(context)
 
     def work() -> None:
-        if services.reader is not None and services.reader.submit(read):
+        if services.reader is not None and services.reader.submit(replace(read, bot_token=client.token)):
             return
         body = build_answer(services.database, client, read)
         respond(response_type="ephemeral", replace_original=read.replace, **body)

@@ -19,7 +19,7 @@ import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +42,8 @@ class ReadRequest:
     replace: bool = False
     before: int | None = None
     shown_before: int = 0
+    # The request's bot token (OAuth mode: the caller's workspace's); None: the reader's own.
+    bot_token: str | None = field(default=None, repr=False)
 
 
 _process: dict[str, Any] = {}
@@ -71,7 +73,10 @@ def _answer(request: ReadRequest) -> None:
     """In the reader process: read, build, and post the answer to the response_url."""
     from slackbot.app.history import build_answer
 
-    body = build_answer(_process["database"], _process["client"], request)
+    client = _process["client"]
+    if request.bot_token is not None:
+        client = client.copy_for(request.bot_token, request.team_id)
+    body = build_answer(_process["database"], client, request)
     WebhookClient(request.response_url, timeout=10).send_dict(
         {"response_type": "ephemeral", "replace_original": request.replace, **body}
     )

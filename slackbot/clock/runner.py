@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from slackbot.clock.plan import PlanReport, PlanRules, plan_due
 from slackbot.clock.roster import RosterReport, refresh_zones, sync_channel
-from slackbot.config import Settings
+from slackbot.config import Settings, require_one_workspace_sending
 from slackbot.outbox.client import SlackClient, delivery_client
 from slackbot.outbox.model import SendReport, SendRules
 from slackbot.outbox.sender import Sender, tick_clock
@@ -119,6 +119,7 @@ def ticker_for(settings: Settings, database: Database) -> Ticker:
     def client() -> SlackClient:
         if not clients:
             settings.require_slack(http=False)
+            require_one_workspace_sending(settings)
             clients.append(delivery_client(settings))
         return clients[0]
 

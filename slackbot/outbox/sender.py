@@ -80,6 +80,10 @@ class Sender:
         limit: int,
         only: int | None,
     ) -> bool:
+        if self.poster.client.token is None:
+            # No token to send with (OAuth mode: the clock cannot send for installs yet). Calls
+            # would fail as not_authed and mark the workspace gone; the deliveries wait instead.
+            return False
         claimed = claim(self.database, clock(), owner=self.owner, limit=limit, only=only)
         if not claimed:
             return False
