@@ -225,3 +225,34 @@ def test_oauth_settings_that_cannot_work_stop_start_up(fake: FakeSlack, database
         no_secret.require_slack(http=True)
     with pytest.raises(ValueError, match="not a Fernet key"):
         settings_for(fake, database_url, loops_encryption_key="not-a-key")
+
+
+def test_a_rotating_token_is_refreshed_for_requests_and_the_new_pair_kept(
+    make_bot: BotFactory, fake: FakeSlack, database: Database
+) -> None:
+    """Slack's rotating tokens: Bolt refreshes one near its expiry (here an hour, within the two
+    hours Loops refreshes ahead) and saves the pair. The emulator takes each refresh token once,
+    so the second refresh works only if the first pair was saved."""
+    fake.state.oauth.token_rotation = True
+    fake.state.oauth.expires_in = 3600
+    bot = oauth_bot(make_bot, fake, loops_encryption_key=Fernet.generate_key().decode())
+    ana = fake.add_user(name="ana")
+    assert install(bot).status == 200
+    bot.command(ana.id, "/loops help")
+    bot.command(ana.id, "/loops start")
+    refreshes = [
+        c
+        for c in fake.calls()
+        if c.method == "oauth.v2.access" and c.params.get("grant_type") == "refresh_token"
+    ]
+    assert len(refreshes) == 2
+    assert all(c.response is not None and c.response["ok"] for c in refreshes)
+    assert bot.person(ana.id).enrolled
+    newest = refreshes[-1].response
+    assert newest is not None
+    with database.engine.connect() as connection:
+        stored = connection.execute(text("SELECT bot_token, bot_refresh_token FROM slack_bots")).all()
+    assert stored and all(
+        token.startswith("fernet:") and refresh.startswith("fernet:") for token, refresh in stored
+    )
+    assert all(newest["access_token"] not in token for token, _ in stored)
