@@ -17,7 +17,6 @@ from slackbot.config import (
     SettingsError,
     configure_logging,
     load_settings,
-    require_one_workspace_sending,
 )
 from slackbot.store.db import Database
 from slackbot.store.migrate import first_line, require_current_schema, upgrade
@@ -59,7 +58,6 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     from slackbot.web import HttpServer, wsgi_app
 
     settings.require_slack(http=not settings.socket_mode)
-    require_one_workspace_sending(settings)
     database = Database(settings.database_url)
     # Development convenience: one command brings a fresh SQLite file up to date.
     try:
@@ -96,7 +94,6 @@ def cmd_clock(settings: Settings, _args: argparse.Namespace) -> int:
     from slackbot.clock.runner import run_clock, ticker_for
 
     settings.require_slack(http=False)
-    require_one_workspace_sending(settings)
     database = Database(settings.database_url)
     require_current_schema(database)
     signal.signal(signal.SIGTERM, _stop)

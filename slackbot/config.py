@@ -255,17 +255,6 @@ class Settings(BaseSettings):
             )
 
 
-def require_one_workspace_sending(settings: Settings) -> None:
-    """The clock sends with SLACK_BOT_TOKEN only, for now: in OAuth mode it stops with one line
-    rather than send every workspace's prompts with no token (each would fail as uninstalled)."""
-    if settings.oauth_mode:
-        raise SettingsError(
-            "SLACK_CLIENT_ID is set: the web process installs Loops into any workspace, but the clock "
-            "does not send for OAuth installs yet (prompts, check-ins, the Home tab's redraws wait). "
-            "To run Loops end to end today, use one workspace with SLACK_BOT_TOKEN."
-        )
-
-
 def configure_logging(settings: Settings) -> None:
     """One format for every process; Alembic's per-connection chatter only when debugging."""
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -11,7 +11,6 @@ import html
 import http.client
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,14 +18,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 from cryptography.fernet import Fernet
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from slackbot.app.install import BOT_SCOPES, authorize_url_for
-from slackbot.clock.runner import ticker_for
 from slackbot.config import SettingsError
 from slackbot.fakeslack import FakeSlack
 from slackbot.store.db import Database
-from slackbot.store.models import Delivery, Workspace
+from slackbot.store.models import Workspace
 from tests.support.bot import Bot, BotFactory
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,15 +128,14 @@ def test_install_round_trip_then_commands_work_with_the_new_token(
     bot.command(ana.id, "/loops start")  # authorized from the installation store
     assert bot.person(ana.id).enrolled
 
-    # The clock cannot send for OAuth installs yet: it says so, and nothing is failed meanwhile.
-    with pytest.raises(SettingsError, match="does not send for OAuth installs yet"):
-        ticker_for(bot.settings, database).tick(datetime.now(UTC))
+    # The clock sends with the install's token: the morning prompt arrives.
+    due = bot.person(ana.id).next_prompt_at
+    assert due is not None
+    bot.tick(due)
+    assert len(bot.prompts(ana.id)) == 1
     with database.session() as session:
         workspace = session.scalars(select(Workspace).where(Workspace.team_id == fake.team_id)).one()
         assert workspace.uninstalled_at is None
-        assert (
-            session.scalar(select(func.count()).select_from(Delivery).where(Delivery.state == "failed")) == 0
-        )
 
 
 def test_tokens_are_encrypted_at_rest_when_a_key_is_set(
@@ -256,3 +253,62 @@ def test_a_rotating_token_is_refreshed_for_requests_and_the_new_pair_kept(
         token.startswith("fernet:") and refresh.startswith("fernet:") for token, refresh in stored
     )
     assert all(newest["access_token"] not in token for token, _ in stored)
+
+
+def test_the_clock_refreshes_a_rotating_token_itself_and_keeps_the_new_pair(
+    make_bot: BotFactory, fake: FakeSlack, database: Database
+) -> None:
+    """Outside Bolt's requests the clock refreshes with slack-sdk's TokenRotator and saves the
+    pair: the prompt goes out with the refreshed token, and the next refresh (the emulator takes
+    each refresh token once) works only because the clock's new pair was saved."""
+    fake.state.oauth.token_rotation = True
+    fake.state.oauth.expires_in = 3600  # always within the two hours Loops refreshes ahead
+    bot = oauth_bot(make_bot, fake, loops_encryption_key=Fernet.generate_key().decode())
+    ana = fake.add_user(name="ana")
+    assert install(bot).status == 200
+    bot.command(ana.id, "/loops start")
+
+    def refreshes() -> int:
+        return sum(
+            1
+            for c in fake.calls()
+            if c.method == "oauth.v2.access" and c.params.get("grant_type") == "refresh_token"
+        )
+
+    before = refreshes()
+    due = bot.person(ana.id).next_prompt_at
+    assert due is not None
+    bot.tick(due)
+    assert refreshes() > before
+    assert len(bot.prompts(ana.id)) == 1
+    posted = [c for c in fake.calls() if c.method == "chat.postMessage"]
+    assert posted and all(c.response is not None and c.response["ok"] for c in posted)
+    # A request after the clock's refresh still authorizes: it refreshes with the clock's pair.
+    bot.command(ana.id, "/loops help")
+    failed = [
+        c
+        for c in fake.calls()
+        if c.method == "oauth.v2.access" and c.response is not None and not c.response["ok"]
+    ]
+    assert failed == []
+
+
+def test_a_workspace_with_no_install_is_not_sent_to(
+    make_bot: BotFactory, fake: FakeSlack, database: Database
+) -> None:
+    """An enrolled person whose workspace has no install (deleted by Bolt's revocation listeners)
+    is sent nothing with another workspace's token: the calls go tokenless and fail as not_authed."""
+    bot = oauth_bot(make_bot, fake)
+    ana = fake.add_user(name="ana")
+    assert install(bot).status == 200
+    bot.command(ana.id, "/loops start")
+    with database.engine.begin() as connection:
+        connection.execute(text("DELETE FROM slack_bots"))
+        connection.execute(text("DELETE FROM slack_installations"))
+    due = bot.person(ana.id).next_prompt_at
+    assert due is not None
+    bot.tick(due)
+    assert bot.prompts(ana.id) == []
+    with database.session() as session:
+        workspace = session.scalars(select(Workspace).where(Workspace.team_id == fake.team_id)).one()
+        assert workspace.uninstalled_at is not None

@@ -5,7 +5,8 @@ the Add to Slack button, Slack sends the person back to `/slack/oauth_redirect`,
 exchanges the code (oauth.v2.access) and saves the installation in slack-sdk's SQLAlchemy
 store (store/installations.py: our tables, tokens sealed). Every request is then authorized
 from that store, with rotating tokens refreshed when near expiry (Bolt's
-InstallationStoreAuthorize).
+InstallationStoreAuthorize); the clock sends with each workspace's own token
+(outbox/tokens.py).
 """
 
 from __future__ import annotations
@@ -23,9 +24,13 @@ from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
 from slackbot.config import Settings
-from slackbot.core.sealing import Sealer
 from slackbot.store.db import Database
-from slackbot.store.installations import STATE_EXPIRY_SECONDS, SealedInstallationStore, state_store
+from slackbot.store.installations import (
+    REFRESH_MINUTES_BEFORE_EXPIRY,
+    STATE_EXPIRY_SECONDS,
+    installation_store,
+    state_store,
+)
 from slackbot.store.queries import ensure_workspace
 
 logger = logging.getLogger(__name__)
@@ -40,8 +45,6 @@ BOT_SCOPES: Sequence[str] = (
     "channels:read",
     "files:write",
 )
-# How long before a rotating token expires Bolt and the clock refresh it.
-REFRESH_MINUTES_BEFORE_EXPIRY = 120
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 
@@ -141,14 +144,6 @@ def authorize_url_for(api_url: str) -> str:
     base = api_url.rstrip("/")
     base = base[: -len("/api")] if base.endswith("/api") else base
     return base + "/oauth/v2/authorize"
-
-
-def installation_store(settings: Settings, database: Database) -> SealedInstallationStore:
-    assert settings.slack_client_id is not None
-    key = settings.loops_encryption_key
-    return SealedInstallationStore(
-        settings.slack_client_id, database, Sealer(key.get_secret_value() if key else None)
-    )
 
 
 def build_oauth_flow(settings: Settings, database: Database, client: WebClient) -> LoopsOAuthFlow:

@@ -17,6 +17,7 @@ from slackbot.core.enrolment import Defaults
 from slackbot.outbox.client import SlackClient
 from slackbot.outbox.model import SendRules
 from slackbot.outbox.sender import Sender
+from slackbot.outbox.tokens import WorkspaceClients
 from slackbot.store.db import Database
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,11 @@ def build_services(settings: Settings, database: Database, client: SlackClient) 
     return Services(
         database=database,
         settings=settings,
-        sender=Sender(database, client, SendRules.from_settings(settings)),
+        sender=Sender(
+            database,
+            client,
+            SendRules.from_settings(settings),
+            clients=WorkspaceClients(settings, database).for_team if settings.oauth_mode else None,
+        ),
         background=ThreadPoolExecutor(max_workers=4, thread_name_prefix="loops-after"),
     )

@@ -7,6 +7,7 @@ Tier 2-4 limits (conversations.members, users.info) however large the workspace.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -101,7 +102,9 @@ def sync_channel(
     return report
 
 
-def refresh_zones(database: Database, client: WebClient, defaults: Defaults, now: datetime) -> RosterReport:
+def refresh_zones(
+    database: Database, client_for: Callable[[str | None], WebClient], defaults: Defaults, now: datetime
+) -> RosterReport:
     """Re-read the time zone of enrolled people not checked for a day (Slack sends no event
     for the twice-yearly offset change, but a person who moved changes `tz`).
 
@@ -110,21 +113,22 @@ def refresh_zones(database: Database, client: WebClient, defaults: Defaults, now
     """
     report = RosterReport()
     with database.transaction() as session:
-        stale = session.scalars(
-            select(Person)
+        stale = session.execute(
+            select(Person, Workspace.team_id)
+            .join(Workspace, Workspace.id == Person.workspace_id)
             .where(
                 Person.enrolled.is_(True),
                 or_(Person.tz_checked_at.is_(None), Person.tz_checked_at < now - ZONE_REFRESH_EVERY),
             )
             .order_by(Person.tz_checked_at.is_(None).desc(), Person.tz_checked_at)
             .limit(PROFILES_PER_TICK)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=Person)
         ).all()
-        claimed = [(person.id, person.slack_user_id) for person in stale]
-        for person in stale:
+        claimed = [(person.id, person.slack_user_id, team_id) for person, team_id in stale]
+        for person, _ in stale:
             person.tz_checked_at = now  # if Slack does not answer, try again tomorrow, not every tick
-    for person_id, slack_user_id in claimed:
-        user = fetch_profile(client, slack_user_id)
+    for person_id, slack_user_id, team_id in claimed:
+        user = fetch_profile(client_for(team_id), slack_user_id)
         if user is None:
             continue
         with database.transaction() as session:

@@ -19,10 +19,11 @@ from sqlalchemy import select
 
 from slackbot.clock.plan import PlanReport, PlanRules, plan_due
 from slackbot.clock.roster import RosterReport, refresh_zones, sync_channel
-from slackbot.config import Settings, require_one_workspace_sending
+from slackbot.config import Settings
 from slackbot.outbox.client import SlackClient, delivery_client
 from slackbot.outbox.model import SendReport, SendRules
 from slackbot.outbox.sender import Sender, tick_clock
+from slackbot.outbox.tokens import WorkspaceClients
 from slackbot.store.db import Database
 from slackbot.store.history import store_figures
 from slackbot.store.models import Workspace
@@ -66,6 +67,8 @@ class Ticker:
     client: Callable[[], SlackClient]
     team_id: Callable[[SlackClient], str | None]
     channel: str | None = None
+    # OAuth mode: each workspace's client by team id (outbox/tokens.py); None: `client` for all.
+    clients: Callable[[], WorkspaceClients] | None = None
 
     def tick(self, at: datetime) -> TickReport:
         """One pass as if the time were `at` (UTC-aware); time moves on while it runs."""
@@ -82,19 +85,23 @@ class Ticker:
             logger.debug("%s", report)
             return report
         client = self.client()
-        if self.channel:
+        clients = self.clients() if self.clients is not None else None
+        client_for = clients.for_team if clients is not None else (lambda _team: client)
+        if self.channel and clients is None:  # LOOPS_CHANNEL is one workspace's channel
             team = self.team_id(client)
             if team:
                 report.roster = sync_channel(
                     self.database, client, team, self.channel, self.plan_rules.defaults, clock()
                 )
-        zones = refresh_zones(self.database, client, self.plan_rules.defaults, clock())
+        zones = refresh_zones(self.database, client_for, self.plan_rules.defaults, clock())
         report.roster.refreshed = zones.refreshed
         # Planning again picks up people the roster passes just enrolled or moved.
         more = plan_due(self.database, clock(), self.plan_rules)
         report.planned.prompts += more.prompts
         report.planned.nudges += more.nudges
-        report.sent = Sender(self.database, client, self.send_rules).send_due(clock)
+        report.sent = Sender(
+            self.database, client, self.send_rules, clients=clients.for_team if clients is not None else None
+        ).send_due(clock)
         # Today's figures for `/loops` and the Home tab, a batch at a time: a day's first ticks
         # work out everyone's, later ones those whose ships changed.
         for _ in range(FIGURES_BATCHES):
@@ -114,14 +121,19 @@ FIGURES_BATCHES = 5
 def ticker_for(settings: Settings, database: Database) -> Ticker:
     """The pass as `tick`, `clock` and `run` run it, from settings; Slack is reached lazily."""
     clients: list[SlackClient] = []
+    by_workspace: list[WorkspaceClients] = []
     teams: dict[str, str] = {}
 
     def client() -> SlackClient:
         if not clients:
             settings.require_slack(http=False)
-            require_one_workspace_sending(settings)
             clients.append(delivery_client(settings))
         return clients[0]
+
+    def workspace_clients() -> WorkspaceClients:
+        if not by_workspace:
+            by_workspace.append(WorkspaceClients(settings, database))
+        return by_workspace[0]
 
     def team_id(slack: SlackClient) -> str | None:
         if "team" not in teams:
@@ -139,6 +151,7 @@ def ticker_for(settings: Settings, database: Database) -> Ticker:
         client=client,
         team_id=team_id,
         channel=settings.loops_channel,
+        clients=workspace_clients if settings.oauth_mode else None,
     )
 
 

@@ -115,6 +115,19 @@ class SlackClient(WebClient):
                 self.holds.hold(key, retry_after(error))
             raise
 
+    def with_token(self, token: str, team_id: str | None) -> SlackClient:
+        """This client for another workspace's token (the clock, in OAuth mode)."""
+        return SlackClient(
+            max_hold_wait=self.max_hold_wait,
+            holds=self.holds,
+            request_thread=self.request_thread,
+            token=token,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            team_id=team_id,
+            retry_handlers=[],
+        )
+
     def copy_for(self, token: str | None, team_id: str | None) -> SlackClient:
         """The same client for one request on this thread (Bolt makes a fresh client per request)."""
         return SlackClient(

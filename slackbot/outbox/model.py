@@ -103,6 +103,7 @@ class Job:
     maybe_posted: bool
     since: datetime  # where to start looking for an earlier attempt's post
     post_by: float  # monotonic time after which no Slack call may start (the lease runs out)
+    team_id: str | None = None  # the workspace, whose token sends it (OAuth mode)
 
 
 @dataclass

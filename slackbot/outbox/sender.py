@@ -46,12 +46,25 @@ class Sender:
         *,
         owner: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        clients: Callable[[str | None], SlackClient] | None = None,
     ) -> None:
         self.database = database
         self.rules = rules
         self.owner = owner or owner_name()
         self.monotonic = monotonic
         self.poster = Poster(client, rules.per_second, monotonic)
+        # OAuth mode: each workspace's client, by team id (outbox/tokens.py); else `client` for all.
+        self.clients = clients
+        self._posters: dict[str | None, Poster] = {client.token: self.poster}
+
+    def _poster_for(self, team_id: str | None) -> Poster:
+        if self.clients is None:
+            return self.poster
+        client = self.clients(team_id)
+        poster = self._posters.get(client.token)
+        if poster is None:
+            poster = self._posters[client.token] = Poster(client, self.rules.per_second, self.monotonic)
+        return poster
 
     def send_due(self, clock: Callable[[], datetime]) -> SendReport:
         """Claim and send until nothing is ready; `clock` is the tick's time, moving forward."""
@@ -80,16 +93,17 @@ class Sender:
         limit: int,
         only: int | None,
     ) -> bool:
-        if self.poster.client.token is None:
-            # No token to send with (OAuth mode: the clock cannot send for installs yet). Calls
-            # would fail as not_authed and mark the workspace gone; the deliveries wait instead.
+        if self.clients is None and self.poster.client.token is None:
+            # No token to send with at all: calls would fail as not_authed and mark the
+            # workspace gone; the deliveries wait instead.
             return False
         claimed = claim(self.database, clock(), owner=self.owner, limit=limit, only=only)
         if not claimed:
             return False
         homes: set[int] = set()
         jobs = self._prepare(claimed, clock(), post_by(self.monotonic), report, homes)
-        outcomes = list(pool.map(lambda job: self.poster.attempt(job, report), jobs))
+        posters = {team: self._poster_for(team) for team in {job.team_id for job in jobs}}
+        outcomes = list(pool.map(lambda job: posters[job.team_id].attempt(job, report), jobs))
         if outcomes:
             with self.database.transaction() as session:
                 record(session, outcomes, owner=self.owner, now=clock(), report=report)
@@ -104,11 +118,14 @@ class Sender:
         Best effort, after the record's commit: the tab is drawn again whenever it is opened.
         """
         people = {
-            o.job.person_id for o in outcomes if o.job.delivery_id in homes and o.ts and o.failure is None
+            o.job.person_id: o.job.team_id
+            for o in outcomes
+            if o.job.delivery_id in homes and o.ts and o.failure is None
         }
-        for person_id in sorted(people):
+        for person_id, team_id in sorted(people.items()):
+            client = self._poster_for(team_id).client
             try:
-                publish_home(self.database, self.poster.client, person_id, clock(), self.rules.defaults)
+                publish_home(self.database, client, person_id, clock(), self.rules.defaults)
             except Exception as error:
                 logger.warning("could not redraw the Home tab of person %s: %s", person_id, error)
 
@@ -185,6 +202,7 @@ class Sender:
                         maybe_posted=maybe_posted,
                         since=delivery.first_attempt_at or delivery.created_at,
                         post_by=deadline,
+                        team_id=workspaces[delivery.workspace_id].team_id,
                     )
                 )
             del preloaded

@@ -14,11 +14,14 @@ from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
+from slackbot.config import Settings
 from slackbot.core.sealing import Sealer
 from slackbot.store.db import Database
 
 # Ten minutes from "Add to Slack" to the redirect back, as Bolt's default.
 STATE_EXPIRY_SECONDS = 600
+# How long before a rotating token expires Bolt (for requests) and the clock refresh it.
+REFRESH_MINUTES_BEFORE_EXPIRY = 120
 
 _BOT_TOKENS = ("bot_token", "bot_refresh_token")
 _ALL_TOKENS = (*_BOT_TOKENS, "user_token", "user_refresh_token")
@@ -80,3 +83,12 @@ class SealedInstallationStore(SQLAlchemyInstallationStore):
 def state_store(database: Database) -> SQLAlchemyOAuthStateStore:
     """The OAuth `state` values handed out by /slack/install, each good once for ten minutes."""
     return SQLAlchemyOAuthStateStore(expiration_seconds=STATE_EXPIRY_SECONDS, engine=database.engine)
+
+
+def installation_store(settings: Settings, database: Database) -> SealedInstallationStore:
+    """OAuth mode's store of installs, sealing with LOOPS_ENCRYPTION_KEY when it is set."""
+    assert settings.slack_client_id is not None, "OAuth mode only"
+    key = settings.loops_encryption_key
+    return SealedInstallationStore(
+        settings.slack_client_id, database, Sealer(key.get_secret_value() if key else None)
+    )
