@@ -55,15 +55,15 @@ class Sender:
         self.poster = Poster(client, rules.per_second, monotonic)
         # OAuth mode: each workspace's client, by team id (outbox/tokens.py); else `client` for all.
         self.clients = clients
-        self._posters: dict[str | None, Poster] = {client.token: self.poster}
+        self._posters: dict[str | None, Poster] = {}  # by team id; a rotated token replaces its own
 
     def _poster_for(self, team_id: str | None) -> Poster:
         if self.clients is None:
             return self.poster
         client = self.clients(team_id)
-        poster = self._posters.get(client.token)
-        if poster is None:
-            poster = self._posters[client.token] = Poster(client, self.rules.per_second, self.monotonic)
+        poster = self._posters.get(team_id)
+        if poster is None or poster.client is not client:
+            poster = self._posters[team_id] = Poster(client, self.rules.per_second, self.monotonic)
         return poster
 
     def send_due(self, clock: Callable[[], datetime]) -> SendReport:

@@ -30,7 +30,7 @@ class WorkspaceClients:
         self.base = delivery_client(settings)
         self.oauth = settings.oauth_mode
         self._lock = threading.Lock()
-        self._by_token: dict[str, SlackClient] = {}
+        self._by_team: dict[str, SlackClient] = {}  # a refreshed token replaces the team's client
         if self.oauth:
             assert settings.slack_client_id is not None and settings.slack_client_secret is not None
             self.store = installation_store(settings, database)
@@ -49,9 +49,9 @@ class WorkspaceClients:
         if token is None:
             return self.base
         with self._lock:
-            client = self._by_token.get(token)
-            if client is None:
-                client = self._by_token[token] = self.base.with_token(token, team_id)
+            client = self._by_team.get(team_id)
+            if client is None or client.token != token:
+                client = self._by_team[team_id] = self.base.with_token(token, team_id)
             return client
 
     def _token(self, team_id: str) -> str | None:
