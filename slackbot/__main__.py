@@ -12,12 +12,7 @@ from types import FrameType
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from slackbot.config import (
-    Settings,
-    SettingsError,
-    configure_logging,
-    load_settings,
-)
+from slackbot.config import Settings, SettingsError, configure_logging, load_settings
 from slackbot.store.db import Database
 from slackbot.store.migrate import first_line, require_current_schema, upgrade
 

@@ -312,3 +312,29 @@ def test_a_workspace_with_no_install_is_not_sent_to(
     with database.session() as session:
         workspace = session.scalars(select(Workspace).where(Workspace.team_id == fake.team_id)).one()
         assert workspace.uninstalled_at is not None
+
+
+def test_a_refresh_token_spent_elsewhere_does_not_stop_the_clock(
+    make_bot: BotFactory, fake: FakeSlack, database: Database
+) -> None:
+    """Another process refreshed first and did not save (or saved after we read): our refresh
+    is refused, and the clock sends with what the store holds, which still works until it expires."""
+    fake.state.oauth.token_rotation = True
+    fake.state.oauth.expires_in = 3600
+    bot = oauth_bot(make_bot, fake)
+    ana = fake.add_user(name="ana")
+    assert install(bot).status == 200
+    bot.command(ana.id, "/loops start")
+    with fake.state.lock:  # spend every refresh token out there, as a racing refresh would
+        fake.state.oauth.refresh_tokens.clear()
+    due = bot.person(ana.id).next_prompt_at
+    assert due is not None
+    bot.tick(due)
+    refused = [
+        c
+        for c in fake.calls()
+        if c.method == "oauth.v2.access" and c.response is not None and not c.response["ok"]
+    ]
+    assert refused and refused[-1].response is not None
+    assert refused[-1].response["error"] == "invalid_refresh_token"
+    assert len(bot.prompts(ana.id)) == 1

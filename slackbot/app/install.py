@@ -176,13 +176,7 @@ def build_oauth_flow(settings: Settings, database: Database, client: WebClient) 
         )
 
     def failure(args: FailureArgs) -> BoltResponse:
-        title, words = FAILURES.get(
-            args.reason,
-            (
-                "Loops was not installed",
-                "Something went wrong on the way back from Slack. Please start again.",
-            ),
-        )
+        title, words = FAILURES.get(args.reason, FAILURE_OTHERWISE)
         logger.warning("an install failed: %s %s", args.reason, args.error or "")
         return BoltResponse(
             status=args.suggested_status_code,

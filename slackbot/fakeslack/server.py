@@ -416,11 +416,6 @@ class FakeSlack:
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True
 
-    @property
-    def authorize_url(self) -> str:
-        """Slack's https://slack.com/oauth/v2/authorize, here: where "Add to Slack" leads."""
-        return self.base_url.rstrip("/") + AUTHORIZE_PATH
-
     def _serve_authorize(self, handler: _Handler) -> None:
         """The consent page, answered at once: the person signed in presses Allow (or Cancel).
 

@@ -459,6 +459,11 @@ class IdMint:
         return prefix + text.rjust(width, "0")
 
 
+def new_bot_token() -> str:
+    """A bot token of Slack's shape: xoxb-<team number>-<bot number>-<secret>."""
+    return f"xoxb-{secrets.randbelow(10**12)}-{secrets.randbelow(10**12)}-{secrets.token_hex(12)}"
+
+
 @dataclass
 class OAuthGrant:
     """A `code` handed to the app's redirect URL: exchanged once, within ten minutes."""
@@ -485,6 +490,7 @@ class OAuthSide:
     codes: dict[str, OAuthGrant] = field(default_factory=dict)
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token -> its access token
     deny_next: bool = False  # the next person at the authorize page presses Cancel
+    granted: set[str] = field(default_factory=set)  # the scopes installs granted (a refresh keeps them)
 
 
 class Workspace:
@@ -513,14 +519,11 @@ class Workspace:
         self.bot_id = "B0LOOPSBOT1"
         self.bot_user_id = "U0BOTLOOPS1"
         self.verification_token = secrets.token_hex(12)
-        self.bot_token = (
-            f"xoxb-{secrets.randbelow(10**12)}-{secrets.randbelow(10**12)}-{secrets.token_hex(12)}"
-        )
+        self.bot_token = new_bot_token()
         # The app-level token Socket Mode connects with: xapp-1-<app id>-<number>-<hex>.
         self.app_token = f"xapp-1-{self.app_id}-{secrets.randbelow(10**13)}-{secrets.token_hex(32)}"
         self.tokens: dict[str, str] = {self.bot_token: "bot", self.app_token: "app"}  # or "revoked"
         self.token_expiry: dict[str, float] = {}  # rotating tokens: when each stops working
-        self.oauth_scopes: set[str] = set()  # what installs granted (a refresh keeps them)
         self.tickets: dict[str, Ticket] = {}
         self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
@@ -733,7 +736,7 @@ class Workspace:
             token = f"xoxe.xoxb-1-{secrets.token_hex(40)}"
             self.token_expiry[token] = self.clock() + self.oauth.expires_in
         else:
-            token = f"xoxb-{secrets.randbelow(10**12)}-{secrets.randbelow(10**12)}-{secrets.token_hex(12)}"
+            token = new_bot_token()
         self.tokens[token] = "bot"
         return token
 
@@ -764,7 +767,7 @@ class Workspace:
         if grant.redirect_uri is not None and redirect_uri != grant.redirect_uri:
             return {"ok": False, "error": "bad_redirect_uri"}
         grant.used = True
-        self.oauth_scopes |= {scope for scope in grant.scopes.split(",") if scope}
+        self.oauth.granted |= {scope for scope in grant.scopes.split(",") if scope}
         self.changed()
         answer = self._token_answer(self._new_bot_token(), grant.scopes)
         answer["authed_user"] = {"id": grant.user_id}
@@ -778,8 +781,7 @@ class Workspace:
         if old is None or self.tokens.get(old) == "revoked":
             return {"ok": False, "error": "invalid_refresh_token"}
         self.changed()
-        scopes = ",".join(sorted({*self.oauth_scopes}))
-        return self._token_answer(self._new_bot_token(), scopes)
+        return self._token_answer(self._new_bot_token(), ",".join(sorted(self.oauth.granted)))
 
     def mint_trigger(self, user_id: str, view_id: str | None = None) -> Trigger:
         """A trigger_id for something the user just did."""

@@ -117,23 +117,17 @@ class SlackClient(WebClient):
 
     def with_token(self, token: str, team_id: str | None) -> SlackClient:
         """This client for another workspace's token (the clock, in OAuth mode)."""
-        return SlackClient(
-            max_hold_wait=self.max_hold_wait,
-            holds=self.holds,
-            request_thread=self.request_thread,
-            token=token,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            team_id=team_id,
-            retry_handlers=[],
-        )
+        return self._copy(token, team_id, self.request_thread)
 
     def copy_for(self, token: str | None, team_id: str | None) -> SlackClient:
         """The same client for one request on this thread (Bolt makes a fresh client per request)."""
+        return self._copy(token, team_id, threading.get_ident())
+
+    def _copy(self, token: str | None, team_id: str | None, request_thread: int | None) -> SlackClient:
         return SlackClient(
             max_hold_wait=self.max_hold_wait,
             holds=self.holds,
-            request_thread=threading.get_ident(),
+            request_thread=request_thread,
             token=token,
             base_url=self.base_url,
             timeout=self.timeout,

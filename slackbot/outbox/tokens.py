@@ -12,7 +12,7 @@ import logging
 import threading
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackTokenRotationError
 from slack_sdk.oauth.token_rotation import TokenRotator
 
 from slackbot.config import Settings
@@ -64,10 +64,12 @@ class WorkspaceClients:
             refreshed = self.rotator.perform_bot_token_rotation(
                 bot=bot, minutes_before_expiration=REFRESH_MINUTES_BEFORE_EXPIRY
             )
-        except SlackApiError as error:
-            # Another clock process may have refreshed it first (the refresh token is spent):
-            # what it saved is the token to use.
-            logger.warning("refreshing %s's token: Slack said %s", team_id, error.response.get("error"))
+        except SlackTokenRotationError as error:
+            # Another process may have refreshed it first (the refresh token is spent): what it
+            # saved is the token to use (the old one, if it saved nothing, still works until it expires).
+            logger.warning(
+                "refreshing %s's token: Slack said %s", team_id, error.api_error.response.get("error")
+            )
             again = self.store.find_bot(enterprise_id=None, team_id=team_id)
             return again.bot_token if again is not None else None
         if refreshed is None:
