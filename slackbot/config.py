@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from slackbot.core.enrolment import Defaults
-from slackbot.core.schedule import parse_workdays
+from slackbot.core.schedule import known_zone, parse_workdays
 from slackbot.core.shipments import Wait, parse_wait
 
 
@@ -55,6 +55,17 @@ def parse_duration(text: str) -> timedelta:
     if hours < 0 or hours != hours or hours > 24 * 7:
         raise ValueError(f"{text!r} is not a duration between 0 and a week")
     return timedelta(hours=hours)
+
+
+_DAYS = re.compile(r"^(?P<n>\d{1,5})\s*(?:d|days?)?$")
+
+
+def parse_days(text: str) -> timedelta:
+    """`30d`, `30 days`, or a bare number of days; `0` is zero (at once)."""
+    match = _DAYS.match(text.strip().lower())
+    if not match:
+        raise ValueError(f"{text!r} is not a number of days such as 30d (0: at once)")
+    return timedelta(days=int(match.group("n")))
 
 
 def normalize_database_url(url: str) -> str:
@@ -97,6 +108,12 @@ class Settings(BaseSettings):
     loops_checkin_give_up: Annotated[Wait, NoDecode] = Wait(workdays=10)
     # Members of this channel (an id such as C0123ABCD) are enrolled automatically.
     loops_channel: str | None = None
+    # The weekly team digest and the daily thread go here (a channel id), unless a workspace
+    # admin picks its own with `/loops digest #channel`.
+    loops_digest_channel: str | None = None
+    # The team's time zone for the digest (Monday 09:00) and the daily thread; unset: the most
+    # common zone among enrolled people.
+    loops_team_tz: str | None = None
     # Deliveries sent at once by one tick; each waits on Slack, so more than the cores.
     loops_send_concurrency: int = Field(default=32, ge=1, le=128)
     # A ceiling on messages per second per workspace (0: none; Slack's 429s still pace us).
@@ -104,6 +121,9 @@ class Settings(BaseSettings):
     # Fernet keys, comma-separated, newest first: tokens are encrypted at rest with the first
     # and read with any (so a key can be rotated). Unset: tokens are stored as Slack gave them.
     loops_encryption_key: SecretStr | None = None
+    # How long a workspace's data is kept after it uninstalls Loops (a reinstall within it
+    # restores everything); the clock deletes it then. 0: at once.
+    loops_retention_after_uninstall: Annotated[timedelta, NoDecode] = timedelta(days=30)
 
     @field_validator(
         "slack_bot_token",
@@ -182,12 +202,26 @@ class Settings(BaseSettings):
     def _durations(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
 
+    @field_validator("loops_retention_after_uninstall", mode="before")
+    @classmethod
+    def _days(cls, value: Any) -> Any:
+        return parse_days(value) if isinstance(value, str) else value
+
     @field_validator("loops_checkin_after", "loops_checkin_give_up", mode="before")
     @classmethod
     def _waits(cls, value: Any) -> Any:
         return parse_wait(value) if isinstance(value, str) else value
 
-    @field_validator("loops_channel", mode="before")
+    @field_validator("loops_team_tz", mode="before")
+    @classmethod
+    def _team_zone(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip() or None
+            if value is not None and not known_zone(value):
+                raise ValueError("must be an IANA time zone such as Europe/Berlin")
+        return value
+
+    @field_validator("loops_channel", "loops_digest_channel", mode="before")
     @classmethod
     def _channel_id(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -220,6 +254,11 @@ class Settings(BaseSettings):
     @property
     def oauth_mode(self) -> bool:
         return self.slack_client_id is not None
+
+    @property
+    def default_digest_channel(self) -> str | None:
+        """LOOPS_DIGEST_CHANNEL names one workspace's channel: with OAuth, each picks its own."""
+        return None if self.oauth_mode else self.loops_digest_channel
 
     def require_slack(self, *, http: bool) -> None:
         """Check the Slack credentials a process needs before it starts serving.

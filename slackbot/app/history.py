@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from slackbot.app.context import defer, services_of
 from slackbot.app.errors import is_slack_outage, words_for
 from slackbot.app.reader import ReadRequest
+from slackbot.app.services import Services
 from slackbot.blocks.history import (
     PAGE_SIZE,
     closed_list_message,
@@ -40,8 +41,9 @@ from slackbot.core.reflection import month_span
 from slackbot.core.schedule import zone
 from slackbot.store.db import Database
 from slackbot.store.history import closed_page, month_of, open_page, search_page, story_of, summary_of
+from slackbot.store.leaving import mark_reinstalled
 from slackbot.store.models import Person
-from slackbot.store.queries import find_caller, loop_numbered
+from slackbot.store.queries import find_caller, find_workspace, loop_numbered
 
 logger = logging.getLogger(__name__)
 
@@ -74,12 +76,28 @@ def answer_after(context: BoltContext, client: WebClient, read: ReadRequest, res
     services = services_of(context)
 
     def work() -> None:
+        came_back(services, read.team_id)
         if services.reader is not None and services.reader.submit(replace(read, bot_token=client.token)):
             return
         body = build_answer(services.database, client, read)
         respond(response_type="ephemeral", replace_original=read.replace, **body)
 
     defer(context, work)
+
+
+def came_back(services: Services, team_id: str) -> None:
+    """A person's command reached us, so the workspace has Loops installed again (the
+    middleware notices on every other request; history reads skip it to ack at once)."""
+    with services.database.session() as session:
+        workspace = find_workspace(session, team_id)
+        if workspace is None or workspace.uninstalled_at is None:
+            return
+    with services.database.transaction() as session:
+        workspace = find_workspace(session, team_id)
+        if workspace is None or workspace.uninstalled_at is None:
+            return
+        mark_reinstalled(session, workspace)
+    logger.info("team %s installed Loops again", team_id)
 
 
 def build_answer(database: Database, client: WebClient, read: ReadRequest) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from slackbot.store.installations import (
     installation_store,
     state_store,
 )
+from slackbot.store.leaving import mark_reinstalled
 from slackbot.store.queries import ensure_workspace
 
 logger = logging.getLogger(__name__)
@@ -159,7 +160,8 @@ def build_oauth_flow(settings: Settings, database: Database, client: WebClient) 
             if team_id:
                 workspace = ensure_workspace(session, team_id)
                 workspace.name = installation.team_name or workspace.name
-                workspace.uninstalled_at = None  # a reinstall within the retention keeps its data
+                if workspace.uninstalled_at is not None:  # within the retention: all of it is kept
+                    mark_reinstalled(session, workspace)
         logger.info("installed into %s (%s)", installation.team_name, team_id)
         name = html.escape(installation.team_name or "your workspace")
         return BoltResponse(

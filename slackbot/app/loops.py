@@ -50,6 +50,7 @@ def open_loop(
     entry_ts: str | None,
     now: datetime,
     story: bool = True,
+    private: bool = False,
 ) -> tuple[Loop, int | None]:
     """Store a new loop (once per `source`) and owe its root message; returns it and that delivery.
 
@@ -68,6 +69,7 @@ def open_loop(
             workspace_id=person.workspace_id,
             person_id=person.id,
             number=next_loop_number(session, person),
+            private=private,
             what=what,
             for_whom=for_whom,
             evidence=evidence,

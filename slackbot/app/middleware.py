@@ -16,6 +16,7 @@ from slack_bolt import App, BoltContext, BoltResponse
 
 from slackbot.app.context import ContextKey, session_of
 from slackbot.app.history import is_history_read
+from slackbot.store.leaving import mark_reinstalled
 from slackbot.store.queries import find_caller, remember_event
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def attach_person(context: BoltContext, body: dict[str, Any], next: Callable[[],
         if from_a_person and workspace is not None and workspace.uninstalled_at:
             # Slack only sends a person's commands and clicks to an installed app: it was
             # installed again. Committed on its own, before the listener may call Slack.
-            workspace.uninstalled_at = None
+            mark_reinstalled(session, workspace)
             session.commit()
             logger.info("team %s installed Loops again", workspace.team_id)
     next()

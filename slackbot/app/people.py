@@ -18,6 +18,8 @@ from slackbot.core.deliveries import PAUSED, STOPPED
 from slackbot.core.parse import PAUSED_INDEFINITELY, parse_pause
 from slackbot.core.schedule import zone
 from slackbot.outbox.profile import apply_profile
+from slackbot.store.digest import digest_channel_of
+from slackbot.store.leaving import remember_again
 from slackbot.store.models import Person
 from slackbot.store.queries import recheck_checkins, revive_withdrawn_prompts, skip_pending_prompts
 
@@ -34,6 +36,8 @@ def start(person: Person, profile: dict[str, Any] | None, session: Session, serv
     if profile is not None and apply_profile(person, profile, services.defaults, services.now()):
         recheck_checkins(session, person, services.now())
     was_enrolled = person.enrolled
+    # Back of their own accord after forget-me: the channel may count them again.
+    remember_again(session, person.workspace_id, person.workspace.team_id, person.slack_user_id)
     # Only someone who stopped or paused can have a prompt withdrawn today.
     may_have_withdrawn = person.opted_out or person.paused_until is not None
     enrolment.enrol(person, services.defaults, services.now(), by="self")
@@ -46,11 +50,18 @@ def start(person: Person, profile: dict[str, Any] | None, session: Session, serv
     note = "" if known and person.tz else " (Slack didn't tell me your time zone, so I'm using UTC for now)"
     if was_enrolled:
         return f"You're already getting the morning prompt: {next_prompt_words(person)}{note}."
+    channel = digest_channel_of(person.workspace, services.settings.default_digest_channel)
+    shared = (
+        f" Your loops also appear in the team digest in <#{channel}> (never those you open as "
+        "private); `/loops settings` turns that off."
+        if channel and person.in_digest
+        else ""
+    )
     return (
         f"You're in. Every workday I'll ask *what's broken right now, and for whom?* "
-        f"Your first prompt comes {local_time(person.next_prompt_at, zone(where))}{note}."
+        f"Your first prompt comes {local_time(person.next_prompt_at, zone(where))}{note}.{shared}"
         if person.next_prompt_at
-        else "You're in."
+        else f"You're in.{shared}"
     )
 
 

@@ -44,6 +44,7 @@ class View(StrEnum):
     CHECKIN = "checkin_answer"
     SETTINGS = "settings"
     REFLECTION = "reflection"
+    FORGET_ME = "forget_me"
 
 
 class Field(StrEnum):
@@ -88,10 +89,16 @@ class SettingsField(StrEnum):
     TZ = "settings_tz"
     NUDGES = "settings_nudges"
     CHECKIN_AFTER = "settings_checkin_after"
+    IN_DIGEST = "settings_in_digest"
 
 
 # The option value of the "remind me" checkbox in settings.
 NUDGES_ON = "nudges"
+# The option value of "show my loops in the team digest" in settings.
+IN_DIGEST_ON = "in_digest"
+# The checkbox (block_id) and its option value: "keep this loop private" when opening a loop.
+PRIVATE_FIELD = "loop_private"
+PRIVATE_LOOP = "private"
 
 # The option value of "not linked to a loop" in the `/shipped` modal's loop select.
 NOT_LINKED = "none"

@@ -10,9 +10,12 @@ from typing import Any
 from slackbot.blocks.ids import (
     CLOSE_LOOP,
     FIELD_INPUT,
+    IN_DIGEST_ON,
     KEEP_DAY,
     NOT_LINKED,
     NUDGES_ON,
+    PRIVATE_FIELD,
+    PRIVATE_LOOP,
     CheckinField,
     Field,
     SettingsField,
@@ -79,6 +82,12 @@ def answer_modal(prompt_id: int | None) -> dict[str, Any]:
                 multiline=True,
                 optional=True,
                 max_length=FIELD_LIMIT,
+            ),
+            checkbox_input(
+                PRIVATE_FIELD,
+                FIELD_INPUT,
+                "Team digest",
+                option("Keep this loop private: never in the team digest", PRIVATE_LOOP),
             ),
         ],
     }
@@ -314,10 +323,13 @@ def settings_modal(
     follows_slack_tz: bool,
     nudges: bool,
     wait: Wait,
+    in_digest: bool = True,
 ) -> dict[str, Any]:
-    """`/loops settings`: the person's own prompt time, workdays, zone, nudges and check-in wait."""
+    """`/loops settings`: the person's own prompt time, workdays, zone, nudges, check-in wait,
+    and whether their loops appear in the team digest."""
     days = [option(label, WEEKDAYS[n]) for n, label in enumerate(WEEKDAY_LABELS)]
     remind = option("Remind me once if I haven't answered", NUDGES_ON)
+    share = option("Show my loops in the team digest and the daily thread", IN_DIGEST_ON)
     zone_hint = (
         f"Empty: follow Slack (now {tz})." if follows_slack_tz else "Empty: follow Slack's zone again."
     )
@@ -364,6 +376,14 @@ def settings_modal(
                 options=[_wait_option(w) for w in _waits_with(wait)],
                 initial=_wait_option(wait),
                 hint="What /shipped picks unless you choose otherwise.",
+            ),
+            checkbox_input(
+                SettingsField.IN_DIGEST,
+                FIELD_INPUT,
+                "Team digest",
+                share,
+                ticked=[share] if in_digest else None,
+                hint="Loops you open as private never appear there.",
             ),
         ],
     }

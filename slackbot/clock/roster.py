@@ -18,6 +18,7 @@ from slackbot.core import enrolment
 from slackbot.core.enrolment import Defaults
 from slackbot.outbox.profile import apply_profile, fetch_profile
 from slackbot.store.db import Database
+from slackbot.store.leaving import forgotten_among
 from slackbot.store.models import Person, Workspace
 from slackbot.store.queries import ensure_person, ensure_workspace, recheck_checkins
 
@@ -39,7 +40,7 @@ class RosterReport:
 def sync_channel(
     database: Database, client: WebClient, team_id: str, channel: str, defaults: Defaults, now: datetime
 ) -> RosterReport:
-    """Enrol LOOPS_CHANNEL's people (never bots, the deactivated, or who said /loops stop);
+    """Enrol LOOPS_CHANNEL's people (never bots, the deactivated, who said /loops stop or forget-me);
     unenrol those the channel enrolled who have left it. At most once an hour."""
     report = RosterReport()
     with database.transaction() as session:
@@ -65,8 +66,12 @@ def sync_channel(
             p.slack_user_id: p
             for p in session.scalars(select(Person).where(Person.workspace_id == workspace_id))
         }
+        # Who said forget-me is not signed up by being here, even if they have used Loops since.
+        forgotten = forgotten_among(session, workspace_id, team_id, members)
     newcomers = [
-        m for m in sorted(members) if m not in known or not (known[m].enrolled or known[m].opted_out)
+        m
+        for m in sorted(members)
+        if m not in forgotten and (m not in known or not (known[m].enrolled or known[m].opted_out))
     ]
     for user_id in newcomers[:PROFILES_PER_TICK]:
         user = fetch_profile(client, user_id)

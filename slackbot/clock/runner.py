@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from slackbot.clock.plan import PlanReport, PlanRules, plan_due
 from slackbot.clock.roster import RosterReport, refresh_zones, sync_channel
+from slackbot.clock.team import TeamRules, plan_digests
 from slackbot.config import Settings
 from slackbot.outbox.client import SlackClient, delivery_client
 from slackbot.outbox.model import SendReport, SendRules
@@ -26,6 +27,7 @@ from slackbot.outbox.sender import Sender, tick_clock
 from slackbot.outbox.tokens import WorkspaceClients
 from slackbot.store.db import Database
 from slackbot.store.history import store_figures
+from slackbot.store.leaving import purge_workspaces
 from slackbot.store.models import Workspace
 from slackbot.store.queries import forget_events_before
 
@@ -44,6 +46,8 @@ class TickReport:
     sent: SendReport = field(default_factory=SendReport)
     roster: RosterReport = field(default_factory=RosterReport)
     figures: int = 0  # people whose figures were worked out and kept
+    purged: list[str] = field(default_factory=list)  # team ids whose data was deleted
+    digests: int = 0  # messages of team digests planned
 
     def __str__(self) -> str:
         p, s, r = self.planned, self.sent, self.roster
@@ -54,6 +58,7 @@ class TickReport:
             f"{s.rate_limited} rate-limited waits, {s.waiting} not due yet; "
             f"roster +{r.enrolled} -{r.unenrolled}, {r.refreshed} zones checked; "
             f"forgot {self.forgotten_events} old event ids"
+            + (f"; deleted the data of {len(self.purged)} uninstalled workspaces" if self.purged else "")
         )
 
 
@@ -69,6 +74,8 @@ class Ticker:
     channel: str | None = None
     # OAuth mode: each workspace's client by team id (outbox/tokens.py); None: `client` for all.
     clients: Callable[[], WorkspaceClients] | None = None
+    retention: timedelta = timedelta(days=30)  # LOOPS_RETENTION_AFTER_UNINSTALL
+    team_rules: TeamRules = field(default_factory=lambda: TeamRules(None, None, time(18, 0)))
 
     def tick(self, at: datetime) -> TickReport:
         """One pass as if the time were `at` (UTC-aware); time moves on while it runs."""
@@ -76,10 +83,17 @@ class Ticker:
         report = TickReport(at=at)
         with self.database.transaction() as session:
             report.forgotten_events = forget_events_before(session, at - EVENT_MEMORY)
+            # Workspaces that left longer ago than the retention take their data with them.
+            report.purged = purge_workspaces(session, at, self.retention)
             installed = session.scalar(
                 select(Workspace.id).where(Workspace.uninstalled_at.is_(None)).limit(1)
             )
+        if report.purged:
+            logger.info(
+                "deleted the data of workspaces uninstalled %s ago or more: %s", self.retention, report.purged
+            )
         report.planned = plan_due(self.database, clock(), self.plan_rules)
+        report.digests = plan_digests(self.database, clock(), self.team_rules)
         if installed is None and not self.channel:
             # Nobody to talk to yet: a fresh install needs no Slack token to tick.
             logger.debug("%s", report)
@@ -152,6 +166,8 @@ def ticker_for(settings: Settings, database: Database) -> Ticker:
         team_id=team_id,
         channel=settings.loops_channel,
         clients=workspace_clients if settings.oauth_mode else None,
+        retention=settings.loops_retention_after_uninstall,
+        team_rules=TeamRules.from_settings(settings),
     )
 
 

@@ -7,7 +7,7 @@ person's account, so that nothing retries forever and nothing is silently droppe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 
 
@@ -20,6 +20,23 @@ class DeliveryKind(StrEnum):
     OUTCOME = "outcome"  # "I shipped X, Y happened, next: Z" in the thread; key: check-in id
     UNWATCHED = "unwatched"  # "nobody looked": the check-in went unanswered; key: shipment id
     REFLECTION = "reflection"  # "Last month you shipped N things"; key: that month, `2026-11`
+    # Owed to a workspace (no person): the weekly digest in its channel, one delivery a message;
+    # key: the Monday's local date and the part (`2026-11-30#1`; #2… are replies in #1's thread).
+    DIGEST = "digest"
+
+
+# Deliveries owed to a workspace rather than one person (Delivery.person_id is None).
+TEAM_KINDS = frozenset({DeliveryKind.DIGEST})
+
+
+def digest_key(monday: date, part: int) -> str:
+    return f"{monday.isoformat()}#{part}"
+
+
+def digest_part(key: str) -> tuple[date, int]:
+    """(the Monday, the part number) of a digest delivery's key."""
+    monday, _, part = key.partition("#")
+    return date.fromisoformat(monday), int(part or 1)
 
 
 class DeliveryState(StrEnum):
@@ -35,6 +52,10 @@ class DeliveryState(StrEnum):
 # day brings back those still inside the catch-up window.
 PAUSED = "the person paused the morning prompt"
 STOPPED = "the person stopped the morning prompt"
+# Why a delivery was withdrawn before it went out; coming back (a reinstall, a reactivated
+# account) brings back those withdrawn for that reason.
+WORKSPACE_GONE_REASON = "the workspace uninstalled Loops"
+PERSON_GONE_REASON = "Slack cannot reach this person"
 
 MAX_ATTEMPTS = 6
 LEASE = timedelta(minutes=2)

@@ -59,8 +59,13 @@ LOOPS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         True,
     ),
     Subcommand("search", "/loops search checkout", "your loops that mention these words", True),
-    Subcommand("forget-me", "/loops forget-me", "delete everything Loops holds about you", False),
-    Subcommand("digest", "/loops digest #channel", "a weekly team digest in a channel (admins)", False),
+    Subcommand("forget-me", "/loops forget-me", "delete everything Loops holds about you", True),
+    Subcommand(
+        "digest",
+        "/loops digest #channel",
+        "where the weekly team digest goes (admins choose; `off` stops it)",
+        True,
+    ),
 )
 
 _ALIASES = {"": "history", "list": "history", "?": "help", "--help": "help", "-h": "help"}
@@ -389,3 +394,35 @@ def parse_search(argument: str) -> list[str]:
     if not terms:
         raise InvalidInput("What should I look for? For example `/loops search checkout`.")
     return terms
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    """A channel as typed after `/loops digest`: its id when Slack (or the person) gave one,
+    else its name to look up; `off` turns the digest off."""
+
+    id: str | None = None
+    name: str | None = None
+    off: bool = False
+
+
+_CHANNEL_MENTION = re.compile(r"^<#([CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{8,}$")
+# Slack channel names: lower-case letters, digits, hyphens and underscores, at most 80.
+_CHANNEL_NAME = re.compile(r"^#?([a-z0-9][a-z0-9_\-]{0,79})$")
+
+
+def parse_channel(text: str) -> ChannelRef | None:
+    """`#product`, `<#C0123|product>`, `C0123ABCD` or `off`; None for anything else."""
+    typed = text.strip()
+    if typed.lower() in {"off", "none", "stop"}:
+        return ChannelRef(off=True)
+    mention = _CHANNEL_MENTION.match(typed)
+    if mention:
+        return ChannelRef(id=mention.group(1))
+    if _CHANNEL_ID.match(typed):
+        return ChannelRef(id=typed)
+    name = _CHANNEL_NAME.match(typed.lower())
+    if name and typed.startswith("#"):
+        return ChannelRef(name=name.group(1))
+    return None

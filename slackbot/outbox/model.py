@@ -94,8 +94,8 @@ class Job:
     """One claimed delivery, read from the database: everything the Slack half needs, no ORM."""
 
     delivery_id: int
-    person_id: int
-    slack_user_id: str
+    person_id: int | None  # None: owed to the workspace (a digest), always to a channel
+    slack_user_id: str | None
     channel: str | None  # None: the person's DM, opened first
     thread_ts: str | None
     body: dict[str, Any] | None  # None: only look for an earlier attempt's post

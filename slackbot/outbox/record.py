@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from slackbot.core.deliveries import MAX_ATTEMPTS, DeliveryKind, DeliveryState, Failure, Verdict, backoff
 from slackbot.outbox.claim import still_held
 from slackbot.outbox.model import Later, Outcome, SendReport
+from slackbot.store.leaving import mark_uninstalled
 from slackbot.store.models import CheckIn, Delivery, Loop, Person, Workspace
 
 logger = logging.getLogger(__name__)
@@ -39,14 +40,17 @@ def record(
     held = still_held(session, [o.job.delivery_id for o in outcomes], owner)
     people = {
         p.id: p
-        for p in session.scalars(select(Person).where(Person.id.in_({o.job.person_id for o in outcomes})))
+        for p in session.scalars(
+            select(Person).where(Person.id.in_({o.job.person_id for o in outcomes if o.job.person_id}))
+        )
     }
     asked = [d.checkin_id for d in held.values() if d.kind == DeliveryKind.CHECKIN and d.checkin_id]
     # Into the identity map, held while recording: `_sent` reads each with session.get.
     checkins = session.scalars(select(CheckIn).where(CheckIn.id.in_(asked))).all() if asked else []
     for outcome in outcomes:
-        delivery, person = held.get(outcome.job.delivery_id), people[outcome.job.person_id]
-        if outcome.channel and outcome.channel.startswith("D") and person.dm_channel is None:
+        delivery = held.get(outcome.job.delivery_id)
+        person = people.get(outcome.job.person_id) if outcome.job.person_id is not None else None
+        if person and outcome.channel and outcome.channel.startswith("D") and person.dm_channel is None:
             person.dm_channel = outcome.channel
         if delivery is None:
             # The lease ran out and another sender took the delivery over: it decides.
@@ -86,12 +90,17 @@ def wait_until(delivery: Delivery, at: datetime, reason: str) -> None:
 
 
 def _sent(
-    session: Session, delivery: Delivery, person: Person, outcome: Outcome, now: datetime, report: SendReport
+    session: Session,
+    delivery: Delivery,
+    person: Person | None,
+    outcome: Outcome,
+    now: datetime,
+    report: SendReport,
 ) -> None:
     assert outcome.channel is not None and outcome.ts is not None
     delivery.channel, delivery.slack_ts, delivery.sent_at = outcome.channel, outcome.ts, now
     finish(delivery, DeliveryState.SENT, None)
-    if delivery.kind == DeliveryKind.PROMPT:
+    if delivery.kind == DeliveryKind.PROMPT and person is not None:
         person.welcome_back = False
     elif delivery.kind == DeliveryKind.LOOP_ROOT:
         loop = session.get(Loop, delivery.loop_id)
@@ -107,7 +116,12 @@ def _sent(
 
 
 def _not_sent(
-    session: Session, delivery: Delivery, person: Person, outcome: Outcome, now: datetime, report: SendReport
+    session: Session,
+    delivery: Delivery,
+    person: Person | None,
+    outcome: Outcome,
+    now: datetime,
+    report: SendReport,
 ) -> None:
     failure = outcome.failure
     assert failure is not None
@@ -119,22 +133,25 @@ def _not_sent(
         return
     finish(delivery, DeliveryState.FAILED, failure.reason)
     report.count("failed")
-    if failure.verdict is Verdict.PERSON_GONE:
+    if failure.verdict is Verdict.WORKSPACE_GONE:
+        workspace = session.get(Workspace, delivery.workspace_id)
+        if workspace is not None and workspace.uninstalled_at is None:
+            mark_uninstalled(session, workspace, now)
+            logger.error(
+                "Slack refuses the bot token for team %s (%s): deliveries stop until reinstalled",
+                workspace.team_id,
+                failure.reason,
+            )
+    elif person is None:
+        # A workspace's channel refused it (archived, the bot removed): said, not retried.
+        logger.error("delivery %s to a channel refused by Slack: %s", delivery.id, failure.reason)
+    elif failure.verdict is Verdict.PERSON_GONE:
         if person.blocked_reason is None:
             person.blocked_reason = failure.reason
             person.next_prompt_at = None
             logger.warning(
                 "Slack refuses messages to %s (%s): their prompts stop until they are back",
                 person.slack_user_id,
-                failure.reason,
-            )
-    elif failure.verdict is Verdict.WORKSPACE_GONE:
-        workspace = session.get(Workspace, person.workspace_id)
-        if workspace is not None and workspace.uninstalled_at is None:
-            workspace.uninstalled_at = now
-            logger.error(
-                "Slack refuses the bot token for team %s (%s): deliveries stop until reinstalled",
-                workspace.team_id,
                 failure.reason,
             )
     else:

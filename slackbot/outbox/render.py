@@ -18,7 +18,14 @@ from slackbot.blocks.loop import loop_root_message
 from slackbot.blocks.prompt import nudge_message, prompt_message
 from slackbot.blocks.reflection import REFLECTION_SHIPS, reflection_message
 from slackbot.blocks.shipment import checkin_message, outcome_note, shipment_note, unwatched_note
-from slackbot.core.deliveries import PAUSED, STOPPED, DeliveryKind, DeliveryState
+from slackbot.core.deliveries import (
+    PAUSED,
+    PERSON_GONE_REASON,
+    STOPPED,
+    WORKSPACE_GONE_REASON,
+    DeliveryKind,
+    DeliveryState,
+)
 from slackbot.core.enrolment import schedule_for
 from slackbot.core.loops import SHIPPABLE
 from slackbot.core.reflection import month_span
@@ -28,9 +35,6 @@ from slackbot.outbox.model import Draft, Ended, Later, SendRules
 from slackbot.store.history import forget_figures, ships_between
 from slackbot.store.models import CheckIn, Delivery, Loop, Person, Shipment, Workspace
 from slackbot.store.queries import Agenda, add_entry, checkin_ask, lock, owed, prompt_of
-
-WORKSPACE_GONE_REASON = "the workspace uninstalled Loops"
-PERSON_GONE_REASON = "Slack cannot reach this person"
 
 
 def render(

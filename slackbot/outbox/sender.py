@@ -25,6 +25,7 @@ from slackbot.outbox.model import Draft, Job, Later, Outcome, SendReport, SendRu
 from slackbot.outbox.post import Poster
 from slackbot.outbox.record import finish, record, wait_until
 from slackbot.outbox.render import preload_threads, render
+from slackbot.outbox.team import render_team
 from slackbot.store.db import Database
 from slackbot.store.models import Delivery, Person, Workspace
 from slackbot.store.queries import Agenda, agendas_of
@@ -120,7 +121,7 @@ class Sender:
         people = {
             o.job.person_id: o.job.team_id
             for o in outcomes
-            if o.job.delivery_id in homes and o.ts and o.failure is None
+            if o.job.delivery_id in homes and o.ts and o.failure is None and o.job.person_id is not None
         }
         for person_id, team_id in sorted(people.items()):
             client = self._poster_for(team_id).client
@@ -144,7 +145,7 @@ class Sender:
             people = {
                 p.id: p
                 for p in session.scalars(
-                    select(Person).where(Person.id.in_({d.person_id for d in deliveries}))
+                    select(Person).where(Person.id.in_({d.person_id for d in deliveries if d.person_id}))
                 )
             }
             workspaces = {
@@ -154,21 +155,29 @@ class Sender:
                 )
             }
             preloaded = preload_threads(session, deliveries)
-            prompted = [people[d.person_id] for d in deliveries if d.kind == DeliveryKind.PROMPT]
+            prompted = [
+                people[d.person_id]
+                for d in deliveries
+                if d.kind == DeliveryKind.PROMPT and d.person_id is not None
+            ]
             agendas = agendas_of(session, prompted, LOOPS_SHOWN)
             for delivery in deliveries:
-                person = people[delivery.person_id]
-                if delivery.kind in HOME_KINDS and person.home_opened_at is not None:
-                    homes.add(delivery.id)
-                decided = render(
-                    session,
-                    delivery,
-                    person,
-                    workspaces[delivery.workspace_id],
-                    agendas.get(person.id) or Agenda(),
-                    now,
-                    self.rules,
-                )
+                workspace = workspaces[delivery.workspace_id]
+                person = people[delivery.person_id] if delivery.person_id is not None else None
+                if person is None:  # owed to the workspace (TEAM_KINDS)
+                    decided = render_team(session, delivery, workspace, now)
+                else:
+                    if delivery.kind in HOME_KINDS and person.home_opened_at is not None:
+                        homes.add(delivery.id)
+                    decided = render(
+                        session,
+                        delivery,
+                        person,
+                        workspace,
+                        agendas.get(person.id) or Agenda(),
+                        now,
+                        self.rules,
+                    )
                 maybe_posted = claimed[delivery.id]
                 if not isinstance(decided, Draft) and not (maybe_posted and decided.where is not None):
                     if isinstance(decided, Later):
@@ -193,8 +202,8 @@ class Sender:
                 jobs.append(
                     Job(
                         delivery_id=delivery.id,
-                        person_id=person.id,
-                        slack_user_id=person.slack_user_id,
+                        person_id=person.id if person is not None else None,
+                        slack_user_id=person.slack_user_id if person is not None else None,
                         channel=channel,
                         thread_ts=thread_ts,
                         body=body,
@@ -202,7 +211,7 @@ class Sender:
                         maybe_posted=maybe_posted,
                         since=delivery.first_attempt_at or delivery.created_at,
                         post_by=deadline,
-                        team_id=workspaces[delivery.workspace_id].team_id,
+                        team_id=workspace.team_id,
                     )
                 )
             del preloaded

@@ -27,6 +27,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -89,6 +90,9 @@ class Workspace(Base):
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Last pass over LOOPS_CHANNEL's members (automatic enrolment).
     channel_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where the weekly digest and the daily thread go (`/loops digest #channel`, by an admin);
+    # None: LOOPS_DIGEST_CHANNEL, if set.
+    digest_channel: Mapped[str | None] = mapped_column(String(32))
 
     people: Mapped[list[Person]] = relationship(back_populates="workspace")
 
@@ -132,6 +136,8 @@ class Person(Base):
     # command (views.publish is Tier 4, and a tab nobody opened is never seen).
     home_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_prompt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Their loops (other than private ones) appear in the team digest and the daily thread.
+    in_digest: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Moves on whenever their ships change: stored figures of another version no longer hold.
     figures_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -162,6 +168,8 @@ class Loop(Base):
     for_whom: Mapped[str | None] = mapped_column(Text)
     evidence: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), default="open")
+    # Never in the team digest or the daily thread, whatever the owner's setting.
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -322,11 +330,22 @@ class Delivery(Base):
         UniqueConstraint("kind", "person_id", "key"),
         Index("ix_delivery_ready", "state", "ready_at"),
         Index("ix_delivery_sent", "channel", "slack_ts"),
+        # Owed to a workspace, not a person (TEAM_KINDS): once per (kind, workspace, key).
+        Index(
+            "uq_delivery_team_kind",
+            "kind",
+            "workspace_id",
+            "key",
+            unique=True,
+            sqlite_where=text("person_id IS NULL"),
+            postgresql_where=text("person_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    # None for what is owed to the workspace: the weekly digest, the daily thread.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(24))
     # The person's local date for daily messages, the shipment id for check-ins.
     key: Mapped[str] = mapped_column(String(64))
@@ -354,6 +373,19 @@ class Delivery(Base):
     # For prompts: how and when the person answered (see core.loops.PromptAnswer).
     answer: Mapped[str | None] = mapped_column(String(16))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ForgottenPerson(Base):
+    """Someone who said `/loops forget-me`: only a one-way fingerprint of their Slack id
+    (store/leaving.py), so joining LOOPS_CHANNEL's sync does not sign them up again."""
+
+    __tablename__ = "forgotten_person"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True
+    )
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    forgotten_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SeenEvent(Base):

@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from slackbot.app import people
-from slackbot.app.context import caller, defer, person_of, services_of, session_of
+from slackbot.app import digest, people
+from slackbot.app.context import caller, defer, person_of, services_of, session_of, workspace_of
 from slackbot.app.export import exporting_message, send_export
 from slackbot.app.history import READS, answer_after, build_answer, check_list_request
 from slackbot.app.payloads import trigger_of
@@ -25,6 +25,7 @@ from slackbot.app.shipments import (
 from slackbot.blocks.help import help_message
 from slackbot.blocks.ids import Command
 from slackbot.blocks.kit import OPTIONS_LIMIT, message, section
+from slackbot.blocks.leaving import forget_me_modal
 from slackbot.blocks.modals import settings_modal, shipped_modal
 from slackbot.blocks.shipment import shipped_confirmation
 from slackbot.core.enrolment import schedule_for
@@ -32,6 +33,7 @@ from slackbot.core.errors import InvalidInput, NotBuiltYet
 from slackbot.core.loops import SHIPPABLE
 from slackbot.core.parse import FIELD_LIMIT, parse_loops_command, parse_shipped
 from slackbot.outbox.profile import fetch_profile
+from slackbot.store.leaving import holdings_of
 from slackbot.store.models import Person
 from slackbot.store.queries import loop_numbered, shippable_loops
 
@@ -51,6 +53,21 @@ def loops(
             trigger_id=trigger_of(command), view=settings_for(person_of(context), services_of(context))
         )
         ack()
+        return
+    if name == "forget-me":
+        forget_me(ack, command, context, client)
+        return
+    if name == "digest":
+        words = digest.choose(
+            session_of(context),
+            client,
+            services_of(context),
+            str(context.team_id),
+            str(context.user_id),
+            request.argument,
+            workspace_of(context),
+        )
+        ack(response_type="ephemeral", **message(words, [section(words)]))
         return
     if name in READS:
         # Only reads: the middleware looked nobody up (the ack waits on no database), someone
@@ -93,6 +110,19 @@ def loops(
     ack(response_type="ephemeral", **message(words, [section(words)]))
 
 
+def forget_me(ack: Ack, command: dict[str, str], context: BoltContext, client: WebClient) -> None:
+    """A confirmation modal that counts what will go; nothing is deleted until it is submitted."""
+    person = person_of(context)
+    if person is None:
+        words = "Loops holds nothing about you: there is nothing to delete."
+        ack(response_type="ephemeral", **message(words, [section(words)]))
+        return
+    client.views_open(
+        trigger_id=trigger_of(command), view=forget_me_modal(holdings_of(session_of(context), person))
+    )
+    ack()
+
+
 def settings_for(person: Person | None, services: Services) -> dict[str, Any]:
     defaults = services.defaults
     schedule = schedule_for(person, defaults) if person is not None else None
@@ -103,6 +133,7 @@ def settings_for(person: Person | None, services: Services) -> dict[str, Any]:
         follows_slack_tz=person.follows_slack_tz if person is not None else True,
         nudges=person.nudges if person is not None else True,
         wait=default_wait(person, services),
+        in_digest=person.in_digest if person is not None else True,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltContext
@@ -17,11 +18,18 @@ from slack_sdk import WebClient
 from slackbot.app.context import caller, defer, person_of, services_of, session_of, workspace_of
 from slackbot.app.loops import after_opening, open_loop, post_in_thread
 from slackbot.app.payloads import MessageEvent, TokensRevoked, UserChange
+from slackbot.app.services import Services
 from slackbot.blocks.loop import thread_note
 from slackbot.core import enrolment
 from slackbot.core.errors import InvalidInput
 from slackbot.core.parse import Answer, check_field, escape, parse_answer, unescape
-from slackbot.store.models import Delivery, utcnow
+from slackbot.store.leaving import (
+    mark_uninstalled,
+    purge_workspaces,
+    put_back_for_person,
+    withdraw_for_person,
+)
+from slackbot.store.models import Delivery
 from slackbot.store.queries import (
     add_entry,
     latest_loop_from_prompt,
@@ -147,23 +155,53 @@ def user_changed(event: dict[str, Any], context: BoltContext) -> None:
     profile = UserChange.model_validate(event).user
     if person is None or profile.id != person.slack_user_id:
         return
-    services = services_of(context)
+    services, session = services_of(context), session_of(context)
+    was_deactivated = person.deactivated
     if enrolment.refresh_profile(
         person, services.defaults, services.now(), tz=profile.tz or None, deleted=profile.deleted
     ):
-        recheck_checkins(session_of(context), person, services.now())
+        recheck_checkins(session, person, services.now())
+    if person.deactivated and not was_deactivated:
+        # Their account is gone: nothing already owed to them goes out either.
+        withdrawn = withdraw_for_person(session, person)
+        logger.info("%s was deactivated; %s deliveries withdrawn", person.slack_user_id, withdrawn)
+    elif was_deactivated and not person.deactivated:
+        put_back_for_person(session, person)
 
 
-def app_uninstalled(context: BoltContext) -> None:
-    workspace = workspace_of(context)
-    if workspace is not None and workspace.uninstalled_at is None:
-        workspace.uninstalled_at = utcnow()
-        logger.info("uninstalled from team %s", workspace.team_id)
+Revoke = Callable[[dict[str, Any], BoltContext], None]
 
 
-def tokens_revoked(event: dict[str, Any], context: BoltContext) -> None:
-    if TokensRevoked.model_validate(event).tokens.bot:
-        app_uninstalled(context)
+def leaving(bolt_listener: Revoke | None) -> Callable[[dict[str, Any], BoltContext], None]:
+    """`app_uninstalled`, and `tokens_revoked` of the bot token: the workspace is leaving.
+
+    Ours first: the workspace is marked and its deliveries withdrawn, committed before
+    anything else, so no tick sends with its token again. Then Bolt's own revocation
+    listener removes the install from the installation store (OAuth mode). The data stays
+    for LOOPS_RETENTION_AFTER_UNINSTALL (a reinstall restores it); the clock deletes it then.
+    """
+
+    def listener(event: dict[str, Any], context: BoltContext) -> None:
+        if event.get("type") == "tokens_revoked" and not TokensRevoked.model_validate(event).tokens.bot:
+            return  # only user tokens, which Loops never asks for
+        services, session = services_of(context), session_of(context)
+        workspace = workspace_of(context)
+        if workspace is not None:
+            withdrawn = mark_uninstalled(session, workspace, services.now())
+            logger.info("uninstalled from team %s; %s deliveries withdrawn", workspace.team_id, withdrawn)
+        session.commit()
+        if bolt_listener is not None:
+            bolt_listener(event, context)
+        if not services.settings.loops_retention_after_uninstall:
+            services.run_later(lambda: purge_now(services))
+
+    return listener
+
+
+def purge_now(services: Services) -> None:
+    """LOOPS_RETENTION_AFTER_UNINSTALL=0: delete at once rather than at the next tick."""
+    with services.database.transaction() as session:
+        purge_workspaces(session, services.now(), services.settings.loops_retention_after_uninstall)
 
 
 def any_other_event(body: dict[str, Any]) -> None:
@@ -175,6 +213,17 @@ def any_other_event(body: dict[str, Any]) -> None:
 def register(app: App) -> None:
     app.event("message")(direct_message)
     app.event("user_change")(user_changed)
-    app.event("app_uninstalled")(app_uninstalled)
-    app.event("tokens_revoked")(tokens_revoked)
+    uninstalled = revoked = None
+    if app.installation_store is not None:  # OAuth mode: Bolt's own listeners clear the store
+        builtin_uninstalled = app.default_app_uninstalled_event_listener()
+        builtin_revoked = app.default_tokens_revoked_event_listener()
+
+        def uninstalled(_event: dict[str, Any], context: BoltContext) -> None:
+            builtin_uninstalled(context=context)
+
+        def revoked(event: dict[str, Any], context: BoltContext) -> None:
+            builtin_revoked(event=event, context=context)
+
+    app.event("app_uninstalled")(leaving(uninstalled))
+    app.event("tokens_revoked")(leaving(revoked))
     app.event(re.compile(".*"))(any_other_event)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -33,9 +35,12 @@ from slackbot.blocks.errors import NOT_YOURS
 from slackbot.blocks.ids import (
     CLOSE_LOOP,
     FIELD_INPUT,
+    IN_DIGEST_ON,
     KEEP_DAY,
     NOT_LINKED,
     NUDGES_ON,
+    PRIVATE_FIELD,
+    PRIVATE_LOOP,
     CheckinField,
     Field,
     ReflectionField,
@@ -43,6 +48,7 @@ from slackbot.blocks.ids import (
     ShippedField,
     View,
 )
+from slackbot.blocks.leaving import FORGOTTEN_WORDS, forgotten_home, forgotten_modal
 from slackbot.blocks.loop import thread_note
 from slackbot.blocks.shipment import asks_tellable
 from slackbot.core import enrolment
@@ -52,6 +58,7 @@ from slackbot.core.parse import FIELD_LIMIT, check_field
 from slackbot.core.schedule import WEEKDAYS, known_zone
 from slackbot.core.shipments import ASK_AGAIN, CheckinAnswer, ShipmentState, Wait, parse_wait
 from slackbot.outbox.profile import fetch_profile
+from slackbot.store.leaving import forget_person
 from slackbot.store.models import Delivery, Loop, Reflection
 from slackbot.store.queries import (
     checkin_of,
@@ -63,6 +70,8 @@ from slackbot.store.queries import (
     shipment_of,
     skip_pending_prompts,
 )
+
+logger = logging.getLogger(__name__)
 
 LABELS = {Field.WHAT: "what's broken", Field.FOR_WHOM: "for whom", Field.EVIDENCE: "how you know"}
 
@@ -105,6 +114,7 @@ def answer_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, clien
         prompt=prompt,
         entry_ts=None,
         now=services.now(),
+        private=PRIVATE_LOOP in ticked(view, PRIVATE_FIELD, FIELD_INPUT),
     )
     ack()
     prompt_to_refresh = prompt.id if prompt is not None else None
@@ -354,6 +364,7 @@ def settings_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, cli
             kinds=(DeliveryKind.NUDGE,),
         )
     person.checkin_after = wait.value
+    person.in_digest = IN_DIGEST_ON in ticked(view, SettingsField.IN_DIGEST, FIELD_INPUT)
     recheck_checkins(session, person, now)
     ack()
     words = f"Saved: {next_prompt_words(person)}." if person.enrolled else "Saved."
@@ -392,7 +403,26 @@ def reflection_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, c
     defer(context, lambda: refresh_reflection(services, client, delivery_id))
 
 
+def forget_me_submitted(ack: Ack, context: BoltContext, client: WebClient) -> None:
+    """Delete the caller's data; the modal and a DM say what went once it is committed."""
+    person, session, services = person_of(context), session_of(context), services_of(context)
+    if person is None:  # a second modal, or a second click after the first delete
+        ack(response_action="update", view=forgotten_modal(None))
+        return
+    user_id, had_home = person.slack_user_id, person.home_opened_at is not None
+    held = forget_person(session, person, str(context.team_id), services.now())
+    logger.info("forgot a person of team %s at their request", context.team_id)
+    ack(response_action="update", view=forgotten_modal(held))
+    works: list[Callable[[], object]] = [
+        lambda: client.chat_postMessage(channel=user_id, **thread_note(FORGOTTEN_WORDS))
+    ]
+    if had_home:
+        works.append(lambda: client.views_publish(user_id=user_id, view=forgotten_home()))
+    defer(context, *works)
+
+
 def register(app: App) -> None:
+    app.view(View.FORGET_ME)(forget_me_submitted)
     app.view(View.REFLECTION)(reflection_submitted)
     app.view(View.ANSWER)(answer_submitted)
     app.view(View.SHIPPED)(shipped_submitted)
