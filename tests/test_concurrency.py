@@ -25,8 +25,12 @@ DUE = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)  # 09:30 in Berlin
 ZONES = ["Europe/Berlin", "Europe/Paris", "Europe/Madrid", "Europe/Rome"]  # all 09:30 at 08:30 UTC
 
 
-def tick_process(bot: Bot, at: datetime, cwd: Path, concurrency: int = 16) -> subprocess.Popen[bytes]:
+def tick_process(
+    bot: Bot, at: datetime, cwd: Path, concurrency: int = 16, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LOOPS_", "DATABASE_URL"))}
+    env.update(extra)
     env.update(
         DATABASE_URL=bot.settings.database_url,
         SLACK_BOT_TOKEN=bot.fake.bot_token,

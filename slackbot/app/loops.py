@@ -22,6 +22,8 @@ from slackbot.blocks.prompt import LOOPS_SHOWN, prompt_message
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.core.loops import LoopState, PromptAnswer, move
 from slackbot.outbox.sender import tick_clock
+from slackbot.outbox.team import owe_daily_share, team_morning
+from slackbot.store.digest import digest_channel_of
 from slackbot.store.models import Delivery, Loop, Person
 from slackbot.store.queries import (
     add_delivery,
@@ -139,14 +141,43 @@ def set_state(
     )
 
 
+def share_morning(session: Session, services: Services, person: Person, loop: Loop) -> int | None:
+    """A morning answer opened `loop`: owe it to the day's thread in the digest channel, if the
+    workspace has one and the loop is shared; the delivery, to send at once."""
+    channel = digest_channel_of(person.workspace, services.settings.default_digest_channel)
+    if channel is None or loop.private or not person.in_digest:
+        return None
+    now, settings = services.now(), services.settings
+    today, morning = team_morning(
+        session, person.workspace, settings.loops_team_tz, settings.loops_prompt_time, now
+    )
+    return owe_daily_share(
+        session,
+        person.workspace,
+        person,
+        loop,
+        channel=channel,
+        on=today,
+        thread_at=morning if now < morning else now,
+        now=now,
+    )
+
+
 def after_opening(
-    services: Services, client: WebClient, root_delivery: int | None, prompt_id: int | None
+    services: Services,
+    client: WebClient,
+    root_delivery: int | None,
+    prompt_id: int | None,
+    share: int | None = None,
 ) -> None:
-    """Post the loop's root message now (the clock retries if this fails), then refresh the prompt."""
+    """Post the loop's root message now (the clock retries if this fails), then refresh the
+    prompt; a shared answer follows in the day's thread once its root message is there."""
     if root_delivery is not None:
         services.sender.send_now(root_delivery, tick_clock(services.now()))
     if prompt_id is not None:
         refresh_prompt(services, client, prompt_id)
+    if share is not None:
+        services.sender.send_now(share, tick_clock(services.now()))
 
 
 def redraw_sent(

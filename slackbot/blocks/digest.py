@@ -15,9 +15,12 @@ from slackbot.blocks.shipment import ANSWER_EMOJI, outcome_sentence
 from slackbot.blocks.text import day, shown
 from slackbot.core.shipments import CheckinAnswer
 from slackbot.store.digest import Digest, SharedLoop, SharedShip
+from slackbot.store.models import Loop
 
 DIGEST_BLOCKS = 40
 SECTION_CHARS = 2800
+# A message longer than this is hard to read in a channel: the rest goes in the thread.
+MESSAGE_CHARS = 12_000
 
 
 def _who(slack_user_id: str) -> str:
@@ -94,7 +97,15 @@ def _sections(heading: str, lines: list[str]) -> list[Block]:
 
 
 def _split(blocks: list[Block], title: str) -> list[dict[str, Any]]:
-    chunks = [blocks[i : i + DIGEST_BLOCKS] for i in range(0, len(blocks), DIGEST_BLOCKS)]
+    chunks: list[list[Block]] = [[]]
+    size = 0
+    for block in blocks:
+        length = sum(len(t) for t in _texts([block]))
+        if chunks[-1] and (len(chunks[-1]) >= DIGEST_BLOCKS or size + length > MESSAGE_CHARS):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(block)
+        size += length
     bodies = []
     for n, chunk in enumerate(chunks):
         fallback = title if n == 0 else f"{title} (continued, {n + 1} of {len(chunks)})"
@@ -109,3 +120,23 @@ def _texts(blocks: list[Block]) -> list[str]:
         if isinstance(text, dict) and isinstance(text.get("text"), str) and block.get("type") == "section":
             texts.append(text["text"])
     return texts
+
+
+DAILY_QUESTION = "What's broken today, for whom"
+
+
+def daily_root(on: date) -> dict[str, Any]:
+    """The day's thread in the digest channel; shared morning answers are its replies."""
+    words = (
+        f"*{DAILY_QUESTION}* · {day(on)}\n"
+        "Morning answers shared with the team land in this thread as they come in."
+    )
+    return message(f"{DAILY_QUESTION}: {day(on)}", [section(words)])
+
+
+def daily_share(slack_user_id: str, loop: Loop, link: str | None) -> dict[str, Any]:
+    """One shared morning answer: who, what, for whom, and a link to their loop's thread."""
+    whom = f"\nFor: {shown(loop.for_whom, 300)}" if loop.for_whom else ""
+    where = f" · <{link}|Loop #{loop.number}>" if link else f" · Loop #{loop.number}"
+    words = f"{_who(slack_user_id)}: *{shown(loop.what, 600)}*{whom}{where}"
+    return message(f"{_who(slack_user_id)}: {shown(loop.what, 300)}", [section(words)])

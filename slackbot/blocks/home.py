@@ -15,7 +15,7 @@ from slackbot.blocks.history import figures_line, where_it_stands
 from slackbot.blocks.ids import Action
 from slackbot.blocks.kit import actions, button, context, divider, header, local_time, section
 from slackbot.blocks.prompt import unwatched_line, waiting_blocks
-from slackbot.blocks.text import loop_title
+from slackbot.blocks.text import loop_title, thread_url
 from slackbot.core.deliveries import DeliveryState
 from slackbot.core.figures import Figures
 from slackbot.core.loops import PromptAnswer, age_in_days
@@ -218,5 +218,5 @@ def thread_button(team_url: str, loop_id: int, channel: str, thread_ts: str) -> 
         "type": "button",
         "text": {"type": "plain_text", "text": "Open thread"},
         "action_id": f"{Action.LOOP_THREAD}:{loop_id}",
-        "url": f"{team_url.rstrip('/')}/archives/{channel}/p{thread_ts.replace('.', '')}",
+        "url": thread_url(team_url, channel, thread_ts),
     }

@@ -32,3 +32,8 @@ def loop_title(loop: Loop) -> str:
 def day(on: date) -> str:
     """`Tue 2 Dec`: a person's local date, as they read it."""
     return f"{on:%a %-d %b}"
+
+
+def thread_url(team_url: str, channel: str, ts: str) -> str:
+    """A message's link, in the form chat.getPermalink answers (no call per link)."""
+    return f"{team_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"

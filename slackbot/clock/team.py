@@ -1,16 +1,17 @@
-"""Planning what a workspace is owed: the weekly digest, every Monday at 09:00 team time."""
+"""Planning what a workspace is owed: the weekly digest every Monday at 09:00 team time, and
+on the team's workdays, at its morning, the day's thread for shared morning answers."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 
 from slackbot.config import Settings
 from slackbot.core.schedule import zone
-from slackbot.outbox.team import plan_digest
+from slackbot.outbox.team import plan_daily_thread, plan_digest
 from slackbot.store.db import Database
 from slackbot.store.digest import digest_channel_of, team_zone
 from slackbot.store.models import Workspace
@@ -28,6 +29,8 @@ class TeamRules:
     digest_channel: str | None
     team_tz: str | None
     day_end: time  # a Monday digest the clock could not send by then waits for next week
+    morning: time = time(9, 30)  # LOOPS_PROMPT_TIME, in the team's zone: the day's thread
+    workdays: frozenset[int] = frozenset(range(5))  # LOOPS_WORKDAYS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TeamRules:
@@ -35,11 +38,14 @@ class TeamRules:
             digest_channel=settings.default_digest_channel,
             team_tz=settings.loops_team_tz,
             day_end=settings.loops_day_end,
+            morning=settings.loops_prompt_time,
+            workdays=settings.loops_workdays,
         )
 
 
 def plan_digests(database: Database, now: datetime, rules: TeamRules) -> int:
-    """Owe each installed workspace with a digest channel this Monday's digest, once; messages added."""
+    """Owe each installed workspace with a digest channel this Monday's digest and today's
+    thread, each once; how many messages were added."""
     added = 0
     with database.transaction() as session:
         workspaces = list(session.scalars(select(Workspace).where(Workspace.uninstalled_at.is_(None))))
@@ -49,15 +55,20 @@ def plan_digests(database: Database, now: datetime, rules: TeamRules) -> int:
                 continue
             tz = zone(team_zone(session, workspace, rules.team_tz))
             local = now.astimezone(tz)
-            if local.weekday() != MONDAY:
-                continue
-            monday = local.date()
-            moment = datetime.combine(monday, DIGEST_AT, tzinfo=tz)
-            until = datetime.combine(monday, rules.day_end, tzinfo=tz)
-            if not moment <= now < max(until, moment + timedelta(hours=1)):
-                continue
-            parts = plan_digest(session, workspace, channel, monday, moment.astimezone(now.tzinfo))
-            if parts:
-                logger.info("the digest of team %s for %s: %s messages", workspace.team_id, monday, parts)
-            added += parts
+            today = local.date()
+            until = datetime.combine(today, rules.day_end, tzinfo=tz)
+            if local.weekday() == MONDAY:
+                moment = datetime.combine(today, DIGEST_AT, tzinfo=tz)
+                if moment <= now < max(until, moment + timedelta(hours=1)):
+                    parts = plan_digest(session, workspace, channel, today, moment.astimezone(UTC))
+                    if parts:
+                        logger.info(
+                            "the digest of team %s for %s: %s messages", workspace.team_id, today, parts
+                        )
+                    added += parts
+            morning = datetime.combine(today, rules.morning, tzinfo=tz)
+            if local.weekday() in rules.workdays and morning <= now < max(
+                until, morning + timedelta(hours=1)
+            ):
+                added += plan_daily_thread(session, workspace, channel, today, morning.astimezone(UTC))
     return added

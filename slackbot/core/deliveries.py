@@ -23,14 +23,22 @@ class DeliveryKind(StrEnum):
     # Owed to a workspace (no person): the weekly digest in its channel, one delivery a message;
     # key: the Monday's local date and the part (`2026-11-30#1`; #2… are replies in #1's thread).
     DIGEST = "digest"
+    # Owed to a workspace: the day's thread in the digest channel; key: the team's local date.
+    DAILY_THREAD = "daily_thread"
+    # A shared morning answer, posted in that day's thread; key: `<the thread's date>#<loop id>`.
+    DAILY_SHARE = "daily_share"
 
 
 # Deliveries owed to a workspace rather than one person (Delivery.person_id is None).
-TEAM_KINDS = frozenset({DeliveryKind.DIGEST})
+TEAM_KINDS = frozenset({DeliveryKind.DIGEST, DeliveryKind.DAILY_THREAD})
 
 
 def digest_key(monday: date, part: int) -> str:
     return f"{monday.isoformat()}#{part}"
+
+
+def share_key(on: date, loop_id: int) -> str:
+    return f"{on.isoformat()}#{loop_id}"
 
 
 def digest_part(key: str) -> tuple[date, int]:

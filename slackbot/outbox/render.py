@@ -32,6 +32,7 @@ from slackbot.core.reflection import month_span
 from slackbot.core.schedule import zone
 from slackbot.core.shipments import ShipmentState, checkin_date, checkin_moment
 from slackbot.outbox.model import Draft, Ended, Later, SendRules
+from slackbot.outbox.team import render_share
 from slackbot.store.history import forget_figures, ships_between
 from slackbot.store.models import CheckIn, Delivery, Loop, Person, Shipment, Workspace
 from slackbot.store.queries import Agenda, add_entry, checkin_ask, lock, owed, prompt_of
@@ -53,6 +54,8 @@ def render(
         return Ended(DeliveryState.SKIPPED, reason, "skipped")  # Slack cannot be asked anyway
     if kind in SHIPMENT_KINDS:
         return _render_shipment_kind(session, delivery, person, now, rules)
+    if kind is DeliveryKind.DAILY_SHARE:
+        return render_share(session, delivery, person, workspace, now)
     if kind is DeliveryKind.LOOP_ROOT:
         loop = session.get(Loop, delivery.loop_id)
         assert loop is not None and loop.person_id == person.id

@@ -19,7 +19,7 @@ from slackbot.core.shipments import ShipmentState
 from slackbot.store.models import CheckIn, Loop, Person, Shipment, Workspace
 
 # One digest names at most this many items of each kind; the rest are counted.
-DIGEST_ITEMS = 60
+DIGEST_ITEMS = 100
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from slackbot.app.context import caller, defer, person_of, services_of, session_of, workspace_of
-from slackbot.app.loops import after_opening, open_loop, post_in_thread
+from slackbot.app.loops import after_opening, open_loop, post_in_thread, share_morning
 from slackbot.app.payloads import MessageEvent, TokensRevoked, UserChange
 from slackbot.app.services import Services
 from slackbot.blocks.loop import thread_note
@@ -141,10 +141,11 @@ def _open_from_reply(
         "" if loop.for_whom else " Who is it broken for? Reply `for: …` here."
     )
     prompt_id = prompt.id
+    share = share_morning(session, services, person, loop) if root is not None else None
 
     defer(
         context,
-        lambda: after_opening(services, client, root, prompt_id),
+        lambda: after_opening(services, client, root, prompt_id, share),
         lambda: post_in_thread(client, channel, thread_ts, confirmation),
     )
 

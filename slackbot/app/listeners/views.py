@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from slackbot.app.context import caller, defer, person_of, services_of, session_of
-from slackbot.app.loops import after_opening, open_loop, refresh_prompt
+from slackbot.app.loops import after_opening, open_loop, refresh_prompt, share_morning
 from slackbot.app.payloads import (
     chosen,
     metadata,
@@ -104,7 +104,7 @@ def answer_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, clien
         prompt = None
     what = answer[Field.WHAT]
     assert what is not None
-    _, root = open_loop(
+    loop, root = open_loop(
         session,
         person,
         what=what,
@@ -116,9 +116,12 @@ def answer_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, clien
         now=services.now(),
         private=PRIVATE_LOOP in ticked(view, PRIVATE_FIELD, FIELD_INPUT),
     )
+    share = (
+        share_morning(session, services, person, loop) if root is not None and prompt is not None else None
+    )
     ack()
     prompt_to_refresh = prompt.id if prompt is not None else None
-    defer(context, lambda: after_opening(services, client, root, prompt_to_refresh))
+    defer(context, lambda: after_opening(services, client, root, prompt_to_refresh, share))
 
 
 SHIPPED_LABELS = {

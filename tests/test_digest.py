@@ -1,0 +1,234 @@
+"""The team digest and the daily thread in a channel, end to end over HTTP, on both databases.
+
+The week: Monday 23 to Sunday 29 November 2026; the digest comes on Monday 30 November at
+09:00 in Berlin (08:00 UTC). Ana shares her loops, Ben opens a private one, Carol turned
+sharing off in her settings.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from slackbot.fakeslack import FakeSlack
+from slackbot.fakeslack.state import Channel, Message
+from slackbot.store.models import Delivery, Workspace
+from tests.support.bot import Bot, BotFactory
+from tests.test_concurrency import tick_process
+from tests.test_prompt import FRIDAY, enrol, only_prompt
+from tests.test_shipped import at
+
+DIGEST_AT = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # Monday 09:00 in Berlin
+FRIDAY_PROMPT = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)  # 09:30 in Berlin
+
+
+@pytest.fixture
+def channel(fake: FakeSlack) -> Channel:
+    return fake.add_channel("product", members=[], bot_is_member=True)
+
+
+@pytest.fixture
+def team(make_bot: BotFactory, channel: Channel) -> Bot:
+    bot = make_bot(loops_digest_channel=channel.id, loops_team_tz="Europe/Berlin")
+    bot.services.clock = lambda: FRIDAY
+    return bot
+
+
+def answer_in_thread(team: Bot, user: str, text: str) -> None:
+    prompt = only_prompt(team, user)
+    team.sender.user_message(user, text, thread_ts=prompt.ts)
+    team.settle()
+
+
+def answer_in_modal(team: Bot, user: str, values: dict[str, Any]) -> None:
+    prompt = only_prompt(team, user)
+    assert team.sender.click(user, prompt, action_id="prompt_broken").status == 200
+    team.settle()
+    (modal,) = team.fake.views_of(user)
+    assert team.sender.submit_view(user, modal.id, values).status == 200
+    team.settle()
+
+
+def turn_sharing_off(team: Bot, user: str) -> None:
+    team.sender.command(user, "/loops", "settings")
+    team.settle()
+    (modal,) = team.fake.views_of(user)
+    assert team.sender.submit_view(user, modal.id, {"settings_in_digest.text": []}).status == 200
+    team.settle()
+
+
+def the_week(team: Bot) -> tuple[str, str, str]:
+    """Ana shares a loop and ships for it, Ben's loop is private, Carol shares nothing."""
+    ana = enrol(team, "ana", "Europe/Berlin")
+    ben = enrol(team, "ben", "Europe/Berlin")
+    carol = enrol(team, "carol", "Europe/Berlin")
+    turn_sharing_off(team, carol)
+    team.tick(FRIDAY_PROMPT)
+    at(team, FRIDAY_PROMPT + timedelta(minutes=5))
+    answer_in_thread(team, ana, "OTP SMS arrive late\nfor: new sign-ups in India")
+    answer_in_modal(
+        team,
+        ben,
+        {
+            "what.text": "Salary export rounds wrong",
+            "for_whom.text": "payroll admins",
+            "loop_private.text": ["private"],
+        },
+    )
+    answer_in_thread(team, carol, "Search ignores accents\nfor: French shoppers")
+    at(team, FRIDAY_PROMPT + timedelta(hours=3))
+    said = json.dumps(
+        team.command(ana, "/shipped #1 Retry the SMS provider after 10 s expect: OTP within a minute")
+    )
+    assert "Retry the SMS provider" in said
+    return ana, ben, carol
+
+
+def in_channel(team: Bot, channel: Channel, thread_ts: str | None = None) -> list[Message]:
+    return team.fake.messages(channel=channel.id, thread_ts=thread_ts)
+
+
+def digests(team: Bot, channel: Channel) -> list[Message]:
+    """The digests posted in the channel itself (their continuations are thread replies)."""
+    return [
+        m
+        for m in in_channel(team, channel)
+        if (m.text or "").startswith("Loops: the week of") and m.thread_ts in (None, m.ts)
+    ]
+
+
+def test_the_monday_digest_shows_what_is_shared_once_across_two_ticks(team: Bot, channel: Channel) -> None:
+    ana, ben, carol = the_week(team)
+    team.tick(DIGEST_AT - timedelta(minutes=1))
+    assert digests(team, channel) == [], "not before Monday 09:00 in the team's zone"
+    team.tick(DIGEST_AT)
+    team.tick(DIGEST_AT + timedelta(minutes=1))
+    (digest,) = digests(team, channel)
+    words = json.dumps(digest.blocks, ensure_ascii=False)
+    assert "the week of Mon 23 Nov" in digest.text
+    assert f"<@{ana}>: OTP SMS arrive late — for new sign-ups in India" in words
+    assert "I shipped Retry the SMS provider after 10 s; check-in on" in words
+    assert "Salary export" not in words and ben not in words, "a private loop never appears"
+    assert "Search ignores accents" not in words and carol not in words, "Carol shares nothing"
+    assert "The team's distances" in words and "Problem → ship: median" in words
+    with team.database.session() as session:
+        rows = session.scalars(select(Delivery).where(Delivery.kind == "digest")).all()
+        assert [(r.key, r.state, r.person_id) for r in rows] == [("2026-11-30#1", "sent", None)]
+    team.tick(DIGEST_AT + timedelta(days=7, hours=-8))  # next Sunday: nothing new
+    assert len(digests(team, channel)) == 1
+
+
+def test_a_long_digest_is_split_into_messages_threaded_under_the_first(team: Bot, channel: Channel) -> None:
+    people = [enrol(team, f"p{n}", "Europe/Berlin") for n in range(12)]
+    team.tick(FRIDAY_PROMPT)
+    at(team, FRIDAY_PROMPT + timedelta(minutes=5))
+    for n, user in enumerate(people):
+        prompt = only_prompt(team, user)
+        for k in range(6):
+            team.sender.user_message(
+                user, f"Problem {n}-{k} " + "x" * 200 + f"\nfor: team {k}", thread_ts=prompt.ts
+            )
+    team.settle()
+    team.tick(DIGEST_AT)
+    team.tick(DIGEST_AT + timedelta(minutes=2))
+    (first,) = digests(team, channel)
+    replies = [m for m in in_channel(team, channel, thread_ts=first.ts) if m.ts != first.ts]
+    assert replies, "the rest follows in the first message's thread"
+    everything = json.dumps([first.blocks] + [m.blocks for m in replies])
+    for n in range(12):
+        for k in range(6):
+            assert f"Problem {n}-{k} " in everything
+    for message in [first, *replies]:
+        assert len(message.blocks) <= 50
+        assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in message.blocks)
+
+
+def test_two_tick_processes_post_one_digest(team: Bot, channel: Channel, tmp_path: Path) -> None:
+    the_week(team)
+    extra = {"LOOPS_DIGEST_CHANNEL": channel.id, "LOOPS_TEAM_TZ": "Europe/Berlin"}
+    hold = team.fake.faults.add(method="chat.postMessage", kind="hold")
+    ticks = [tick_process(team, DIGEST_AT + timedelta(seconds=n), tmp_path, env=extra) for n in range(2)]
+    try:
+        team.fake.wait_for(lambda fake: len(fake.calls("chat.postMessage")) >= 1 or None, timeout=120)
+    finally:
+        hold.release()
+    outputs = [t.communicate(timeout=180)[0].decode() for t in ticks]
+    assert [t.returncode for t in ticks] == [0, 0], outputs
+    assert len(digests(team, channel)) == 1
+
+
+def test_the_daily_thread_gets_each_shared_morning_answer_as_it_arrives(team: Bot, channel: Channel) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    ben = enrol(team, "ben", "Europe/Berlin")
+    carol = enrol(team, "carol", "Europe/Berlin")
+    turn_sharing_off(team, carol)
+    team.tick(FRIDAY_PROMPT)  # 09:30 in Berlin: the team's morning too
+    (root,) = [m for m in in_channel(team, channel) if "What's broken today, for whom" in (m.text or "")]
+    assert "Fri 27 Nov" in root.text
+    at(team, FRIDAY_PROMPT + timedelta(minutes=5))
+    answer_in_thread(team, ana, "OTP SMS arrive late\nfor: new sign-ups in India")
+    replies = [m for m in in_channel(team, channel, thread_ts=root.ts) if m.ts != root.ts]
+    assert len(replies) == 1
+    assert f"<@{ana}>" in replies[0].text and "OTP SMS arrive late" in json.dumps(replies[0].blocks)
+    assert "new sign-ups in India" in json.dumps(replies[0].blocks)
+    assert "Loop #1" in json.dumps(replies[0].blocks)
+    answer_in_modal(
+        team,
+        ben,
+        {"what.text": "Salary export", "for_whom.text": "payroll", "loop_private.text": ["private"]},
+    )
+    answer_in_thread(team, carol, "Search ignores accents\nfor: French shoppers")
+    team.tick(FRIDAY_PROMPT + timedelta(minutes=10))
+    replies = [m for m in in_channel(team, channel, thread_ts=root.ts) if m.ts != root.ts]
+    assert len(replies) == 1, "private loops and people who share nothing are not named"
+    assert ben not in json.dumps([m.text for m in in_channel(team, channel)])
+    assert carol not in json.dumps([m.text for m in in_channel(team, channel)])
+
+
+def test_no_daily_thread_on_a_weekend_until_someone_shares(team: Bot, channel: Channel) -> None:
+    saturday = datetime(2026, 11, 28, 8, 30, tzinfo=UTC)
+    team.tick(saturday)
+    assert in_channel(team, channel) == []
+
+
+def test_an_admin_sets_the_digest_channel_and_someone_else_cannot(
+    make_bot: BotFactory, fake: FakeSlack
+) -> None:
+    team = make_bot()
+    team.services.clock = lambda: FRIDAY
+    boss = fake.add_user(name="boss", tz="Europe/Berlin", is_admin=True)
+    ana = fake.add_user(name="ana", tz="Europe/Berlin")
+    product = fake.add_channel("product", members=[boss.id], bot_is_member=True)
+    fake.add_channel("random", members=[boss.id], bot_is_member=False)
+
+    said = json.dumps(team.command(ana.id, f"/loops digest <#{product.id}|product>"))
+    assert "Only a workspace admin or owner" in said
+    said = json.dumps(team.command(ana.id, "/loops digest"))
+    assert "The team digest is off" in said
+    with team.database.session() as session:
+        assert all(w.digest_channel is None for w in session.scalars(select(Workspace)))
+
+    said = json.dumps(team.command(boss.id, "/loops digest #random"))
+    assert "/invite @Loops" in said
+    said = json.dumps(team.command(boss.id, "/loops digest #nowhere"))
+    assert "can't find a public channel called #nowhere" in said
+    said = json.dumps(team.command(boss.id, "/loops digest #product"))
+    assert f"<#{product.id}>" in said and "every Monday at 09:00" in said
+    with team.database.session() as session:
+        assert session.scalars(select(Workspace)).one().digest_channel == product.id
+    assert f"goes to <#{product.id}>" in json.dumps(team.command(ana.id, "/loops digest"))
+    said = json.dumps(team.command(boss.id, "/loops digest off"))
+    assert "no team digest" in said
+    with team.database.session() as session:
+        assert session.scalars(select(Workspace)).one().digest_channel is None
+
+
+def test_enrolling_says_loops_appear_in_the_digest(team: Bot, channel: Channel) -> None:
+    ana = team.fake.add_user(name="ana", tz="Europe/Berlin")
+    said = json.dumps(team.command(ana.id, "/loops start"))
+    assert f"team digest in <#{channel.id}>" in said and "/loops settings" in said
