@@ -859,7 +859,9 @@ def files_get_upload_url_external(ws: Workspace, params: Params) -> JSON:
     )
     ws.files[file.id] = file
     ws.changed()
-    return {"ok": True, "upload_url": f"{ws.base_url()}upload/{file.id}", "file_id": file.id}
+    # The team is in the URL because file ids count per workspace: two workspaces' first file
+    # are both F…1, and the bytes must land in the one that reserved the id.
+    return {"ok": True, "upload_url": f"{ws.base_url()}upload/{ws.team_id}/{file.id}", "file_id": file.id}
 
 
 @method("files.completeUploadExternal")

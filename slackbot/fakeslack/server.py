@@ -2,12 +2,17 @@
 
 The app talks to it with the real slack_sdk ``WebClient(base_url=fake.api_url)``; tests read
 what happened through the query methods here and wait on ``wait_for`` instead of sleeping.
+
+One server can host several workspaces of the same app (``add_workspace``), as Slack hosts
+every workspace an app is distributed to: a request runs against the workspace its token,
+OAuth code, refresh token, response_url or upload URL belongs to.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import email.parser
 import email.policy
 import json
@@ -18,7 +23,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .faults import Fault, Faults, RateLimiter
 from .methods import APP_TOKEN_METHODS, CLIENT_AUTH_METHODS, METHODS, Params, SlackError, response_url_post
@@ -38,7 +43,32 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, fake: FakeSlack) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
+        self.fake = fake  # the primary workspace's FakeSlack: it routes each request
+
+
+class _Host:
+    """What every workspace of one server shares: the listening socket, faults, rate limits."""
+
+    def __init__(self, clock: Callable[[], float], rate_limits: bool) -> None:
+        self.server: _Server | None = None
+        self.thread: threading.Thread | None = None
+        self.stopping = threading.Event()
+        self.faults = Faults()
+        self.rate_limits = rate_limits
+        self.limiter = RateLimiter(clock)
+        self.lock = threading.Lock()  # guards ``workspaces``
+        self.workspaces: dict[str, FakeSlack] = {}  # team id -> its FakeSlack, the primary first
+
+    @property
+    def primary(self) -> FakeSlack:
+        """The workspace the FakeSlack was constructed with: it answers what no workspace owns."""
+        with self.lock:
+            return next(iter(self.workspaces.values()))
+
+    def hosted(self) -> list[FakeSlack]:
+        """Every workspace's FakeSlack, the primary first."""
+        with self.lock:
+            return list(self.workspaces.values())
 
 
 AUTHORIZE_PATH = "/oauth/v2/authorize"
@@ -70,6 +100,12 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     return client_id, secret
 
 
+def _bearer(handler: _Handler) -> str | None:
+    """The token of an `Authorization: Bearer …` header, or None."""
+    header = handler.headers.get("Authorization") or ""
+    return header[len("Bearer ") :].strip() if header.startswith("Bearer ") else None
+
+
 class _BadRequest(Exception):
     def __init__(self, error: str) -> None:
         super().__init__(error)
@@ -93,7 +129,15 @@ def _fault_outcome(fault: Fault) -> tuple[JSON | None, int]:
 
 
 class FakeSlack:
-    """A stateful fake of one Slack workspace with one installed app."""
+    """A stateful fake of one Slack workspace with one installed app.
+
+    ``add_workspace`` hosts another workspace on the same server and returns its own FakeSlack:
+    every method of that handle reads and changes only its workspace, while the server, the app's
+    credentials, OAuth settings, faults and rate limiter are shared. Socket Mode has one server,
+    the primary's (as one app-level connection carries every workspace's events in Slack):
+    ``app_token`` is the primary's on every handle, and a Socket Mode SlackSender of a handle
+    sends that workspace's payloads over it.
+    """
 
     def __init__(
         self,
@@ -106,6 +150,7 @@ class FakeSlack:
     ) -> None:
         self.signing_secret = signing_secret
         self.clock = clock
+        self._host = _Host(clock, rate_limits)
         self.state = Workspace(
             team_id=team_id,
             team_domain=team_domain,
@@ -116,40 +161,106 @@ class FakeSlack:
         )
         # Slack's end of Socket Mode; its port opens on the first apps.connections.open.
         self.socket_mode = SocketModeServer(self.state)
-        self.faults = Faults()
-        # Off by default; when on, the tier windows and the per-channel chat.postMessage bucket
-        # both run on ``clock``, so a test moves past a 429 by advancing its fake clock.
-        self.rate_limits = rate_limits
-        self._limiter = RateLimiter(clock)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
+        self._host.workspaces[team_id] = self
+
+    @property
+    def faults(self) -> Faults:
+        """The injected failures, for every workspace of this server."""
+        return self._host.faults
+
+    @property
+    def rate_limits(self) -> bool:
+        """Off by default; when on, the tier windows and the per-channel chat.postMessage bucket
+        both run on ``clock``, so a test moves past a 429 by advancing its fake clock. One limiter
+        for every workspace of this server; each channel's bucket is its own workspace's."""
+        return self._host.rate_limits
+
+    @rate_limits.setter
+    def rate_limits(self, on: bool) -> None:
+        self._host.rate_limits = on
+
+    # ------------------------------------------------------------------ workspaces
+
+    def add_workspace(self, team_id: str, team_domain: str, team_name: str) -> FakeSlack:
+        """Host another workspace on this server, for tests of an app installed in several.
+
+        Returns its FakeSlack: same URLs, secrets and app, its own people, channels, messages,
+        views, calls and bot token. People get ids the same way in every workspace, so the first
+        person added to each has the same id, as can happen across real workspaces.
+        """
+        primary = self._host.primary
+        with self._host.lock:
+            if team_id in self._host.workspaces:
+                raise ValueError(f"workspace {team_id!r} is already hosted here")
+            # A shallow copy shares everything the workspaces share (host, Socket Mode, secret,
+            # clock) and stays right when FakeSlack grows another shared attribute.
+            handle = copy.copy(primary)
+            handle.state = Workspace(
+                team_id=team_id,
+                team_domain=team_domain,
+                team_name=team_name,
+                clock=self.clock,
+                base_url=lambda: handle.base_url,
+                oauth=primary.state.oauth,
+                verification_token=primary.state.verification_token,
+                app_token=primary.state.app_token,
+            )
+            self._host.workspaces[team_id] = handle
+        return handle
+
+    @property
+    def workspaces(self) -> list[FakeSlack]:
+        """The FakeSlack of every workspace this server hosts, the primary first."""
+        return self._host.hosted()
+
+    def workspace(self, team_id: str) -> FakeSlack:
+        """The FakeSlack of one hosted workspace, by team id."""
+        with self._host.lock:
+            return self._host.workspaces[team_id]
+
+    @property
+    def primary(self) -> FakeSlack:
+        """The workspace this server was constructed with."""
+        return self._host.primary
+
+    def authorize_link(self, link: str) -> str:
+        """An Add to Slack link (as the app's install page gives it) aimed at this workspace.
+
+        Slack's own ``team`` parameter: the authorize page then installs into this workspace,
+        the way a person signed in to several picks one.
+        """
+        parts = urlsplit(link)
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "team"]
+        query.append(("team", self.team_id))
+        return urlunsplit(parts._replace(query=urlencode(query)))
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> FakeSlack:
-        """Listen on a random loopback port, served from a daemon thread."""
-        if self._server is not None:
+        """Listen on a random loopback port, served from a daemon thread (for every workspace)."""
+        host = self._host
+        if host.server is not None:
             return self
-        self._stopping.clear()
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fakeslack", daemon=True
+        host.stopping.clear()
+        host.server = _Server(host.primary)
+        host.thread = threading.Thread(
+            target=host.server.serve_forever, kwargs={"poll_interval": 0.05}, name="fakeslack", daemon=True
         )
-        self._thread.start()
+        host.thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving; requests held by faults are released, Socket Mode connections closed."""
-        self._stopping.set()
+        """Stop serving every workspace; requests held by faults are released, Socket Mode closed."""
+        host = self._host
+        host.stopping.set()
         self.socket_mode.stop()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        if host.server is not None:
+            host.server.shutdown()
+            host.server.server_close()
+        if host.thread is not None:
+            host.thread.join(timeout=5)
+        host.server = None
+        host.thread = None
 
     def __enter__(self) -> FakeSlack:
         return self.start()
@@ -167,9 +278,10 @@ class FakeSlack:
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>/``."""
-        if self._server is None:
+        server = self._host.server
+        if server is None:
             raise RuntimeError("FakeSlack is not started; call start() first")
-        host, port = self._server.server_address[:2]
+        host, port = server.server_address[:2]
         return f"http://{host!s}:{port}/"
 
     @property
@@ -416,16 +528,54 @@ class FakeSlack:
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True
 
+    # -- routing: which hosted workspace a request is for
+
+    def _owner_of_token(self, token: str | None) -> FakeSlack:
+        """The workspace a token belongs to; the primary answers for unknown or missing ones."""
+        if token:
+            for hosted in self._host.hosted():
+                with hosted.state.lock:
+                    if token in hosted.state.tokens:
+                        return hosted
+        return self._host.primary
+
+    def _oauth_owner(self, params: JSON) -> FakeSlack:
+        """oauth.v2.access: the workspace its code was issued in or its refresh token belongs to."""
+        oauth = self.state.oauth
+        if (params.get("grant_type") or "authorization_code") == "refresh_token":
+            with oauth.lock:
+                access = oauth.refresh_tokens.get(str(params.get("refresh_token") or ""))
+            return self._owner_of_token(access)
+        with oauth.lock:
+            grant = oauth.codes.get(str(params.get("code") or ""))
+            team = grant.team_id if grant is not None else None
+        with self._host.lock:
+            found = self._host.workspaces.get(team) if team is not None else None
+        return found if found is not None else self._host.primary
+
     def _serve_authorize(self, handler: _Handler) -> None:
         """The consent page, answered at once: the person signed in presses Allow (or Cancel).
 
-        Who that person is: `fakeslack_user` in the query (the emulator's own parameter, as a
-        browser's Slack session), else the first person of the workspace. Allow sends the browser
-        to the redirect URL with a code and the state; Cancel with `error=access_denied`.
+        Which workspace: Slack's own `team` parameter (a team id), else `fakeslack_team` (the
+        emulator's), else the primary; a team this server does not host is a 400 page. Who
+        the person is: `fakeslack_user` in the query (the emulator's own parameter, as a
+        browser's Slack session), else the first person of that workspace. Allow sends the browser
+        to the redirect URL with a code (good only in that workspace) and the state; Cancel with
+        `error=access_denied`.
         """
         query = dict(parse_qsl(urlsplit(handler.path).query, keep_blank_values=True))
-        with self.state.lock:
-            oauth = self.state.oauth
+        team = query.get("team") or query.get("fakeslack_team")
+        if team:
+            with self._host.lock:
+                target = self._host.workspaces.get(team)
+            if target is None:
+                self._send(handler, 400, b"This app cannot be installed in that workspace", "text/plain")
+                return
+        else:
+            target = self._host.primary
+        ws = target.state
+        with ws.lock:
+            oauth = ws.oauth
             redirect = query.get("redirect_uri") or oauth.redirect_url
             if query.get("client_id") != oauth.client_id:
                 self._send(handler, 400, b"Invalid client_id parameter", "text/plain")
@@ -433,19 +583,21 @@ class FakeSlack:
             if not redirect:
                 self._send(handler, 400, b"No redirect URL is configured for this app", "text/plain")
                 return
-            people = [u for u in self.state.users.values() if not u.is_bot and u.id != SLACKBOT_ID]
+            people = [u for u in ws.users.values() if not u.is_bot and u.id != SLACKBOT_ID]
             user = query.get("fakeslack_user") or (people[0].id if people else "")
-            if user not in self.state.users:
+            if user not in ws.users:
                 self._send(handler, 400, b"Nobody is signed in to this workspace", "text/plain")
                 return
             state = query.get("state", "")
-            if oauth.deny_next:
+            with oauth.lock:
+                deny = oauth.deny_next
                 oauth.deny_next = False
+            if deny:
                 answer = {"error": "access_denied", "state": state}
             else:
-                code = self.state.approve_install(user, query.get("scope", ""), query.get("redirect_uri"))
+                code = ws.approve_install(user, query.get("scope", ""), query.get("redirect_uri"))
                 answer = {"code": code, "state": state}
-            self.state.changed()
+            ws.changed()
         location = redirect + ("&" if "?" in redirect else "?") + urlencode(answer)
         self._send(handler, 302, b"", "text/plain", headers={"Location": location})
 
@@ -508,96 +660,123 @@ class FakeSlack:
             return params, False
         raise _BadRequest("invalid_post_type")
 
+    def _notify_all(self) -> None:
+        """Wake waiters of every workspace: a fault's hold is the server's, not one workspace's."""
+        for hosted in self._host.hosted():
+            hosted.notify()
+
     def _serve_api(self, handler: _Handler, method: str) -> None:
         received = self.clock()
         raw = self._body(handler)
         latency, holds, fault = self.faults.take(method)
-        if latency > 0 and self._stopping.wait(latency):
+        stopping = self._host.stopping
+        if latency > 0 and stopping.wait(latency):
             return
         if holds:
-            self.notify()  # a test waiting for `hold.hits` sees the call arrive
+            self._notify_all()  # a test waiting for `hold.hits` sees the call arrive
         for hold in holds:
             while not hold.released.wait(0.05):
-                if self._stopping.is_set():
+                if stopping.is_set():
                     return
         if fault is not None and not fault.commit:
             try:
-                params = self._params(handler, raw)[0]
+                params, is_json = self._params(handler, raw)
             except _BadRequest:
-                params = {}
+                params, is_json = {}, False
+            token = _bearer(handler) or (params.get("token") if not is_json else None)
+            target = self._owner_of_token(token if isinstance(token, str) else None)
             params.pop("token", None)
             body, status = _fault_outcome(fault)
-            self._record(method, params, body, status, fault=fault.kind, received=received)
-            self._fail(handler, fault)
+            target._record(method, params, body, status, fault=fault.kind, received=received)
+            target._fail(handler, fault)
             return
-        status, answer, headers = self._api_call(handler, method, raw, fault, received)
+        target, status, answer, headers = self._api_call(handler, method, raw, fault, received)
         if fault is not None:
-            self._fail(handler, fault)
+            target._fail(handler, fault)
             return
         self._send_json(handler, status, answer, headers)
 
     def _api_call(
         self, handler: _Handler, method: str, raw: bytes, fault: Fault | None, received: float
-    ) -> tuple[int, JSON, dict[str, str]]:
-        """Authenticate, check parameter names, run the method and record the call."""
+    ) -> tuple[FakeSlack, int, JSON, dict[str, str]]:
+        """Pick the workspace, authenticate, check parameter names, run the method and record the call."""
         body: JSON
+        header = handler.headers.get("Authorization") or ""
+        token = _bearer(handler)
         try:
             params, is_json = self._params(handler, raw)
         except _BadRequest as bad:
             body = {"ok": False, "error": bad.error}
-            self._record(method, {}, body, 200, received=received)
-            return 200, body, {}
-        header = handler.headers.get("Authorization") or ""
-        token = header[len("Bearer ") :].strip() if header.startswith("Bearer ") else None
+            target = self._owner_of_token(token)
+            target._record(method, {}, body, 200, received=received)
+            return target, 200, body, {}
         query_token = dict(parse_qsl(urlsplit(handler.path).query)).get("token")
         body_token = params.pop("token", None)
         from_header = token is not None
         if token is None and not is_json and isinstance(body_token, str) and body_token:
             # A token in a JSON body is not read: Slack wants it in the Authorization header then.
             token = body_token
-        status = 200
-        headers: dict[str, str] = {}
         if method in CLIENT_AUTH_METHODS and not query_token:
             # The app's id and secret, as HTTP Basic auth (slack_sdk's way) or in the form.
             basic = _basic_credentials(header)
             if basic is not None:
                 params.setdefault("client_id", basic[0])
                 params.setdefault("client_secret", basic[1])
-            status, body, headers = self._run(method, params)
-        elif method not in METHODS:
-            body = {"ok": False, "error": "unknown_method", "req_method": method}
-        elif query_token:
+            target = self._oauth_owner(params)
+            status, body, headers = target._run(method, params)
+        else:
+            target = self._owner_of_token(token or query_token)
+            status, body, headers = target._authenticated(
+                method, params, token, bool(query_token), from_header
+            )
+        target._record(method, params, body, status, fault=fault.kind if fault else None, received=received)
+        return target, status, body, headers
+
+    def _authenticated(
+        self, method: str, params: JSON, token: str | None, query_token: bool, from_header: bool
+    ) -> tuple[int, JSON, dict[str, str]]:
+        """Slack's token checks against this workspace's tokens, then the call itself."""
+        ws = self.state
+        with ws.lock:
+            kind = ws.tokens.get(token) if token else None
+            expires = ws.token_expiry.get(token, float("inf")) if token else float("inf")
+        error: str
+        if method not in METHODS:
+            return 200, {"ok": False, "error": "unknown_method", "req_method": method}, {}
+        if query_token:
             # Apps created after 2021-02-24 may not send the token in the query string (changelog
             # 2020-11-no-more-tokens-in-querystrings-for-newly-created-apps); the fake's app is such
             # an app. The changelog names no error code; Slack answers `invalid_auth`
             # (nmaves/passport-slack-oauth2 issue 5, slack-scala-client issue 184), even when a
             # valid Authorization header comes too (slack-go/slack PR 995).
-            body = {"ok": False, "error": "invalid_auth"}
+            error = "invalid_auth"
         elif not token:
-            body = {"ok": False, "error": "not_authed"}
-        elif token not in self.state.tokens:
-            body = {"ok": False, "error": "invalid_auth"}
-        elif self.state.tokens[token] == "revoked":
-            body = {"ok": False, "error": "token_revoked"}
-        elif self.state.clock() > self.state.token_expiry.get(token, float("inf")):
-            body = {"ok": False, "error": "token_expired"}
-        elif (self.state.tokens[token] == "app") != (method in APP_TOKEN_METHODS):
-            body = {"ok": False, "error": "not_allowed_token_type"}
+            error = "not_authed"
+        elif kind is None:
+            error = "invalid_auth"
+        elif kind == "revoked":
+            error = "token_revoked"
+        elif ws.clock() > expires:
+            error = "token_expired"
+        elif (kind == "app") != (method in APP_TOKEN_METHODS):
+            error = "not_allowed_token_type"
         elif method in APP_TOKEN_METHODS and not from_header:
             # apps.connections.open: "passing it as a POST parameter will result in an error"; the
             # docs name no code, so the fake says it found no token where it looks for one.
-            body = {"ok": False, "error": "not_authed"}
+            error = "not_authed"
         else:
-            status, body, headers = self._run(method, params)
-        self._record(method, params, body, status, fault=fault.kind if fault else None, received=received)
-        return status, body, headers
+            return self._run(method, params)
+        return 200, {"ok": False, "error": error}, {}
 
     def _run(self, method: str, params: JSON) -> tuple[int, JSON, dict[str, str]]:
-        """An authenticated call: rate limits, parameter names, then the method itself."""
+        """An authenticated call in this workspace: rate limits, parameter names, then the method."""
         retry_after = None
         if self.rate_limits:
             channel = params.get("channel")
-            retry_after = self._limiter.check(method, channel if isinstance(channel, str) else None)
+            # The tier windows are the server's; a channel's bucket is its workspace's, as two
+            # workspaces' channels may share an id.
+            bucket = f"{self.team_id}/{channel}" if isinstance(channel, str) else None
+            retry_after = self._host.limiter.check(method, bucket)
         unknown = unknown_params(method, params)
         if retry_after is not None:
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
@@ -643,21 +822,26 @@ class FakeSlack:
             page = f"<html><head><title>{status} {phrase}</title></head><body>{status} {phrase}</body></html>"
             self._send(handler, status, page.encode(), "text/html")
         else:  # timeout: hold the line past the client's patience, then hang up
-            self._stopping.wait(fault.seconds)
+            self._host.stopping.wait(fault.seconds)
             handler.close_connection = True
         with self.state.lock:
             self.state.changed()
 
-    def _serve_upload(self, handler: _Handler, file_id: str) -> None:
+    def _serve_upload(self, handler: _Handler, rest: str) -> None:
+        """The bytes of a reserved file: ``upload/<team id>/<file id>`` (``upload/<file id>``: the
+        primary's), as file ids count per workspace."""
         data = self._body(handler)
-        with self.state.lock:
-            file = self.state.files.get(file_id)
-            if file is None:
-                found = False
-            else:
-                found = True
-                file.data = data
-                self.state.changed()
+        team, _, file_id = rest.rpartition("/")
+        with self._host.lock:
+            target = self._host.workspaces.get(team) if team else self._host.workspaces.get(self.team_id)
+        found = False
+        if target is not None:
+            with target.state.lock:
+                file = target.state.files.get(file_id)
+                if file is not None:
+                    found = True
+                    file.data = data
+                    target.state.changed()
         if not found:
             self._send(handler, 404, b"file not found", "text/plain")
             return
@@ -674,8 +858,16 @@ class FakeSlack:
                 payload = json.loads(raw or b"null")
         except ValueError:
             payload = raw.decode("utf-8", "replace")
-        with self.state.lock:
-            status, answer = response_url_post(self.state, rid, payload)
+        # The workspace that minted it (response_url ids carry random hex, so they never collide);
+        # an unknown one is the primary's 404 to answer and record.
+        target = self._host.primary
+        for hosted in self._host.hosted():
+            with hosted.state.lock:
+                if rid in hosted.state.response_urls:
+                    target = hosted
+                    break
+        with target.state.lock:
+            status, answer = response_url_post(target.state, rid, payload)
         self._send_json(handler, status, answer)
 
     # ------------------------------------------------------------------ conveniences for tests

@@ -473,11 +473,17 @@ class OAuthGrant:
     scopes: str
     expires_at: float
     used: bool = False
+    team_id: str = ""  # the workspace the person installed into: only its oauth.v2.access takes it
 
 
 @dataclass
 class OAuthSide:
-    """The app's distribution side: its credentials, the codes and refresh tokens out there."""
+    """The app's distribution side: its credentials, the codes and refresh tokens out there.
+
+    One per app, shared by every workspace a FakeSlack server hosts (an app has one Client ID
+    and one Redirect URL however many workspaces install it); its own lock guards it, taken
+    after a workspace's lock when both are needed.
+    """
 
     client_id: str = field(default_factory=lambda: f"{secrets.randbelow(10**12)}.{secrets.randbelow(10**13)}")
     client_secret: str = field(default_factory=lambda: secrets.token_hex(16))
@@ -490,7 +496,7 @@ class OAuthSide:
     codes: dict[str, OAuthGrant] = field(default_factory=dict)
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token -> its access token
     deny_next: bool = False  # the next person at the authorize page presses Cancel
-    granted: set[str] = field(default_factory=set)  # the scopes installs granted (a refresh keeps them)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
 
 class Workspace:
@@ -505,7 +511,13 @@ class Workspace:
         clock: Callable[[], float],
         base_url: Callable[[], str],
         socket_url: Callable[[], str] | None = None,
+        oauth: OAuthSide | None = None,
+        verification_token: str | None = None,
+        app_token: str | None = None,
     ) -> None:
+        """``oauth``, ``verification_token`` and ``app_token`` are the app's, given when another
+        workspace of the same server already has them; a given ``app_token`` stays that one's to
+        answer for (it is not a token of this workspace)."""
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)
         self.clock = clock
@@ -518,11 +530,15 @@ class Workspace:
         self.app_id = "A0LOOPSAPP1"
         self.bot_id = "B0LOOPSBOT1"
         self.bot_user_id = "U0BOTLOOPS1"
-        self.verification_token = secrets.token_hex(12)
+        self.verification_token = verification_token or secrets.token_hex(12)
         self.bot_token = new_bot_token()
         # The app-level token Socket Mode connects with: xapp-1-<app id>-<number>-<hex>.
-        self.app_token = f"xapp-1-{self.app_id}-{secrets.randbelow(10**13)}-{secrets.token_hex(32)}"
-        self.tokens: dict[str, str] = {self.bot_token: "bot", self.app_token: "app"}  # or "revoked"
+        self.app_token = (
+            app_token or f"xapp-1-{self.app_id}-{secrets.randbelow(10**13)}-{secrets.token_hex(32)}"
+        )
+        self.tokens: dict[str, str] = {self.bot_token: "bot"}  # or "revoked"
+        if app_token is None:
+            self.tokens[self.app_token] = "app"
         self.token_expiry: dict[str, float] = {}  # rotating tokens: when each stops working
         self.tickets: dict[str, Ticket] = {}
         self.users: dict[str, User] = {}
@@ -540,7 +556,8 @@ class Workspace:
         self.response_posts: list[ResponsePost] = []
         self.triggers: dict[str, Trigger] = {}
         self.calls: list[Call] = []
-        self.oauth = OAuthSide()
+        self.oauth = oauth if oauth is not None else OAuthSide()
+        self.granted: set[str] = set()  # the scopes installs here granted (a refresh keeps them)
         self._user_seq = itertools.count(1)
         self._channel_seq = itertools.count(1)
         self._trigger_seq = itertools.count(10_001)
@@ -728,7 +745,9 @@ class Workspace:
     def approve_install(self, user_id: str, scopes: str, redirect_uri: str | None) -> str:
         """The person pressed Allow: a code for the app's redirect URL, good once for ten minutes."""
         code = f"{secrets.randbelow(10**12)}.{secrets.randbelow(10**13)}.{secrets.token_hex(32)}"
-        self.oauth.codes[code] = OAuthGrant(user_id, redirect_uri, scopes, self.clock() + 600)
+        grant = OAuthGrant(user_id, redirect_uri, scopes, self.clock() + 600, team_id=self.team_id)
+        with self.oauth.lock:
+            self.oauth.codes[code] = grant
         return code
 
     def _new_bot_token(self) -> str:
@@ -754,20 +773,27 @@ class Workspace:
         }
         if self.oauth.token_rotation:
             refresh = f"xoxe-1-{secrets.token_hex(48)}"
-            self.oauth.refresh_tokens[refresh] = token
+            with self.oauth.lock:
+                self.oauth.refresh_tokens[refresh] = token
             answer["refresh_token"] = refresh
             answer["expires_in"] = self.oauth.expires_in
         return answer
 
     def exchange_code(self, code: str, redirect_uri: str | None) -> dict[str, Any]:
         """oauth.v2.access with a code: a new bot token for this workspace (the old ones stay good)."""
-        grant = self.oauth.codes.get(code)
-        if grant is None or grant.used or self.clock() > grant.expires_at:
-            return {"ok": False, "error": "invalid_code"}
-        if grant.redirect_uri is not None and redirect_uri != grant.redirect_uri:
-            return {"ok": False, "error": "bad_redirect_uri"}
-        grant.used = True
-        self.oauth.granted |= {scope for scope in grant.scopes.split(",") if scope}
+        with self.oauth.lock:
+            grant = self.oauth.codes.get(code)
+            if (
+                grant is None
+                or grant.used
+                or grant.team_id != self.team_id
+                or self.clock() > grant.expires_at
+            ):
+                return {"ok": False, "error": "invalid_code"}
+            if grant.redirect_uri is not None and redirect_uri != grant.redirect_uri:
+                return {"ok": False, "error": "bad_redirect_uri"}
+            grant.used = True
+        self.granted |= {scope for scope in grant.scopes.split(",") if scope}
         self.changed()
         answer = self._token_answer(self._new_bot_token(), grant.scopes)
         answer["authed_user"] = {"id": grant.user_id}
@@ -776,12 +802,17 @@ class Workspace:
     def refresh_token_grant(self, refresh: str) -> dict[str, Any]:
         """oauth.v2.access with grant_type=refresh_token: a new pair. The fake takes each refresh
         token once (the old access token stays good until it expires), so an app that does not
-        keep the new refresh token fails at its next refresh instead of working by luck."""
-        old = self.oauth.refresh_tokens.pop(refresh, None)
-        if old is None or self.tokens.get(old) == "revoked":
+        keep the new refresh token fails at its next refresh instead of working by luck. A refresh
+        token of another workspace is not this one's to spend: refused, and left alone."""
+        with self.oauth.lock:
+            old = self.oauth.refresh_tokens.get(refresh)
+            if old is None or old not in self.tokens:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            del self.oauth.refresh_tokens[refresh]
+        if self.tokens.get(old) == "revoked":
             return {"ok": False, "error": "invalid_refresh_token"}
         self.changed()
-        return self._token_answer(self._new_bot_token(), ",".join(sorted(self.oauth.granted)))
+        return self._token_answer(self._new_bot_token(), ",".join(sorted(self.granted)))
 
     def mint_trigger(self, user_id: str, view_id: str | None = None) -> Trigger:
         """A trigger_id for something the user just did."""

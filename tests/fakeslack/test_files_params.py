@@ -45,9 +45,9 @@ def test_files_upload_v2_to_a_channel_without_the_bot(fake: FakeSlack, client: W
     assert caught.value.response["error"] == "not_in_channel"
 
 
-def test_completing_an_upload_whose_bytes_never_came(client: WebClient) -> None:
+def test_completing_an_upload_whose_bytes_never_came(fake: FakeSlack, client: WebClient) -> None:
     reserved = client.files_getUploadURLExternal(filename="a.txt", length=3)
-    assert reserved["upload_url"].endswith("/upload/" + reserved["file_id"])
+    assert reserved["upload_url"].endswith(f"/upload/{fake.team_id}/{reserved['file_id']}")
     with pytest.raises(SlackApiError) as caught:
         client.files_completeUploadExternal(files=[{"id": reserved["file_id"], "title": "A"}])
     assert caught.value.response["error"] == "file_not_found"

@@ -182,6 +182,20 @@ def test_a_command_acked_in_time_shows_its_payload_to_the_person(
     assert (shown.text, shown.source) == ("you said help", "ack")
 
 
+def test_a_hosted_workspaces_command_travels_over_the_apps_one_socket(
+    fake: FakeSlack, app: SocketApp
+) -> None:
+    """One app-level connection carries every workspace's payloads, as in Slack."""
+    other = fake.add_workspace("T0OTHER", "other-demo", "Other Demo")
+    person = other.add_user("ana")
+    assert other.app_token == fake.app_token
+    app.answer = lambda request: {"text": f"hello {request.payload['team_id']}"}
+    reply = SlackSender(other, mode="socket").command(person.id, "/loops", "help")
+    assert (reply.status, reply.json()) == (200, {"text": "hello T0OTHER"})
+    assert [m.text for m in other.ephemeral_for(person.id)] == ["hello T0OTHER"]
+    assert fake.ephemeral_for(person.id) == []
+
+
 def test_a_command_not_acked_in_3_seconds_fails_for_the_person_and_is_not_retried(
     fake: FakeSlack, app: SocketApp, socket_sender: SlackSender, ana: User
 ) -> None:
