@@ -53,6 +53,7 @@ class Demo:
         self.sender = SlackSender(fake, app_url=f"{url}/slack/events")
         self.people: dict[str, User] = {}
         self.problems: list[str] = []
+        self.channel = settings.loops_digest_channel or ""
 
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")
@@ -121,6 +122,14 @@ class Demo:
         channel = self.fake.dm_channel_id(self.people[name].id)
         self.show(render_conversation(self.fake.messages(channel=channel, thread_ts=root.ts), self.author))
 
+    def show_channel(self, top: list[Message]) -> None:
+        """These messages of the team channel, each with its thread."""
+        everything = self.fake.messages(channel=self.channel)
+        roots = {m.ts for m in top}
+        shown = [m for m in everything if m.ts in roots or (m.thread_ts in roots)]
+        self.say("   in #product:")
+        self.show(render_conversation(shown, self.author))
+
     def show_dm(self, name: str) -> None:
         self.say(f"   {name}'s DM with Loops now reads:")
         self.show(render_conversation(self.dm(name), self.author))
@@ -136,12 +145,16 @@ def run_demo(out: TextIO) -> int:
         url = f"sqlite:///{folder}/demo.db"
         database = Database(url)
         upgrade(database)
+        # The team's channel: the daily thread and Monday's digest go there.
+        product = fake.add_channel("product", members=[], bot_is_member=True)
         settings = Settings(
             _env_file=None,
             slack_bot_token=fake.bot_token,
             slack_signing_secret=fake.signing_secret,
             slack_api_url=fake.api_url,
             database_url=url,
+            loops_digest_channel=product.id,
+            loops_team_tz="Europe/Berlin",
         )
         services = build_services(settings, database, delivery_client(settings))
         server = HttpServer(wsgi_app(settings, database, services)).start()
@@ -230,6 +243,10 @@ def _morning(demo: Demo) -> None:
     demo.show_dm("ben")
     nudges = [m for m in demo.dm("ben") if "Still there?" in m.text]
     demo.expect(len(nudges) == 1, f"ben got {len(nudges)} nudges")
+    daily = [m for m in demo.fake.messages(channel=demo.channel) if "What's broken today" in m.text]
+    demo.expect(len(daily) == 1, f"{len(daily)} daily threads on Friday, expected 1")
+    demo.say("   the team's daily thread, opened at 09:30 in Berlin; each shared answer joined it:")
+    demo.show_channel(daily)
 
     monday = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
     demo.step(monday, "Monday, 09:30 in Berlin: the prompt reviews ana's open loop")
@@ -365,3 +382,12 @@ def _closing_the_loop(demo: Demo, loop: Message) -> None:
     if home is not None:
         demo.show(render_view(home.payload))
         demo.expect("Your last four weeks" in str(home.payload), "the Home tab has no squares")
+    digests = [
+        m
+        for m in demo.fake.messages(channel=demo.channel)
+        if m.text.startswith("Loops: the week of") and m.thread_ts in (None, m.ts)
+    ]
+    demo.expect(len(digests) == 2, f"{len(digests)} Monday digests, expected 2 (30 November, 7 December)")
+    if digests:
+        demo.say("\n   Monday 09:00 in Berlin, Loops also posted the team digest of last week:")
+        demo.show_channel(digests[-1:])

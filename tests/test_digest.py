@@ -144,6 +144,7 @@ def test_a_long_digest_is_split_into_messages_threaded_under_the_first(team: Bot
         for k in range(6):
             assert f"Problem {n}-{k} " in everything
     for message in [first, *replies]:
+        assert message.blocks is not None
         assert len(message.blocks) <= 50
         assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in message.blocks)
 
@@ -232,3 +233,21 @@ def test_enrolling_says_loops_appear_in_the_digest(team: Bot, channel: Channel) 
     ana = team.fake.add_user(name="ana", tz="Europe/Berlin")
     said = json.dumps(team.command(ana.id, "/loops start"))
     assert f"team digest in <#{channel.id}>" in said and "/loops settings" in said
+
+
+def test_forget_me_takes_the_persons_answers_out_of_the_daily_thread(team: Bot, channel: Channel) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    ben = enrol(team, "ben", "Europe/Berlin")
+    team.tick(FRIDAY_PROMPT)
+    at(team, FRIDAY_PROMPT + timedelta(minutes=5))
+    answer_in_thread(team, ana, "OTP SMS arrive late\nfor: new sign-ups in India")
+    answer_in_thread(team, ben, "Invoices show the wrong VAT\nfor: German customers")
+    (root,) = [m for m in in_channel(team, channel) if "What's broken today" in (m.text or "")]
+    assert len([m for m in in_channel(team, channel, thread_ts=root.ts) if m.ts != root.ts]) == 2
+    team.sender.command(ana, "/loops", "forget-me")
+    team.settle()
+    (modal,) = team.fake.views_of(ana)
+    team.sender.submit_view(ana, modal.id)
+    team.settle()
+    left = [m for m in in_channel(team, channel, thread_ts=root.ts) if m.ts != root.ts]
+    assert [ben in m.text for m in left] == [True], "only Ben's answer is left"

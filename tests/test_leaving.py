@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -32,7 +33,7 @@ from tests.test_install import install, oauth_bot
 from tests.test_prompt import FRIDAY, enrol
 from tests.test_shipped import MONDAY, WEDNESDAY_DUE, at, checkins, ship_quick, with_loop
 
-PEOPLE_TABLES: tuple[type[Base], ...] = (
+PEOPLE_TABLES: tuple[type[Any], ...] = (
     Person,
     Loop,
     Entry,
@@ -43,6 +44,8 @@ PEOPLE_TABLES: tuple[type[Base], ...] = (
     SearchTerm,
     PersonFigures,
 )
+
+ALL_TABLES: tuple[type[Any], ...] = (*PEOPLE_TABLES, Workspace)
 
 
 @pytest.fixture
@@ -99,7 +102,7 @@ def test_an_uninstall_withdraws_everything_owed_and_the_clock_deletes_the_data_a
 
     report = team.tick(MONDAY + timedelta(days=30))
     assert report.purged == [team.fake.team_id]
-    for model in (*PEOPLE_TABLES, Workspace):
+    for model in ALL_TABLES:
         assert rows(team.database, model) == 0, model.__name__
     assert team.fake.calls() == []
 
@@ -137,7 +140,7 @@ def test_a_retention_of_zero_deletes_at_once(make_bot: BotFactory) -> None:
     team.services.clock = lambda: FRIDAY
     _ana, _loop = with_loop(team)
     uninstall(team)
-    for model in (*PEOPLE_TABLES, Workspace):
+    for model in ALL_TABLES:
         assert rows(team.database, model) == 0, model.__name__
 
 

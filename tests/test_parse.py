@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 from slackbot.core.parse import (
     LOOPS_SUBCOMMANDS,
     Answer,
+    ChannelRef,
     escape,
     parse_answer,
+    parse_channel,
     parse_loops_command,
     unescape,
 )
@@ -344,3 +346,34 @@ def test_what_and_for_whom_round_trip(reply: _Reply) -> None:
     """What, for whom and evidence come back exactly as typed, without the separators between them."""
     answer = parse_answer(escape(reply.typed))
     assert answer == reply.expected
+
+
+@given(
+    st.from_regex(r"[CG][A-Z0-9]{8,12}", fullmatch=True),
+    st.text(alphabet="abcdefghij-_0123456789", max_size=20),
+)
+def test_a_channel_mention_or_id_is_read_as_its_id(channel_id: str, name: str) -> None:
+    assert parse_channel(f"<#{channel_id}|{name}>") == ChannelRef(id=channel_id)
+    assert parse_channel(f"<#{channel_id}>") == ChannelRef(id=channel_id)
+    assert parse_channel(f"  {channel_id} ") == ChannelRef(id=channel_id)
+
+
+@given(st.from_regex(r"[a-z0-9][a-z0-9_\-]{0,40}", fullmatch=True))
+def test_a_channel_name_needs_its_hash(name: str) -> None:
+    assert parse_channel(f"#{name}") == ChannelRef(name=name)
+    assert parse_channel(f"#{name.upper()}") == ChannelRef(name=name)
+
+
+@given(st.text(max_size=60))
+def test_anything_else_is_no_channel_and_never_raises(typed: str) -> None:
+    found = parse_channel(typed)
+    if found is not None:
+        assert found.off or found.id or found.name
+        if found.name is not None:
+            assert typed.strip().startswith("#")
+
+
+def test_off_turns_the_digest_off() -> None:
+    assert parse_channel(" Off ") == ChannelRef(off=True)
+    assert parse_channel("#") is None
+    assert parse_channel("general") is None, "a bare word could be a typo of anything"

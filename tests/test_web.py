@@ -57,24 +57,30 @@ def test_loops_help_round_trip(bot: Bot) -> None:
     body = reply.json()
     assert body["response_type"] == "ephemeral"
     shown = json.dumps(body["blocks"])
-    for usage in ("/loops start", "/loops pause", "/loops export", "/shipped"):
+    for usage in (
+        "/loops start",
+        "/loops pause",
+        "/loops export",
+        "/loops forget-me",
+        "/loops digest",
+        "/shipped",
+    ):
         assert usage in shown
-    assert "not built yet" in shown, "help must say plainly what does not work yet"
     with bot.database.session() as session:
         person = session.scalars(select(Person)).one()
         assert person.slack_user_id == ana.id
         assert person.workspace.team_id == bot.fake.team_id
 
 
-def test_not_built_yet_is_said_plainly_and_changes_nothing(bot: Bot) -> None:
+def test_digest_with_no_channel_named_changes_nothing(bot: Bot) -> None:
     ana = bot.fake.add_user(name="ana")
-    for command, text_typed in [("/loops", "forget-me"), ("/loops", "digest #general")]:
-        reply = bot.sender.command(ana.id, command, text_typed)
+    for typed in ("digest", "digest ???", "digest #general"):
+        reply = bot.sender.command(ana.id, "/loops", typed)
         assert reply.status == 200
-        body = reply.json()
-        assert body["response_type"] == "ephemeral"
-        assert "isn't built yet" in body["text"]
-    assert count(bot, Person) == 0, "a refused request changes nothing"
+        assert reply.json()["response_type"] == "ephemeral"
+    assert "isn't a channel I can read" in bot.sender.command(ana.id, "/loops", "digest ???").json()["text"]
+    with bot.database.session() as session:
+        assert all(w.digest_channel is None for w in session.scalars(select(Workspace)))
 
 
 def test_unknown_subcommand_is_refused_with_escaped_echo(bot: Bot) -> None:

@@ -1,4 +1,4 @@
-"""What `/loops help` shows: every subcommand, and plainly which ones are not built yet."""
+"""What `/loops help` shows: every subcommand, with an example."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ def help_message(heading: str | None = None) -> dict[str, Any]:
     """Every subcommand; `heading` (safe mrkdwn) first, when the person typed something unknown."""
     lines = []
     for sub in LOOPS_SUBCOMMANDS:
-        note = "" if sub.available else " _(not built yet)_"
-        lines.append(f"• `{sub.usage}`: {sub.summary}{note}")
+        lines.append(f"• `{sub.usage}`: {sub.summary}")
     shipped = (
         "• `/shipped [what you shipped]`: record a fix, what should change, and when to look\n"
         "• `/shipped #12 &lt;what&gt; expect: &lt;change&gt;`: the same in one line, for Loop #12"

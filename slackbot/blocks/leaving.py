@@ -43,8 +43,9 @@ def forget_me_modal(held: Holdings) -> dict[str, Any]:
                 "to our DM as CSV and JSON."
             ),
             context(
-                "Messages already in your DM with Loops stay in Slack. Loops stops messaging you; "
-                "`/loops start` begins again from nothing."
+                "Your morning answers in the team's daily thread are deleted too. Messages in your "
+                "DM with Loops, and team digests already posted, stay in Slack. Loops stops "
+                "messaging you; `/loops start` begins again from nothing."
             ),
         ],
     }

@@ -27,13 +27,3 @@ class InvalidFields(InvalidInput):
     def __init__(self, fields: dict[str, str]) -> None:
         super().__init__(next(iter(fields.values())))
         self.fields = dict(fields)
-
-
-class NotBuiltYet(LoopsError):
-    """A promised feature that does not exist yet; said plainly rather than faked."""
-
-    def __init__(self, feature: str) -> None:
-        super().__init__(
-            f"{feature} isn't built yet. Nothing was changed. Try `/loops help` to see what works today."
-        )
-        self.feature = feature

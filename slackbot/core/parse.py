@@ -30,41 +30,37 @@ class Subcommand:
     name: str
     usage: str
     summary: str
-    available: bool
 
 
 LOOPS_SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
-        "history", "/loops", "your open loops, what you shipped and what changed, how long it takes", True
+        "history", "/loops", "your open loops, what you shipped and what changed, how long it takes",
     ),
-    Subcommand("help", "/loops help", "this list", True),
-    Subcommand("start", "/loops start", "get the morning prompt on your workdays", True),
-    Subcommand("stop", "/loops stop", "stop the morning prompt", True),
-    Subcommand("pause", "/loops pause [until 2026-12-24 | 3 days]", "no prompts for a while", True),
-    Subcommand("resume", "/loops resume", "prompts again after a pause", True),
+    Subcommand("help", "/loops help", "this list"),
+    Subcommand("start", "/loops start", "get the morning prompt on your workdays"),
+    Subcommand("stop", "/loops stop", "stop the morning prompt"),
+    Subcommand("pause", "/loops pause [until 2026-12-24 | 3 days]", "no prompts for a while"),
+    Subcommand("resume", "/loops resume", "prompts again after a pause"),
     Subcommand(
         "settings",
         "/loops settings",
         "your prompt time, workdays, time zone, reminder and check-in wait",
-        True,
     ),
-    Subcommand("export", "/loops export", "all your loops, as CSV and JSON files in our DM", True),
-    Subcommand("show", "/loops 12", "the whole story of loop #12", True),
-    Subcommand("open", "/loops open", "only your open loops, all of them", True),
-    Subcommand("closed", "/loops closed", "your closed loops, each as one sentence", True),
+    Subcommand("export", "/loops export", "all your loops, as CSV and JSON files in our DM"),
+    Subcommand("show", "/loops 12", "the whole story of loop #12"),
+    Subcommand("open", "/loops open", "only your open loops, all of them"),
+    Subcommand("closed", "/loops closed", "your closed loops, each as one sentence"),
     Subcommand(
         "month",
         "/loops month [2026-11]",
         "what you shipped in a month, what changed, and your reflection on it",
-        True,
     ),
-    Subcommand("search", "/loops search checkout", "your loops that mention these words", True),
-    Subcommand("forget-me", "/loops forget-me", "delete everything Loops holds about you", True),
+    Subcommand("search", "/loops search checkout", "your loops that mention these words"),
+    Subcommand("forget-me", "/loops forget-me", "delete everything Loops holds about you"),
     Subcommand(
         "digest",
         "/loops digest #channel",
         "where the weekly team digest goes (admins choose; `off` stops it)",
-        True,
     ),
 )
 

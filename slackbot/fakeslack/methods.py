@@ -378,6 +378,34 @@ def conversations_members(ws: Workspace, params: Params) -> JSON:
     return {"ok": True, "members": page, "response_metadata": {"next_cursor": next_cursor}}
 
 
+def _with_membership(ws: Workspace, channel: Channel) -> JSON:
+    return {**channel.to_api(), "is_member": ws.bot_user_id in channel.members}
+
+
+@method("conversations.info")
+def conversations_info(ws: Workspace, params: Params) -> JSON:
+    """One conversation, with whether the bot is in it (`is_member`)."""
+    channel = _existing_channel(ws, params.text("channel"))
+    return {"ok": True, "channel": _with_membership(ws, channel)}
+
+
+@method("conversations.list")
+def conversations_list(ws: Workspace, params: Params) -> JSON:
+    """The workspace's public channels (the only `types` the fake has besides DMs), cursor-paged."""
+    types = set((params.text("types") or "public_channel").split(","))
+    channels = [
+        c
+        for c in ws.channels.values()
+        if not c.is_im
+        and "public_channel" in types
+        and not (params.flag("exclude_archived") and c.is_archived)
+    ]
+    if "im" in types:
+        channels += [c for c in ws.channels.values() if c.is_im]
+    page, next_cursor = _offset_page([_with_membership(ws, c) for c in channels], params, "channels", 100)
+    return {"ok": True, "channels": page, "response_metadata": {"next_cursor": next_cursor}}
+
+
 def _ts_param(params: Params, name: str, error: str) -> int | None:
     raw = params.text(name)
     if raw is None or raw == "":

@@ -33,6 +33,8 @@ IMPLEMENTED_METHODS: tuple[str, ...] = (
     "chat.postMessage",
     "chat.update",
     "conversations.history",
+    "conversations.info",
+    "conversations.list",
     "conversations.members",
     "conversations.open",
     "conversations.replies",

@@ -354,9 +354,11 @@ class FakeSlack:
         real_name: str | None = None,
         is_bot: bool = False,
         deleted: bool = False,
+        is_admin: bool = False,
+        is_owner: bool = False,
     ) -> User:
         """A member; tz_label/tz_offset are computed at the fake's clock."""
-        return self.state.add_user(name, tz, real_name, is_bot, deleted)
+        return self.state.add_user(name, tz, real_name, is_bot, deleted, is_admin, is_owner)
 
     def update_user(
         self,

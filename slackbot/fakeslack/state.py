@@ -119,6 +119,8 @@ class User:
     app_id: str | None = None
     email: str | None = None
     updated: int = 0
+    is_admin: bool = False  # a workspace admin (users.info says so; owners are admins too)
+    is_owner: bool = False
 
     def to_api(self) -> JSON:
         """The user object as users.info and users.list return it."""
@@ -147,8 +149,8 @@ class User:
             "tz_label": self.tz_label,
             "tz_offset": self.tz_offset,
             "profile": profile,
-            "is_admin": False,
-            "is_owner": False,
+            "is_admin": self.is_admin or self.is_owner,
+            "is_owner": self.is_owner,
             "is_primary_owner": False,
             "is_restricted": False,
             "is_ultra_restricted": False,
@@ -170,6 +172,7 @@ class Channel:
     user: str | None = None  # the other party of a DM
     members: list[str] = field(default_factory=list)
     last_ts: int = 0  # microseconds of the newest ts handed out here
+    is_archived: bool = False
 
     def to_api(self) -> JSON:
         """The conversation object of conversations.open (return_im) and friends."""
@@ -190,7 +193,7 @@ class Channel:
             "is_group": False,
             "is_im": False,
             "is_private": False,
-            "is_archived": False,
+            "is_archived": self.is_archived,
             "created": self.created,
             "num_members": len(self.members),
         }
@@ -608,6 +611,8 @@ class Workspace:
         real_name: str | None,
         is_bot: bool,
         deleted: bool,
+        is_admin: bool = False,
+        is_owner: bool = False,
     ) -> User:
         """Create a member with a Slack-looking id."""
         with self.lock:
@@ -629,6 +634,8 @@ class Workspace:
                 bot_id=self.ids.next("B") if is_bot else None,
                 email=None if is_bot else f"{name}@{self.team_domain}.example",
                 updated=int(now),
+                is_admin=is_admin,
+                is_owner=is_owner,
             )
             self.users[uid] = user
             self.changed()

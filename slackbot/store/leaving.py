@@ -14,7 +14,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from slackbot.core.deliveries import PERSON_GONE_REASON, WORKSPACE_GONE_REASON, DeliveryState
+from slackbot.core.deliveries import (
+    PERSON_GONE_REASON,
+    WORKSPACE_GONE_REASON,
+    DeliveryKind,
+    DeliveryState,
+)
 from slackbot.store.models import (
     CheckIn,
     Delivery,
@@ -103,6 +108,18 @@ def holdings_of(session: Session, person: Person) -> Holdings:
         deliveries=count(Delivery),
         reflections=count(Reflection),
     )
+
+
+def shared_posts(session: Session, person: Person) -> list[tuple[str, str]]:
+    """(channel, ts) of what Loops posted about the person in a team channel (the daily thread)."""
+    rows = session.execute(
+        select(Delivery.channel, Delivery.slack_ts).where(
+            Delivery.person_id == person.id,
+            Delivery.kind == DeliveryKind.DAILY_SHARE,
+            Delivery.slack_ts.is_not(None),
+        )
+    )
+    return [(str(channel), str(ts)) for channel, ts in rows if channel and ts]
 
 
 def delete_people(session: Session, person_ids: list[int]) -> int:

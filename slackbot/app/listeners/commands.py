@@ -29,7 +29,7 @@ from slackbot.blocks.leaving import forget_me_modal
 from slackbot.blocks.modals import settings_modal, shipped_modal
 from slackbot.blocks.shipment import shipped_confirmation
 from slackbot.core.enrolment import schedule_for
-from slackbot.core.errors import InvalidInput, NotBuiltYet
+from slackbot.core.errors import InvalidInput
 from slackbot.core.loops import SHIPPABLE
 from slackbot.core.parse import FIELD_LIMIT, parse_loops_command, parse_shipped
 from slackbot.outbox.profile import fetch_profile
@@ -45,8 +45,6 @@ def loops(
 ) -> None:
     request = parse_loops_command(command.get("text", ""))
     name = request.subcommand.name
-    if not request.subcommand.available:
-        raise NotBuiltYet(f"`{request.subcommand.usage}`")
     if name == "settings":
         # Slack first, while nothing is written: the form opens from what is stored (or the defaults).
         client.views_open(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -58,7 +59,7 @@ from slackbot.core.parse import FIELD_LIMIT, check_field
 from slackbot.core.schedule import WEEKDAYS, known_zone
 from slackbot.core.shipments import ASK_AGAIN, CheckinAnswer, ShipmentState, Wait, parse_wait
 from slackbot.outbox.profile import fetch_profile
-from slackbot.store.leaving import forget_person
+from slackbot.store.leaving import forget_person, shared_posts
 from slackbot.store.models import Delivery, Loop, Reflection
 from slackbot.store.queries import (
     checkin_of,
@@ -413,6 +414,7 @@ def forget_me_submitted(ack: Ack, context: BoltContext, client: WebClient) -> No
         ack(response_action="update", view=forgotten_modal(None))
         return
     user_id, had_home = person.slack_user_id, person.home_opened_at is not None
+    in_channels = shared_posts(session, person)
     held = forget_person(session, person, str(context.team_id), services.now())
     logger.info("forgot a person of team %s at their request", context.team_id)
     ack(response_action="update", view=forgotten_modal(held))
@@ -421,6 +423,9 @@ def forget_me_submitted(ack: Ack, context: BoltContext, client: WebClient) -> No
     ]
     if had_home:
         works.append(lambda: client.views_publish(user_id=user_id, view=forgotten_home()))
+    # What the daily thread showed of theirs goes too (each on its own: one already gone
+    # must not keep the others).
+    works += [partial(client.chat_delete, channel=channel, ts=ts) for channel, ts in in_channels]
     defer(context, *works)
 
 
