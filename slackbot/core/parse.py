@@ -34,7 +34,9 @@ class Subcommand:
 
 LOOPS_SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
-        "history", "/loops", "your open loops, what you shipped and what changed, how long it takes",
+        "history",
+        "/loops",
+        "your open loops, what you shipped and what changed, how long it takes",
     ),
     Subcommand("help", "/loops help", "this list"),
     Subcommand("start", "/loops start", "get the morning prompt on your workdays"),

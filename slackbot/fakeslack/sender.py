@@ -294,9 +294,8 @@ class SlackSender:
         ``retry_reason: timeout``) up to ``event_retries`` times while no ack comes; a given
         ``retry_num`` sends that one retry only, as a test playing Slack's retry by hand wants.
         """
-        ws = self._ws
         now = self.fake.clock()
-        eid = event_id or ws.ids.next("Ev", 10)
+        eid = event_id or self.fake.new_event_id()
         context = base64.urlsafe_b64encode(
             json.dumps({"team_id": self.fake.team_id, "app_id": self.fake.app_id}).encode()
         ).decode()

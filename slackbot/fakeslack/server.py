@@ -29,7 +29,7 @@ from .faults import Fault, Faults, RateLimiter
 from .methods import APP_TOKEN_METHODS, CLIENT_AUTH_METHODS, METHODS, Params, SlackError, response_url_post
 from .params import unknown_params
 from .socket_mode import SocketModeServer
-from .state import JSON, SLACKBOT_ID, Call, Channel, File, Message, User, View, Workspace, tz_facts
+from .state import JSON, SLACKBOT_ID, Call, Channel, File, IdMint, Message, User, View, Workspace, tz_facts
 
 T = TypeVar("T")
 
@@ -58,6 +58,8 @@ class _Host:
         self.limiter = RateLimiter(clock)
         self.lock = threading.Lock()  # guards ``workspaces``
         self.workspaces: dict[str, FakeSlack] = {}  # team id -> its FakeSlack, the primary first
+        # Slack's event_id is unique across all workspaces (apps dedupe on it alone).
+        self.event_ids = IdMint()
 
     @property
     def primary(self) -> FakeSlack:
@@ -222,6 +224,11 @@ class FakeSlack:
     def primary(self) -> FakeSlack:
         """The workspace this server was constructed with."""
         return self._host.primary
+
+    def new_event_id(self) -> str:
+        """An Events API `event_id`, unique across every workspace this server hosts."""
+        with self._host.lock:
+            return self._host.event_ids.next("Ev", 10)
 
     def authorize_link(self, link: str) -> str:
         """An Add to Slack link (as the app's install page gives it) aimed at this workspace.
