@@ -44,7 +44,7 @@ TUESDAY_1ST = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
 WEDNESDAY_DUE = datetime(2026, 12, 2, 8, 30, tzinfo=UTC)
 A_WORDS = ("OTP SMS arrive late", "new sign-ups in India", "Swap to a second SMS vendor")
 
-OWNED = (Person, Loop, Entry, Shipment, CheckIn, Delivery, Reflection, SearchTerm)
+OWNED: tuple[Any, ...] = (Person, Loop, Entry, Shipment, CheckIn, Delivery, Reflection, SearchTerm)
 
 
 @dataclasses.dataclass
@@ -153,7 +153,7 @@ def forge_view(into: FakeSlack, user_id: str, original: View) -> View:
 def values_for(view: View) -> dict[str, Any]:
     """What the person types into the modal; the loop picked is the first the modal offers
     (for a modal of A's, A's loop)."""
-    values = dict(MODAL_VALUES[view.callback_id])
+    values: dict[str, Any] = dict(MODAL_VALUES[view.callback_id])
     for block in view.payload["blocks"]:
         if block.get("block_id") == "shipped_loop":
             values["shipped_loop.text"] = block["element"]["options"][0]["value"]
@@ -223,7 +223,7 @@ def a_story(two: Two) -> dict[str, Any]:
     return {"messages": messages, "views": views}
 
 
-MODAL_VALUES = {
+MODAL_VALUES: dict[str, dict[str, Any]] = {
     "loop_answer": {"what.text": "Forged loop", "for_whom.text": "nobody"},
     "checkin_answer": {"checkin_happened.text": "forged", "checkin_closed.text": ["close"]},
     "reflection": {"reflection_changed.text": "forged reflection"},
@@ -294,9 +294,8 @@ def test_nothing_of_one_workspace_is_visible_sent_or_changed_from_the_other(two:
 
     # Every modal of A's, submitted from B with A's private_metadata.
     for name in ("answer", "checkin", "reflection", "shipped", "settings"):
-        original = story["views"][name]
-        forged = forge_view(b.fake, ana, original)
-        reply = b.sender.submit_view(ana, forged.id, values_for(forged))
+        modal = forge_view(b.fake, ana, story["views"][name])
+        reply = b.sender.submit_view(ana, modal.id, values_for(modal))
         assert reply.status == 200, (name, reply.text)
         b.settle()
 
