@@ -15,9 +15,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from slackbot.blocks.digest import digest_messages
 from slackbot.fakeslack import FakeSlack
 from slackbot.fakeslack.state import Channel, Message
-from slackbot.store.models import Delivery, Workspace
+from slackbot.store.db import Database
+from slackbot.store.digest import digest_of
+from slackbot.store.models import CheckIn, Delivery, Loop, Person, Shipment, Workspace
 from tests.support.bot import Bot, BotFactory
 from tests.test_concurrency import tick_process
 from tests.test_prompt import FRIDAY, enrol, only_prompt
@@ -251,3 +254,120 @@ def test_forget_me_takes_the_persons_answers_out_of_the_daily_thread(team: Bot, 
     team.settle()
     left = [m for m in in_channel(team, channel, thread_ts=root.ts) if m.ts != root.ts]
     assert [ben in m.text for m in left] == [True], "only Ben's answer is left"
+
+
+def test_the_digest_reads_the_week_as_it_stood_at_its_moment(database: Database) -> None:
+    """Hand-made rows: an earlier ship whose outcome came last week, one that went unwatched,
+    one answered only after the digest's moment (not known to it), and a private loop."""
+    moment, start = DIGEST_AT, DIGEST_AT - timedelta(days=7)
+    with database.transaction() as session:
+        workspace = Workspace(team_id="TDIGEST")
+        session.add(workspace)
+        session.flush()
+        ana = Person(workspace_id=workspace.id, slack_user_id="UANA", enrolled=True, tz="Europe/Berlin")
+        ben = Person(
+            workspace_id=workspace.id,
+            slack_user_id="UBEN",
+            enrolled=True,
+            tz="Europe/Berlin",
+            in_digest=False,
+        )
+        session.add_all([ana, ben])
+        session.flush()
+
+        def loop(person: Person, number: int, what: str, opened: datetime, private: bool = False) -> Loop:
+            row = Loop(
+                workspace_id=workspace.id,
+                person_id=person.id,
+                number=number,
+                what=what,
+                for_whom="someone",
+                opened_at=opened,
+                private=private,
+            )
+            session.add(row)
+            session.flush()
+            return row
+
+        def ship(row: Loop, what: str, shipped: datetime, **fields: Any) -> Shipment:
+            shipment = Shipment(
+                workspace_id=workspace.id,
+                person_id=row.person_id,
+                loop_id=row.id,
+                what=what,
+                shipped_at=shipped,
+                **fields,
+            )
+            session.add(shipment)
+            session.flush()
+            return shipment
+
+        early = loop(ana, 1, "Old problem", start - timedelta(days=20))
+        learned = ship(
+            early,
+            "Old fix",
+            start - timedelta(days=10),
+            state="answered",
+            checked_at=start + timedelta(days=2),
+            outcome_days=12.0,
+            watched=True,
+        )
+        session.add(
+            CheckIn(
+                shipment_id=learned.id,
+                person_id=ana.id,
+                ask=1,
+                due_on=start.date(),
+                asked_at=start,
+                answer="changed",
+                what_happened="Errors halved",
+                answered_at=start + timedelta(days=2),
+            )
+        )
+        gone = loop(ana, 2, "Forgotten problem", start - timedelta(days=30))
+        ship(
+            gone,
+            "Forgotten fix",
+            start - timedelta(days=25),
+            state="unwatched",
+            unwatched_at=start - timedelta(days=5),
+        )
+        late = loop(ana, 3, "Fresh problem", start + timedelta(days=1))
+        answered_late = ship(
+            late,
+            "Fresh fix",
+            start + timedelta(days=2),
+            state="answered",
+            checked_at=moment + timedelta(hours=1),
+            outcome_days=3.0,
+            watched=True,
+        )
+        session.add(
+            CheckIn(
+                shipment_id=answered_late.id,
+                person_id=ana.id,
+                ask=1,
+                due_on=moment.date(),
+                asked_at=moment,
+                answer="changed",
+                what_happened="Too late for this digest",
+                answered_at=moment + timedelta(hours=1),
+            )
+        )
+        loop(ana, 4, "Secret problem", start + timedelta(days=1), private=True)
+        loop(ben, 1, "Ben's problem", start + timedelta(days=1))
+    with database.session() as session:
+        workspace = session.scalars(select(Workspace).where(Workspace.team_id == "TDIGEST")).one()
+        digest = digest_of(session, workspace, start, moment)
+        assert [i.loop.what for i in digest.opened] == ["Fresh problem"]
+        assert [i.shipment.what for i in digest.shipped] == ["Fresh fix"]
+        assert digest.shipped[0].checkin is None, "its answer came after the digest's moment"
+        assert [i.shipment.what for i in digest.learned] == ["Old fix"]
+        assert [i.shipment.what for i in digest.unwatched] == ["Forgotten fix"]
+        assert digest.figures.ship_to_outcome_days == 12.0, "the late answer is not known yet"
+        assert (digest.figures.watched, digest.figures.judged) == (1, 2)
+        assert digest.sharing == 1
+        text = json.dumps(digest_messages(digest, start.date()), ensure_ascii=False)
+        assert "Errors halved" in text and "Too late for this digest" not in text
+        assert "nobody answered its check-in" in text
+        assert "Secret problem" not in text and "Ben's problem" not in text
