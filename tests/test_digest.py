@@ -371,3 +371,16 @@ def test_the_digest_reads_the_week_as_it_stood_at_its_moment(database: Database)
         assert "Errors halved" in text and "Too late for this digest" not in text
         assert "nobody answered its check-in" in text
         assert "Secret problem" not in text and "Ben's problem" not in text
+
+
+def test_a_digest_whose_answer_was_lost_is_found_in_the_channel_not_posted_twice(
+    team: Bot, channel: Channel
+) -> None:
+    the_week(team)
+    team.fake.faults.add(method="chat.postMessage", kind="server_error", status=503, commit=True, times=1)
+    first = team.tick(DIGEST_AT)
+    assert first.sent.retried == 1
+    second = team.tick(DIGEST_AT + timedelta(minutes=1))
+    assert second.sent.found_in_slack == 1
+    assert len(digests(team, channel)) == 1
+    assert team.fake.calls("conversations.history")[-1].params["channel"] == channel.id

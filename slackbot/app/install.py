@@ -44,6 +44,7 @@ BOT_SCOPES: Sequence[str] = (
     "im:history",
     "users:read",
     "channels:read",
+    "channels:history",
     "files:write",
 )
 
