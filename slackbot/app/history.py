@@ -10,6 +10,7 @@ command text and where the next page starts, and runs the same read for whoever 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -85,9 +86,18 @@ def answer_after(context: BoltContext, client: WebClient, read: ReadRequest, res
     defer(context, work)
 
 
+# How long a process trusts that a workspace is installed before looking again (a history
+# read is the hot path: one look per workspace per minute, not one per read).
+INSTALLED_CHECK_EVERY = 60.0
+
+
 def came_back(services: Services, team_id: str) -> None:
     """A person's command reached us, so the workspace has Loops installed again (the
     middleware notices on every other request; history reads skip it to ack at once)."""
+    now, seen = time.monotonic(), services.installed_seen
+    if team_id in seen and now - seen[team_id] < INSTALLED_CHECK_EVERY:
+        return
+    seen[team_id] = now
     with services.database.session() as session:
         workspace = find_workspace(session, team_id)
         if workspace is None or workspace.uninstalled_at is None:

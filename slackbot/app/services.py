@@ -35,6 +35,8 @@ class Services:
     # Where history reads are built after their ack: a process beside each web worker
     # (app/reader.py); None builds them in `background`, as `run`, the demo and tests do.
     reader: Reader | None = None
+    # Team id → when this process last found it installed (app/history.came_back).
+    installed_seen: dict[str, float] = field(default_factory=dict)
     _pending: set[Future[None]] = field(default_factory=set)
     _pending_lock: threading.Lock = field(default_factory=threading.Lock)
 
