@@ -302,6 +302,20 @@ def test_the_digest_reads_the_week_as_it_stood_at_its_moment(database: Database)
             session.flush()
             return shipment
 
+        def answer(shipment: Shipment, happened: str, at: datetime) -> None:
+            session.add(
+                CheckIn(
+                    shipment_id=shipment.id,
+                    person_id=shipment.person_id,
+                    ask=1,
+                    due_on=at.date(),
+                    asked_at=at - timedelta(hours=1),
+                    answer="changed",
+                    what_happened=happened,
+                    answered_at=at,
+                )
+            )
+
         early = loop(ana, 1, "Old problem", start - timedelta(days=20))
         learned = ship(
             early,
@@ -312,18 +326,7 @@ def test_the_digest_reads_the_week_as_it_stood_at_its_moment(database: Database)
             outcome_days=12.0,
             watched=True,
         )
-        session.add(
-            CheckIn(
-                shipment_id=learned.id,
-                person_id=ana.id,
-                ask=1,
-                due_on=start.date(),
-                asked_at=start,
-                answer="changed",
-                what_happened="Errors halved",
-                answered_at=start + timedelta(days=2),
-            )
-        )
+        answer(learned, "Errors halved", start + timedelta(days=2))
         gone = loop(ana, 2, "Forgotten problem", start - timedelta(days=30))
         ship(
             gone,
@@ -342,18 +345,7 @@ def test_the_digest_reads_the_week_as_it_stood_at_its_moment(database: Database)
             outcome_days=3.0,
             watched=True,
         )
-        session.add(
-            CheckIn(
-                shipment_id=answered_late.id,
-                person_id=ana.id,
-                ask=1,
-                due_on=moment.date(),
-                asked_at=moment,
-                answer="changed",
-                what_happened="Too late for this digest",
-                answered_at=moment + timedelta(hours=1),
-            )
-        )
+        answer(answered_late, "Too late for this digest", moment + timedelta(hours=1))
         loop(ana, 4, "Secret problem", start + timedelta(days=1), private=True)
         loop(ben, 1, "Ben's problem", start + timedelta(days=1))
     with database.session() as session:
