@@ -3,6 +3,7 @@
     python bench/ack.py                          # 1,000 people, 500,000 entries, SQLite, 50/s for 20 s
     python bench/ack.py --postgres               # the same against a throwaway PostgreSQL
     python bench/ack.py --postgres --database-nice 19  # PostgreSQL below the app, as on its own server
+    python bench/ack.py --postgres --pin         # the apps on one core, Slack and PostgreSQL on the other
     python bench/ack.py --people 100 --entries 20000 --seconds 5      # a quick run
 
 A fresh database is migrated and filled by bench/seed.py (UHEAVY with 5,000 loops, ULIGHT
@@ -17,6 +18,11 @@ that both see the same machine; each turn gets a warm-up of --warmup seconds, no
 bench/burst.py (request i leaves at t0 + i/R, each on a new connection), cycling UHEAVY,
 ULIGHT, then the next ordinary person. The figure is the time to the HTTP response. The goal
 checked (and only printed): p99 of the real app within 1.3× the bare app's and within +5 ms.
+
+With --pin, both apps (every gunicorn process and the real app's readers) run on the first
+core and everything a deployment does not share with them (this load generator standing in for
+Slack's senders, the emulator standing in for Slack's Web API and response_urls, PostgreSQL
+standing in for a database server) on the others. Unpinned, all of it shares the machine's cores.
 """
 
 from __future__ import annotations
@@ -58,7 +64,7 @@ from burst import (  # noqa: E402
     wait_until_healthy,
 )
 from burst import burst as send_burst  # noqa: E402
-from seed import SeedReport, print_report, seed  # noqa: E402
+from seed import SeedReport, print_figures, print_report, seed, work_out_figures  # noqa: E402
 
 REAL_APP = "'slackbot.web:create_app()'"
 BARE_APP = "'bare_app:create_app()'"
@@ -138,13 +144,21 @@ class Web:
 
 
 def start_both(
-    folder: Path, database_url: str, ready: dict[str, Any], workers: int, threads: int
+    folder: Path,
+    database_url: str,
+    ready: dict[str, Any],
+    workers: int,
+    threads: int,
+    app_cores: set[int] | None = None,
 ) -> tuple[list[Web], list[IO[bytes]]]:
     """The real app and the bare one, from the same Procfile line and the same settings."""
     real = procfile_web()
     if REAL_APP not in real:
         raise RuntimeError(f"the Procfile's web line does not serve {REAL_APP}: {real}")
     commands = {"bare": real.replace(REAL_APP, BARE_APP), "real": real}
+    if app_cores is not None:  # taskset execs the command: the same pid, its children inherit
+        cores = ",".join(str(core) for core in sorted(app_cores))
+        commands = {name: f"taskset -c {cores} {command}" for name, command in commands.items()}
     webs: list[Web] = []
     logs: list[IO[bytes]] = []
     for name, command in commands.items():
@@ -181,6 +195,33 @@ def schedule(ready: dict[str, Any], bodies: list[bytes], heavy: str, light: str,
         else:
             out.append(ordinary[(i // 3) % len(ordinary)] if ordinary else by_user[light])
     return out
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(root: int) -> dict[str, float]:
+    """CPU time (user + system) so far of a gunicorn master's workers and of their children.
+
+    The workers answer the acks; their children are the real app's readers (and
+    multiprocessing's resource tracker), which build answers after the ack.
+    """
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        used[pid] = (int(fields[11]) + int(fields[12])) / TICK
+    workers = {pid for pid, parent in parents.items() if parent == root}
+    children = {pid for pid, parent in parents.items() if parent in workers}
+    return {
+        "workers": sum(used[pid] for pid in workers),
+        "children": sum(used[pid] for pid in children),
+    }
 
 
 def classes(n: int) -> list[str]:
@@ -231,6 +272,11 @@ def main() -> int:
         default=0,
         help="run PostgreSQL at this niceness (19: as if on its own machine, the way a deployment runs it)",
     )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="both apps on the first core; the generator, the emulator and PostgreSQL on the others",
+    )
     parser.add_argument("--workers", type=int, default=procfile_default(web, "WEB_CONCURRENCY"))
     parser.add_argument("--threads", type=int, default=procfile_default(web, "WEB_THREADS"))
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (database, web logs)")
@@ -242,6 +288,16 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    if args.pin:
+        cores = sorted(os.sched_getaffinity(0))
+        if len(cores) < 2:
+            parser.error("--pin needs at least two cores")
+        args.app_cores = {cores[0]}
+        # Everything started from here on (PostgreSQL, the emulator) inherits the other cores.
+        os.sched_setaffinity(0, set(cores[1:]))
+        print(f"pinned: apps on core {cores[0]}, generator, emulator and PostgreSQL on {cores[1:]}")
+    else:
+        args.app_cores = None
     started = time.monotonic()
     folder = Path(tempfile.mkdtemp(prefix="loops-ack-"))
     server = None
@@ -297,13 +353,14 @@ def run(args: argparse.Namespace, folder: Path, database_url: str) -> int:
         return 1
     report = seed(database_url, people=args.people, entries=args.entries, seed=args.seed)
     print_report(report)
+    print_figures(work_out_figures(database_url))  # as a running clock keeps them
     apologies = apology_sentences()
     emulator = start_seeded_emulator(report, folder)
     webs: list[Web] = []
     logs: list[IO[bytes]] = []
     try:
         ready = emulator.ready
-        webs, logs = start_both(folder, database_url, ready, args.workers, args.threads)
+        webs, logs = start_both(folder, database_url, ready, args.workers, args.threads, args.app_cores)
         for web in webs:
             if not wait_until_healthy(f"http://127.0.0.1:{web.port}/healthz", web.process):
                 code = web.process.poll()
@@ -350,9 +407,13 @@ def measure(
         port, secret = webs[name].port, ready["secret"]
         if warming:
             send_burst(port, secret, warming, args.rate)
+        cpu_before = cpu_seconds(webs[name].process.pid)
         outcomes, _wall = send_burst(port, secret, measured, args.rate)
+        cpu_after = cpu_seconds(webs[name].process.pid)
         results[name].extend(outcomes)
         print(figures_line(f"  turn {turn} {name}", outcomes, apologies))
+        per = {k: (cpu_after[k] - cpu_before[k]) / len(outcomes) * 1000 for k in cpu_after}
+        print(f"    CPU per request: workers {per['workers']:.2f} ms, children {per['children']:.2f} ms")
         if name == "real":
             for kind, outcome in zip(kinds, outcomes, strict=True):
                 by_class.setdefault(kind, []).append(outcome)

@@ -41,7 +41,7 @@ from slackbot.core.parse import parse_loops_command
 from slackbot.fakeslack import FakeSlack
 from slackbot.outbox.client import delivery_client
 from slackbot.store.db import Database
-from slackbot.store.history import home_of, store_figures
+from slackbot.store.history import home_of
 from slackbot.store.models import Person
 
 GOAL_MS = 50.0
@@ -186,7 +186,7 @@ def main() -> int:
     logging.basicConfig(level=logging.ERROR)
 
     from burst import migrate
-    from seed import seed
+    from seed import print_figures, seed, work_out_figures
 
     server = None
     with tempfile.TemporaryDirectory(prefix="loops-history-") as folder:
@@ -202,16 +202,7 @@ def main() -> int:
                 return 1
             report = seed(database_url, people=args.people, entries=args.entries)
             print(f"seeded {report.counts} in {report.seconds:.1f} s")
-            started, worked_out = time.monotonic(), 0
-            figures_db = Database(database_url)
-            while True:  # as the clock's first ticks of a day do
-                with figures_db.transaction() as session:
-                    done = store_figures(session, datetime.now(UTC), 200)
-                worked_out += done
-                if done < 200:
-                    break
-            figures_db.dispose()
-            print(f"the clock worked out {worked_out} people's figures in {time.monotonic() - started:.1f} s")
+            print_figures(work_out_figures(database_url))
             with FakeSlack() as fake:
                 settings = Settings(
                     database_url=database_url,
