@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -200,22 +201,26 @@ def schedule(ready: dict[str, Any], bodies: list[bytes], heavy: str, light: str,
 TICK = os.sysconf("SC_CLK_TCK")
 
 
+def process_stats() -> Iterator[tuple[int, list[str]]]:
+    """Every live process's pid and the fields of /proc/PID/stat after its name (proc(5)):
+    [0] state, [1] ppid, [11] utime, [12] stime."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended while we looked
+        yield int(stat.parent.name), fields
+
+
 def cpu_seconds(root: int) -> dict[str, float]:
     """CPU time (user + system) so far of a gunicorn master's workers and of their children.
 
     The workers answer the acks; their children are the real app's readers (and
     multiprocessing's resource tracker), which build answers after the ack.
     """
-    parents: dict[int, int] = {}
-    used: dict[int, float] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(stat.parent.name)
-        parents[pid] = int(fields[1])
-        used[pid] = (int(fields[11]) + int(fields[12])) / TICK
+    stats = dict(process_stats())
+    parents = {pid: int(fields[1]) for pid, fields in stats.items()}
+    used = {pid: (int(fields[11]) + int(fields[12])) / TICK for pid, fields in stats.items()}
     workers = {pid for pid, parent in parents.items() if parent == root}
     children = {pid for pid, parent in parents.items() if parent in workers}
     return {
@@ -335,14 +340,7 @@ def renice_postgres(data: Path, nice: int) -> int:
     server of its own. The ack does no database work, but the answers built after it do.
     """
     postmaster = int((data / "postmaster.pid").read_text().split()[0])
-    pids = [postmaster]
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == postmaster:
-            pids.append(int(stat.parent.name))
+    pids = [postmaster, *(pid for pid, fields in process_stats() if int(fields[1]) == postmaster)]
     for pid in pids:
         os.setpriority(os.PRIO_PROCESS, pid, nice)
     return len(pids)
