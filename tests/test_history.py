@@ -7,6 +7,7 @@ question and click goes over HTTP to the real app, and answers are read from the
 from __future__ import annotations
 
 import json
+import multiprocessing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -279,3 +280,25 @@ def test_the_reader_process_answers_a_history_read_through_its_response_url(team
     shown = json.dumps(answer_body, ensure_ascii=False)
     assert answer_body["response_type"] == "ephemeral"
     assert "Loop #1: OTP SMS arrive late" in shown and "shipped · check-in on Wed 2 Dec" in shown
+
+
+def test_a_reader_that_died_refuses_at_once_and_the_next_read_starts_another(team: Bot) -> None:
+    """A read handed to a dead reader would be lost: it is refused, and the worker builds it."""
+    ana, _ = with_loop(team)
+    urls = [team.fake.state.mint_response_url(ana, team.fake.dm_channel_id(ana)).url for _ in range(3)]
+    reader = Reader(team.settings)
+    try:
+        assert reader.submit(ReadRequest(team.fake.team_id, ana, "", MONDAY, response_url=urls[0]))
+        team.fake.wait_for(lambda fake: bool(fake.response_url_posts(urls[0])), timeout=120)
+        (first,) = [child for child in multiprocessing.active_children() if child.name == "loops-reader"]
+        first.kill()
+        first.join()
+        assert not reader.submit(ReadRequest(team.fake.team_id, ana, "", MONDAY, response_url=urls[1]))
+        assert reader.submit(ReadRequest(team.fake.team_id, ana, "", MONDAY, response_url=urls[2]))
+        team.fake.wait_for(lambda fake: bool(fake.response_url_posts(urls[2])), timeout=120)
+        (second,) = [child for child in multiprocessing.active_children() if child.name == "loops-reader"]
+        assert second.pid != first.pid
+    finally:
+        reader.close()
+    assert team.fake.response_url_posts(urls[1]) == []  # refused, so the worker's to answer
+    assert not [child for child in multiprocessing.active_children() if child.name == "loops-reader"]

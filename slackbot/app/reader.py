@@ -7,20 +7,25 @@ and a waking ack is scheduled within microseconds. The web process (gunicorn) us
 reader per worker; `run`, the demo and the tests build answers in the worker's own threads.
 
 The reader is started lazily in each worker (never across gunicorn's fork) with `spawn`, so
-it holds no copy of the worker's threads or connections. If it cannot take work (it died,
-or is starting again), the worker builds the answer itself: an answer is never dropped.
+it holds no copy of the worker's threads or connections, and it reads only (its database
+refuses writes). Reads reach it over a socket pair. If it cannot take one (it died, or is
+too far behind), the worker builds that answer itself: an answer is never dropped. It stops
+when its worker does, once it has answered what it was handed.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
+import pickle
+import signal
+import socket
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from slack_sdk.webhook import WebhookClient
@@ -65,7 +70,7 @@ def _start(settings: Settings) -> None:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     else:
         os.nice(READER_NICENESS)
-    _process["database"] = Database(settings.database_url)
+    _process["database"] = Database(settings.database_url, reads_only=True)
     _process["client"] = delivery_client(settings)
 
 
@@ -82,47 +87,96 @@ def _answer(request: ReadRequest) -> None:
     )
 
 
+def _serve(requests: socket.socket, settings: Settings) -> None:
+    """The reader process: answer each read as it comes, until the worker's end closes."""
+    _start(settings)
+    # Ctrl-C, or a platform stopping every process at once (Heroku sends SIGTERM to all of a
+    # dyno's), would lose the reads already handed over: the reader stops when its worker's
+    # end of the socket closes instead, as the worker exits (or is killed).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with requests:
+        while message := requests.recv(MAX_READ_BYTES):
+            try:
+                _answer(pickle.loads(message))  # noqa: S301 - from our own worker, over a socket pair
+            except Exception:
+                logger.exception("the reader process could not answer a /loops read")
+
+
+# A pickled ReadRequest is well under 2 KB; one message is one read (SOCK_SEQPACKET).
+MAX_READ_BYTES = 64 * 1024
+# How long a stopping worker gives its reader to finish the reads handed to it.
+CLOSE_WAIT = 30.0
+
+
 class Reader:
-    """One reader process per web worker, started on first use."""
+    """One reader process per web worker, started on first use.
+
+    Reads go over a socket pair (SOCK_SEQPACKET: one message per read, in order), written
+    without blocking by the thread that hands the read on. No thread of the worker waits on
+    the reader or wakes for it, so handing a read on costs the worker one `send`. A reader
+    that is gone, or so far behind that the socket is full, refuses the read at once, and
+    the worker builds that answer itself.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._pool: ProcessPoolExecutor | None = None
+        self._socket: socket.socket | None = None
+        self._process: BaseProcess | None = None
         self._pid: int | None = None
         self._lock = threading.Lock()
 
-    def _executor(self) -> ProcessPoolExecutor:
+    def _started(self) -> socket.socket:
         with self._lock:
-            if self._pool is None or self._pid != os.getpid():
-                self._pool = ProcessPoolExecutor(
-                    max_workers=1,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start,
-                    initargs=(self.settings,),
+            if self._socket is None or self._pid != os.getpid():
+                ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                process = multiprocessing.get_context("spawn").Process(
+                    target=_serve, args=(theirs, self.settings), name="loops-reader"
                 )
-                self._pid = os.getpid()
-            return self._pool
+                process.start()
+                theirs.close()  # the reader has its own copy; ours closing is its end
+                if self._pid != os.getpid():
+                    # At exit, multiprocessing runs its finalizers before it waits for the
+                    # processes it started: the socket closes, so the reader stops.
+                    multiprocessing.util.Finalize(self, self.close, exitpriority=100)
+                self._socket, self._process, self._pid = ours, process, os.getpid()
+            return self._socket
 
     def submit(self, request: ReadRequest) -> bool:
         """Hand the read to the reader; False when it cannot take it (build it here instead)."""
+        message = pickle.dumps(request)
         try:
-            future = self._executor().submit(_answer, request)
-        except (BrokenProcessPool, RuntimeError) as error:
-            logger.warning("the reader process cannot take work (%s); answering in the worker", error)
-            with self._lock:
-                self._pool = None
+            self._started().send(message, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            logger.warning("the reader process is behind; answering a /loops read in the worker")
             return False
-        future.add_done_callback(_logged)
+        except OSError as error:
+            logger.warning("the reader process cannot take work (%s); answering in the worker", error)
+            self._forget()
+            return False
         return True
 
-    def close(self) -> None:
+    def _forget(self) -> None:
+        """The reader is gone: the next read starts another."""
         with self._lock:
-            if self._pool is not None and self._pid == os.getpid():
-                self._pool.shutdown(wait=True)
-            self._pool = None
+            if self._socket is not None and self._pid == os.getpid():
+                self._socket.close()
+                if self._process is not None:
+                    self._process.join(timeout=0)  # reap it if it has ended
+            self._socket = self._process = None
 
-
-def _logged(future: Future[None]) -> None:
-    error = future.exception()
-    if error is not None:
-        logger.error("the reader process could not answer a /loops read: %s", error)
+    def close(self) -> None:
+        """Stop the reader once it has answered what it was handed (for shutdown and tests)."""
+        with self._lock:
+            ours, process = self._socket, self._process
+            if ours is None or self._pid != os.getpid():
+                self._socket = self._process = None
+                return
+            self._socket = self._process = None
+        ours.close()
+        if process is not None:
+            process.join(timeout=CLOSE_WAIT)
+            if process.is_alive():
+                logger.warning("the reader process did not stop within %ss; killing it", CLOSE_WAIT)
+                process.kill()
+                process.join(timeout=5)

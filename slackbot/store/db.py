@@ -105,15 +105,21 @@ def _sqlite_file(url: URL) -> str | None:
     return database
 
 
+def _query_only(dbapi: Any, _record: object) -> None:
+    dbapi.execute("PRAGMA query_only=ON")
+
+
 class Database:
     """One engine per process, with the two kinds of session and a liveness probe.
 
     See the module's docstring for what the kinds of transaction hold on SQLite; on
     PostgreSQL both are ordinary transactions. `writers` is the SQLite file's queue of
-    writers in this process (None on PostgreSQL).
+    writers in this process (None on PostgreSQL). With `reads_only` the database refuses any
+    write (a process that only reads, app/reader.py), and on PostgreSQL each statement runs on
+    its own, without a BEGIN and ROLLBACK round trip around every read.
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, reads_only: bool = False) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {"echo": echo}
@@ -131,6 +137,11 @@ class Database:
             else:
                 self.writers = WriterQueue(":memory:")  # each thread has its own (SingletonThreadPool)
         else:
+            if reads_only:
+                # A process that only reads (app/reader.py): each statement on its own, as READ
+                # COMMITTED sees it within a transaction too, without the BEGIN and ROLLBACK
+                # round trips around every read; and PostgreSQL refuses any write it might try.
+                kwargs.update(connect_args={"options": "-c default_transaction_read_only=on"})
             kwargs.update(
                 pool_pre_ping=True,
                 pool_size=POSTGRES_POOL_SIZE,
@@ -138,6 +149,8 @@ class Database:
                 pool_timeout=POSTGRES_POOL_TIMEOUT,
             )
         self.engine: Engine = create_engine(self.url, **kwargs)
+        if reads_only and self.is_sqlite:
+            event.listen(self.engine, "connect", _query_only)
         Transactions(self.engine, self.writers)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._writing_sessions = sessionmaker(

@@ -274,7 +274,9 @@ def summary_of(session: Session, person: Person, now: datetime, *, shown: int, c
     shipments of the last 180 days (this window's figures and the one before, for the trend).
     """
     summary = Summary()
-    summary.open_count = count_loops(session, person, SHIPPABLE)
+    standing = standing_of(session, person, now)
+    summary.open_count, summary.unwatched = standing.open_count, standing.unwatched
+    summary.recent, summary.previous = standing.recent, standing.previous
     summary.open = with_shipments(session, person, shippable_loops(session, person, shown))
     closed_loops = list(
         session.scalars(
@@ -285,21 +287,50 @@ def summary_of(session: Session, person: Person, now: datetime, *, shown: int, c
         )
     )
     summary.closed = _closing(session, person, closed_loops)
-    summary.recent, summary.previous = windows_of(session, person, now)
-    summary.unwatched = unwatched_count(session, person)
     return summary
 
 
-def unwatched_count(session: Session, person: Person) -> int:
-    """Ships whose check-in went unanswered: a range of ix_shipment_person_state."""
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Shipment)
-            .where(Shipment.person_id == person.id, Shipment.state == ShipmentState.UNWATCHED)
-        )
-        or 0
+@dataclass(frozen=True)
+class Standing:
+    """Where a person stands: open loops, unwatched ships, and the two windows' figures."""
+
+    open_count: int
+    unwatched: int
+    recent: Figures
+    previous: Figures
+
+
+def standing_of(session: Session, person: Person, now: datetime) -> Standing:
+    """The counts and today's figures as the clock stored them, in one round trip (every
+    `/loops` and Home tab asks for all three); figures not stored for today are worked out now.
+
+    A change to the person's ships moves their figures_version on (`forget_figures`), so the
+    figures read here are never older than the last ship or answer.
+    """
+    open_count = (
+        select(func.count())
+        .select_from(Loop)
+        .where(Loop.person_id == person.id, Loop.state.in_(SHIPPABLE))
+        .scalar_subquery()
     )
+    unwatched = (
+        select(func.count())
+        .select_from(Shipment)
+        .where(Shipment.person_id == person.id, Shipment.state == ShipmentState.UNWATCHED)
+        .scalar_subquery()
+    )
+    row = session.execute(
+        select(open_count, unwatched, PersonFigures)
+        .select_from(Person)
+        .outerjoin(PersonFigures, PersonFigures.person_id == Person.id)
+        .where(Person.id == person.id)
+    ).one()
+    stored: PersonFigures | None = row[2]
+    if stored is not None and _current(stored, person, now):
+        recent, previous = Figures(**json.loads(stored.recent)), Figures(**json.loads(stored.previous))
+    else:
+        recent, previous = work_out_windows(session, person, now)
+    return Standing(int(row[0] or 0), int(row[1] or 0), recent, previous)
 
 
 def _latest_shipments(
@@ -355,20 +386,8 @@ def work_out_windows(session: Session, person: Person, now: datetime) -> tuple[F
     return current, previous
 
 
-def windows_of(session: Session, person: Person, now: datetime) -> tuple[Figures, Figures]:
-    """Today's figures as the clock worked them out, or worked out now when it has not yet.
-
-    A change to the person's ships moves their figures_version on (`forget_figures`), so what
-    is read here is never older than the last ship or answer.
-    """
-    stored = session.get(PersonFigures, person.id)
-    if (
-        stored is not None
-        and stored.computed_on == now.astimezone(UTC).date()
-        and stored.version == person.figures_version
-    ):
-        return Figures(**json.loads(stored.recent)), Figures(**json.loads(stored.previous))
-    return work_out_windows(session, person, now)
+def _current(stored: PersonFigures, person: Person, now: datetime) -> bool:
+    return stored.computed_on == now.astimezone(UTC).date() and stored.version == person.figures_version
 
 
 def forget_figures(person: Person) -> None:
@@ -439,13 +458,13 @@ class Home:
 def home_of(
     session: Session, person: Person, now: datetime, *, first_day: date, today: date, shown: int
 ) -> Home:
-    current, previous = windows_of(session, person, now)
+    standing = standing_of(session, person, now)
     return Home(
         waiting=waiting_on(session, person, shown),
         open=with_shipments(session, person, shippable_loops(session, person, shown)),
-        open_count=count_loops(session, person, SHIPPABLE),
+        open_count=standing.open_count,
         prompts=prompt_days(session, person, first_day, today),
-        recent=current,
-        previous=previous,
-        unwatched=unwatched_count(session, person),
+        recent=standing.recent,
+        previous=standing.previous,
+        unwatched=standing.unwatched,
     )
