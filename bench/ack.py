@@ -13,7 +13,9 @@ line with the same flags, workers and threads: one serves the app (`slackbot.web
 the other bench/bare_app.py, whose only listener acks `/loops` with "ok".
 
 The apps take turns, bare first and last (bare, real, bare, real, … --turns real turns), so
-that both see the same machine; each turn gets a warm-up of --warmup seconds, not counted, then
+that both see the same machine. Before the first turn each app gets --start-up seconds of load,
+not counted (its workers start their readers and open connections once, as a deployment's do
+in its first minute); each turn gets a warm-up of --warmup seconds, not counted, then
 --seconds of signed `/loops` (no text: the summary) at --rate per second, open-loop as in
 bench/burst.py (request i leaves at t0 + i/R, each on a new connection), cycling UHEAVY,
 ULIGHT, then the next ordinary person. The figure is the time to the HTTP response. The goal
@@ -212,21 +214,30 @@ def process_stats() -> Iterator[tuple[int, list[str]]]:
         yield int(stat.parent.name), fields
 
 
-def cpu_seconds(root: int) -> dict[str, float]:
-    """CPU time (user + system) so far of a gunicorn master's workers and of their children.
+def cpu_seconds(root: int, emulator: int, postmaster: int | None) -> dict[str, float]:
+    """CPU time (user + system) so far of a gunicorn master's workers and of their children,
+    of the emulator and of PostgreSQL's backends.
 
     The workers answer the acks; their children are the real app's readers (and
-    multiprocessing's resource tracker), which build answers after the ack.
+    multiprocessing's resource tracker), which build answers after the ack. The emulator
+    (Slack's stand-in) takes the answers' posts, and the backends run the readers' queries.
     """
     stats = dict(process_stats())
     parents = {pid: int(fields[1]) for pid, fields in stats.items()}
     used = {pid: (int(fields[11]) + int(fields[12])) / TICK for pid, fields in stats.items()}
     workers = {pid for pid, parent in parents.items() if parent == root}
     children = {pid for pid, parent in parents.items() if parent in workers}
+    backends = {pid for pid, parent in parents.items() if postmaster is not None and parent == postmaster}
     return {
         "workers": sum(used[pid] for pid in workers),
         "children": sum(used[pid] for pid in children),
+        "emulator": used.get(emulator, 0.0),
+        "database": sum(used[pid] for pid in backends),
     }
+
+
+def postmaster_of(data: Path) -> int:
+    return int((data / "postmaster.pid").read_text().split()[0])
 
 
 def classes(n: int) -> list[str]:
@@ -270,6 +281,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="of measured load, per app and turn")
     parser.add_argument("--turns", type=int, default=3, help="real turns, each between two bare ones")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before each, not counted")
+    parser.add_argument(
+        "--start-up", type=float, default=10.0, help="seconds of load for each app before the first turn"
+    )
     parser.add_argument("--postgres", action="store_true", help="start a throwaway PostgreSQL and use it")
     parser.add_argument(
         "--database-nice",
@@ -286,8 +300,10 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=procfile_default(web, "WEB_THREADS"))
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (database, web logs)")
     args = parser.parse_args()
-    if args.people < 3 or args.rate <= 0 or args.seconds <= 0 or args.warmup < 0 or args.turns < 1:
+    if args.people < 3 or args.rate <= 0 or args.seconds <= 0 or args.turns < 1:
         parser.error("--people must be at least 3, --rate, --seconds and --turns positive")
+    if args.warmup < 0 or args.start_up < 0:
+        parser.error("--warmup and --start-up must not be negative")
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -312,6 +328,7 @@ def main() -> int:
 
             server = PostgresServer.start()
             database_url = server.admin_url
+            args.postmaster = postmaster_of(server.root / "data")
             if args.database_nice:
                 reniced = renice_postgres(server.root / "data", args.database_nice)
                 print(
@@ -319,6 +336,7 @@ def main() -> int:
                 )
         else:
             database_url = f"sqlite:///{folder}/ack.db"
+            args.postmaster = None
         return run(args, folder, database_url)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -339,7 +357,7 @@ def renice_postgres(data: Path, nice: int) -> int:
     On this machine PostgreSQL shares the web process's two cores; in a deployment it is a
     server of its own. The ack does no database work, but the answers built after it do.
     """
-    postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    postmaster = postmaster_of(data)
     pids = [postmaster, *(pid for pid, fields in process_stats() if int(fields[1]) == postmaster)]
     for pid in pids:
         os.setpriority(os.PRIO_PROCESS, pid, nice)
@@ -394,24 +412,34 @@ def measure(
     warming = schedule(ready, bodies, report.heavy, report.light, warm)
     engine = database_url.split(":", 1)[0].split("+", 1)[0]
     print(
-        f"/loops at {args.rate:g}/s for {args.seconds:g} s per turn (+{args.warmup:g} s warm-up), "
+        f"/loops at {args.rate:g}/s for {args.seconds:g} s per turn (+{args.warmup:g} s warm-up; "
+        f"{args.start_up:g} s of start-up for each app first), "
         f"gunicorn {args.workers} workers × {args.threads} threads, {engine}; new connection per request"
     )
     results: dict[str, list[Outcome]] = {"bare": [], "real": []}
     kinds = classes(count)
     by_class: dict[str, list[Outcome]] = {}
     turns = ("bare", "real") * args.turns + ("bare",)
+    # Each worker's first requests pay for what it does once (the real app's readers start,
+    # connections open, caches fill): load each app for a while before the first turn.
+    start_up = schedule(ready, bodies, report.heavy, report.light, round(args.rate * args.start_up))
+    for name in ("bare", "real"):
+        if start_up:
+            send_burst(webs[name].port, ready["secret"], start_up, args.rate)
     for turn, name in enumerate(turns, start=1):
         port, secret = webs[name].port, ready["secret"]
         if warming:
             send_burst(port, secret, warming, args.rate)
-        cpu_before = cpu_seconds(webs[name].process.pid)
+        cpu_before = cpu_seconds(webs[name].process.pid, emulator.child.pid, args.postmaster)
         outcomes, _wall = send_burst(port, secret, measured, args.rate)
-        cpu_after = cpu_seconds(webs[name].process.pid)
+        cpu_after = cpu_seconds(webs[name].process.pid, emulator.child.pid, args.postmaster)
         results[name].extend(outcomes)
         print(figures_line(f"  turn {turn} {name}", outcomes, apologies))
         per = {k: (cpu_after[k] - cpu_before[k]) / len(outcomes) * 1000 for k in cpu_after}
-        print(f"    CPU per request: workers {per['workers']:.2f} ms, children {per['children']:.2f} ms")
+        print(
+            f"    CPU per request: workers {per['workers']:.2f} ms, children {per['children']:.2f} ms, "
+            f"emulator {per['emulator']:.2f} ms, PostgreSQL backends {per['database']:.2f} ms"
+        )
         if name == "real":
             for kind, outcome in zip(kinds, outcomes, strict=True):
                 by_class.setdefault(kind, []).append(outcome)
