@@ -3,8 +3,10 @@
 A `/loops` read is acknowledged at once; building its answer takes a few milliseconds of
 Python, and in the worker that answers the acks it would hold the interpreter lock while
 the next acks wait. In a process of its own the operating system shares the cores instead,
-and a waking ack is scheduled within microseconds. The web process (gunicorn) uses one
-reader per worker; `run`, the demo and the tests build answers in the worker's own threads.
+and a waking ack takes a core from it at once. (Its work is not free all the same: measured
+on a two-core VM, any busy core lengthens the acks' tail; see bench/ack.py.) The web process
+(gunicorn) uses one reader per worker; `run`, the demo and the tests build answers in the
+worker's own threads.
 
 The reader is started lazily in each worker (never across gunicorn's fork) with `spawn`, so
 it holds no copy of the worker's threads or connections, and it reads only (its database
