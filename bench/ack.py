@@ -5,6 +5,7 @@
     python bench/ack.py --postgres --database-nice 19  # PostgreSQL below the app, as on its own server
     python bench/ack.py --postgres --pin         # the apps on one core, Slack and PostgreSQL on the other
     python bench/ack.py --people 100 --entries 20000 --seconds 5      # a quick run
+    python bench/ack.py --no-render-ahead        # every /loops built after its ack by the reader
 
 A fresh database is migrated and filled by bench/seed.py (UHEAVY with 5,000 loops, ULIGHT
 with 10, everyone else 5 to 15). The Slack emulator runs in its own process and knows every
@@ -18,7 +19,9 @@ not counted (its workers start their readers and open connections once, as a dep
 in its first minute); each turn gets a warm-up of --warmup seconds, not counted, then
 --seconds of signed `/loops` (no text: the summary) at --rate per second, open-loop as in
 bench/burst.py (request i leaves at t0 + i/R, each on a new connection), cycling UHEAVY,
-ULIGHT, then the next ordinary person. The figure is the time to the HTTP response. The goal
+ULIGHT, then the next ordinary person. After the seed, everyone's summary is rendered as a
+running clock keeps them (outbox.summary), so the real app answers each `/loops` in its ack
+from one row; --no-render-ahead leaves them out. The figure is the time to the HTTP response. The goal
 checked (and only printed): p99 of the real app within 1.3× the bare app's and within +5 ms.
 
 With --pin, both apps (every gunicorn process and the real app's readers) run on the first
@@ -67,7 +70,14 @@ from burst import (  # noqa: E402
     wait_until_healthy,
 )
 from burst import burst as send_burst  # noqa: E402
-from seed import SeedReport, print_figures, print_report, seed, work_out_figures  # noqa: E402
+from seed import (  # noqa: E402
+    SeedReport,
+    print_figures,
+    print_report,
+    render_summaries,
+    seed,
+    work_out_figures,
+)
 
 REAL_APP = "'slackbot.web:create_app()'"
 BARE_APP = "'bare_app:create_app()'"
@@ -286,6 +296,12 @@ def main() -> int:
     )
     parser.add_argument("--postgres", action="store_true", help="start a throwaway PostgreSQL and use it")
     parser.add_argument(
+        "--no-render-ahead",
+        dest="render_ahead",
+        action="store_false",
+        help="leave the summaries unrendered: every /loops is built after its ack (as before 0012)",
+    )
+    parser.add_argument(
         "--database-nice",
         type=int,
         default=0,
@@ -370,6 +386,9 @@ def run(args: argparse.Namespace, folder: Path, database_url: str) -> int:
     report = seed(database_url, people=args.people, entries=args.entries, seed=args.seed)
     print_report(report)
     print_figures(work_out_figures(database_url))  # as a running clock keeps them
+    if args.render_ahead:
+        rendered = render_summaries(database_url)
+        print(f"the clock rendered {rendered.people:,} people's /loops summaries in {rendered.seconds:.1f} s")
     apologies = apology_sentences()
     emulator = start_seeded_emulator(report, folder)
     webs: list[Web] = []

@@ -21,6 +21,7 @@ from slackbot.store.models import (
     Loop,
     Person,
     PersonFigures,
+    PersonSummary,
     Reflection,
     SearchTerm,
     Shipment,
@@ -43,6 +44,7 @@ PEOPLE_TABLES: tuple[type[Any], ...] = (
     Reflection,
     SearchTerm,
     PersonFigures,
+    PersonSummary,
 )
 
 ALL_TABLES: tuple[type[Any], ...] = (*PEOPLE_TABLES, Workspace)

@@ -32,7 +32,6 @@ from slackbot.blocks.history import (
     open_list_message,
     search_message,
     story_message,
-    summary_message,
 )
 from slackbot.blocks.ids import Command
 from slackbot.blocks.kit import message, section
@@ -40,11 +39,13 @@ from slackbot.core.errors import InvalidInput
 from slackbot.core.parse import LoopsCommand, parse_loops_command, parse_month, parse_search
 from slackbot.core.reflection import month_span
 from slackbot.core.schedule import zone
+from slackbot.outbox.summary import summary_answer
 from slackbot.store.db import Database
-from slackbot.store.history import closed_page, month_of, open_page, search_page, story_of, summary_of
+from slackbot.store.history import closed_page, month_of, open_page, search_page, story_of
 from slackbot.store.leaving import mark_reinstalled
 from slackbot.store.models import Person
 from slackbot.store.queries import find_caller, find_workspace, loop_numbered
+from slackbot.store.summaries import summary_ready
 
 logger = logging.getLogger(__name__)
 
@@ -91,13 +92,18 @@ def answer_after(context: BoltContext, client: WebClient, read: ReadRequest, res
 INSTALLED_CHECK_EVERY = 60.0
 
 
+def installed_lately(services: Services, team_id: str) -> bool:
+    """This process looked within the last minute whether the workspace is installed."""
+    seen = services.installed_seen.get(team_id)
+    return seen is not None and time.monotonic() - seen < INSTALLED_CHECK_EVERY
+
+
 def came_back(services: Services, team_id: str) -> None:
     """A person's command reached us, so the workspace has Loops installed again (the
     middleware notices on every other request; history reads skip it to ack at once)."""
-    now, seen = time.monotonic(), services.installed_seen
-    if team_id in seen and now - seen[team_id] < INSTALLED_CHECK_EVERY:
+    if installed_lately(services, team_id):
         return
-    seen[team_id] = now
+    services.installed_seen[team_id] = time.monotonic()
     with services.database.session() as session:
         workspace = find_workspace(session, team_id)
         if workspace is None or workspace.uninstalled_at is None:
@@ -108,6 +114,17 @@ def came_back(services: Services, team_id: str) -> None:
             return
         mark_reinstalled(session, workspace)
     logger.info("team %s installed Loops again", team_id)
+
+
+def summary_kept(services: Services, read: ReadRequest) -> dict[str, Any] | None:
+    """The caller's `/loops` summary as the clock rendered it, if it still holds: one row, so
+    the ack can carry it (no work after the ack at all). None: build it after the ack."""
+    try:
+        with services.database.session() as session:
+            return summary_ready(session, read.team_id, read.user_id, read.now)
+    except Exception as error:  # the answer after the ack says what is wrong, in words
+        logger.warning("could not read a kept /loops summary: %s", error)
+        return None
 
 
 def build_answer(database: Database, client: WebClient, read: ReadRequest) -> dict[str, Any]:
@@ -132,16 +149,10 @@ def build_answer(database: Database, client: WebClient, read: ReadRequest) -> di
             if name == "show":
                 assert request.loop_number is not None
                 return loop_story(session, client, person, request.loop_number)
-            summary = summary_of(session, person, read.now, shown=OPEN_SHOWN, closed=CLOSED_SHOWN)
-            return summary_message(summary, zone(person.tz), read.now)
+            return summary_answer(session, person, read.now)
     except Exception as error:
         words = words_for(error)
         return message(words, [section(words)])
-
-
-# `/loops` lists this many open loops (newest first) and recently closed ones.
-OPEN_SHOWN = 15
-CLOSED_SHOWN = 5
 
 
 # A story shows at most this many entries (the newest); the thread has them all.

@@ -76,6 +76,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from slackbot.store.summaries import outdate_summaries
 from slackbot.store.transactions import (
     HOLDS_WRITE_LOCK,
     SQLITE_BUSY_TIMEOUT_MS,
@@ -155,6 +156,9 @@ class Database:
         self._writing_sessions = sessionmaker(
             self.engine.execution_options(**{HOLDS_WRITE_LOCK: True}), expire_on_commit=False
         )
+        # Whatever a session of either kind changes outdates the summaries it shows in.
+        for sessions in (self._sessions, self._writing_sessions):
+            event.listen(sessions, "after_flush", outdate_summaries)
 
     def session(self) -> Session:
         """A new session; the caller commits or closes it (use it as a context manager).

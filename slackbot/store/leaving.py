@@ -28,6 +28,7 @@ from slackbot.store.models import (
     Loop,
     Person,
     PersonFigures,
+    PersonSummary,
     Reflection,
     SearchTerm,
     Shipment,
@@ -128,7 +129,17 @@ def delete_people(session: Session, person_ids: list[int]) -> int:
         return 0
     mine = Loop.person_id.in_(person_ids)
     session.execute(update(Loop).where(mine).values(prompt_id=None))
-    for model in (Delivery, CheckIn, SearchTerm, Entry, Shipment, Reflection, PersonFigures, Loop):
+    for model in (
+        Delivery,
+        CheckIn,
+        SearchTerm,
+        Entry,
+        Shipment,
+        Reflection,
+        PersonFigures,
+        PersonSummary,
+        Loop,
+    ):
         session.execute(delete(model).where(model.person_id.in_(person_ids)))
     result = session.execute(delete(Person).where(Person.id.in_(person_ids)))
     session.expire_all()
