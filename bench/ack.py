@@ -74,6 +74,7 @@ from seed import (  # noqa: E402
     SeedReport,
     print_figures,
     print_report,
+    print_summaries,
     render_summaries,
     seed,
     work_out_figures,
@@ -387,8 +388,7 @@ def run(args: argparse.Namespace, folder: Path, database_url: str) -> int:
     print_report(report)
     print_figures(work_out_figures(database_url))  # as a running clock keeps them
     if args.render_ahead:
-        rendered = render_summaries(database_url)
-        print(f"the clock rendered {rendered.people:,} people's /loops summaries in {rendered.seconds:.1f} s")
+        print_summaries(render_summaries(database_url))
     apologies = apology_sentences()
     emulator = start_seeded_emulator(report, folder)
     webs: list[Web] = []
@@ -464,6 +464,8 @@ def measure(
                 by_class.setdefault(kind, []).append(outcome)
             sample = next((o.text for o in outcomes if o.status == 200), "")
             print(f"    real ack: {len(sample):,} bytes, e.g. {sample[:100]!r}")
+            kept = sum(1 for o in outcomes if '"blocks"' in o.text)
+            print(f"    answered in the ack (a kept summary): {kept:,} of {len(outcomes):,}")
     print(figures_line("bare (every other turn)", results["bare"], apologies))
     print(figures_line("real", results["real"], apologies))
     for kind in ("heavy", "light", "ordinary"):

@@ -735,6 +735,10 @@ def print_figures(report: FiguresReport) -> None:
     print(f"the clock worked out {report.people:,} people's figures in {report.seconds:.1f} s")
 
 
+def print_summaries(report: FiguresReport) -> None:
+    print(f"the clock rendered {report.people:,} people's /loops summaries in {report.seconds:.1f} s")
+
+
 def render_summaries(database_url: str) -> FiguresReport:
     """Everyone's `/loops` summary, as a running clock keeps them (outbox.summary).
 
