@@ -82,6 +82,40 @@ def call(app: WsgiApp, body: bytes, secret: str) -> str:
     return statuses[0]
 
 
+def keep_a_summary(url: str, team_id: str, user_id: str) -> None:
+    """Ten loops for the person, and their summary rendered as the clock renders it."""
+    from datetime import UTC, datetime, timedelta
+
+    from slackbot.outbox.summary import render_due_summaries
+    from slackbot.store.db import Database
+    from slackbot.store.models import Loop, Person, Workspace
+
+    database, now = Database(url), datetime.now(UTC)
+    with database.transaction() as session:
+        workspace = Workspace(team_id=team_id)
+        session.add(workspace)
+        session.flush()
+        person = Person(workspace_id=workspace.id, slack_user_id=user_id, tz="Europe/Berlin")
+        session.add(person)
+        session.flush()
+        for number in range(1, 11):
+            opened = now - timedelta(days=number, hours=1)
+            session.add(
+                Loop(
+                    workspace_id=workspace.id,
+                    person_id=person.id,
+                    number=number,
+                    what=f"problem {number}",
+                    for_whom=f"people {number}",
+                    state="open",
+                    opened_at=opened,
+                    source=f"bench:{number}",
+                )
+            )
+    assert render_due_summaries(database, now, 10) == 1
+    database.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -89,6 +123,9 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=2000, help="acks per app and round")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-profile", dest="profile", action="store_false")
+    parser.add_argument(
+        "--kept", action="store_true", help="ana has loops and a kept summary: the ack carries it"
+    )
     args = parser.parse_args()
     if args.count < 1 or args.rounds < 1:
         parser.error("--count and --rounds must be positive")
@@ -129,6 +166,8 @@ def main() -> int:
             }
         ).encode()
         secret = fake.signing_secret
+        if args.kept:
+            keep_a_summary(url, fake.team_id, ana.id)
         for name, app in apps.items():  # warm: auth.test, imports, caches
             statuses = {call(app, body, secret) for _ in range(200)}
             if statuses != {"200 OK"}:

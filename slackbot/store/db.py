@@ -188,6 +188,11 @@ class Database:
         second waits up to `wait` seconds for the first's whole chain)."""
         return self.engine.connect().execution_options(**{HOLDS_WRITE_LOCK: True, WRITE_LOCK_WAIT: wait})
 
+    def reading_connection(self) -> Connection:
+        """A Core connection for one quick read, without an ORM session (the `/loops` ack's
+        one row); on SQLite it reads without the write lock. Use it as a context manager."""
+        return self.engine.connect()
+
     def ping(self) -> None:
         """Raise unless the database answers a query now; used by /healthz.
 
