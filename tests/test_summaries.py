@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from slackbot.core.loops import age_in_days
 from slackbot.outbox.summary import holds_until, render_due_summaries, summary_answer
@@ -176,3 +177,26 @@ def test_a_summary_holds_until_the_first_moment_it_would_read_differently(
         or until.date() != now.date()
         or any(age_in_days(at, until) != age_in_days(at, now) for at in opened)
     )
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_kept_read_on_a_dropped_connection_is_built_instead_and_the_next_is_kept(team: Bot) -> None:
+    """The ack's read has no pre-ping: a connection the server dropped fails once, is thrown
+    away, and that answer is built after the ack."""
+    ana, _ = with_loop(team)
+    team.tick(FRIDAY)
+    at(team, FRIDAY)
+    first, kept = ask(team, ana)
+    assert kept  # the quick reads' pool holds a connection now
+    with team.database.engine.connect() as connection:
+        dropped = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+    assert dropped
+    built, kept = ask(team, ana)
+    assert not kept and text_of(built) == text_of(first)
+    again, kept = ask(team, ana)
+    assert kept and text_of(again) == text_of(first)

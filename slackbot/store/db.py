@@ -97,6 +97,11 @@ MIGRATION_LOCK_WAIT = 300.0
 POSTGRES_POOL_SIZE = 5
 POSTGRES_MAX_OVERFLOW = 10
 POSTGRES_POOL_TIMEOUT = 2.0  # under Slack's 3 seconds, like the SQLite lock
+# Quick reads (`reading_connection`): a few at once per process; recycled hourly, as no
+# pre-ping finds a connection the server or a proxy dropped while it sat idle.
+QUICK_POOL_SIZE = 2
+QUICK_MAX_OVERFLOW = 6
+QUICK_POOL_RECYCLE = 3600
 
 
 def _sqlite_file(url: URL) -> str | None:
@@ -149,6 +154,23 @@ class Database:
                 pool_timeout=POSTGRES_POOL_TIMEOUT,
             )
         self.engine: Engine = create_engine(self.url, **kwargs)
+        # One-statement reads that have a fallback (the `/loops` ack's kept summary): on
+        # PostgreSQL a pool of its own, in autocommit and without the pre-ping, so the read is
+        # one round trip, not four (ping, BEGIN, SELECT, ROLLBACK). A connection that died is
+        # thrown away when its read fails, and the caller falls back.
+        self._quick_reads: Engine = self.engine
+        if not self.is_sqlite:
+            quick: dict[str, Any] = {
+                key: kwargs[key] for key in ("echo", "connect_args", "pool_timeout") if key in kwargs
+            }
+            self._quick_reads = create_engine(
+                self.url,
+                isolation_level="AUTOCOMMIT",
+                pool_size=QUICK_POOL_SIZE,
+                max_overflow=QUICK_MAX_OVERFLOW,
+                pool_recycle=QUICK_POOL_RECYCLE,
+                **quick,
+            )
         if reads_only and self.is_sqlite:
             event.listen(self.engine, "connect", _query_only)
         Transactions(self.engine, self.writers)
@@ -189,9 +211,10 @@ class Database:
         return self.engine.connect().execution_options(**{HOLDS_WRITE_LOCK: True, WRITE_LOCK_WAIT: wait})
 
     def reading_connection(self) -> Connection:
-        """A Core connection for one quick read, without an ORM session (the `/loops` ack's
-        one row); on SQLite it reads without the write lock. Use it as a context manager."""
-        return self.engine.connect()
+        """A Core connection for one quick read that has a fallback, without an ORM session
+        (the `/loops` ack's one row): on SQLite it reads without the write lock, on PostgreSQL
+        in autocommit with no pre-ping. Use it as a context manager."""
+        return self._quick_reads.connect()
 
     def ping(self) -> None:
         """Raise unless the database answers a query now; used by /healthz.
@@ -203,3 +226,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._quick_reads is not self.engine:
+            self._quick_reads.dispose()
