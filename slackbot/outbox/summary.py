@@ -7,7 +7,6 @@ next `/loops` reads one row and answers in its ack.
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,8 +20,6 @@ from slackbot.store.db import Database
 from slackbot.store.history import Summary, summary_of
 from slackbot.store.models import Person
 from slackbot.store.summaries import due_summaries, keep_summary
-
-logger = logging.getLogger(__name__)
 
 # `/loops` lists this many open loops (newest first) and recently closed ones.
 OPEN_SHOWN = 15
