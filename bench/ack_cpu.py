@@ -190,7 +190,9 @@ def main() -> int:
                 call(real, body, secret)
             real.app.services.settle()
             profile.disable()
-            pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+            pstats.Stats(profile).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
+                int(os.environ.get("TOP", "30"))
+            )
     return 0
 
 

@@ -120,8 +120,7 @@ def summary_kept(services: Services, read: ReadRequest) -> dict[str, Any] | None
     """The caller's `/loops` summary as the clock rendered it, if it still holds: one row, so
     the ack can carry it (no work after the ack at all). None: build it after the ack."""
     try:
-        with services.database.reading_connection() as connection:
-            return summary_ready(connection, read.team_id, read.user_id, read.now)
+        return summary_ready(services.database, read.team_id, read.user_id, read.now)
     except Exception as error:  # the answer after the ack says what is wrong, in words
         logger.warning("could not read a kept /loops summary: %s", error)
         return None

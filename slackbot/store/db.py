@@ -68,11 +68,11 @@ while one is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Select, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -97,11 +97,30 @@ MIGRATION_LOCK_WAIT = 300.0
 POSTGRES_POOL_SIZE = 5
 POSTGRES_MAX_OVERFLOW = 10
 POSTGRES_POOL_TIMEOUT = 2.0  # under Slack's 3 seconds, like the SQLite lock
-# Quick reads (`reading_connection`): a few at once per process; recycled hourly, as no
+# Quick reads (`quick_row`): a few at once per process; recycled hourly, as no
 # pre-ping finds a connection the server or a proxy dropped while it sat idle.
 QUICK_POOL_SIZE = 2
 QUICK_MAX_OVERFLOW = 6
 QUICK_POOL_RECYCLE = 3600
+
+
+class _DriverQuery:
+    """A SELECT compiled for one engine's driver, with its parameters' type conversions."""
+
+    def __init__(self, statement: Select[Any], engine: Engine) -> None:
+        compiled = statement.compile(dialect=engine.dialect)
+        self.sql = compiled.string
+        self.order = compiled.positiontup  # None for a driver that takes named parameters
+        self.conversions = {
+            name: bind.type.bind_processor(engine.dialect) for name, bind in compiled.binds.items()
+        }
+
+    def parameters(self, params: Mapping[str, Any]) -> Any:
+        converted = {
+            name: value if (convert := self.conversions.get(name)) is None else convert(value)
+            for name, value in params.items()
+        }
+        return converted if self.order is None else tuple(converted[name] for name in self.order)
 
 
 def _sqlite_file(url: URL) -> str | None:
@@ -159,6 +178,7 @@ class Database:
         # one round trip, not four (ping, BEGIN, SELECT, ROLLBACK). A connection that died is
         # thrown away when its read fails, and the caller falls back.
         self._quick_reads: Engine = self.engine
+        self._driver_queries: dict[Select[Any], _DriverQuery] = {}
         if not self.is_sqlite:
             quick: dict[str, Any] = {
                 key: kwargs[key] for key in ("echo", "connect_args", "pool_timeout") if key in kwargs
@@ -210,11 +230,31 @@ class Database:
         second waits up to `wait` seconds for the first's whole chain)."""
         return self.engine.connect().execution_options(**{HOLDS_WRITE_LOCK: True, WRITE_LOCK_WAIT: wait})
 
-    def reading_connection(self) -> Connection:
-        """A Core connection for one quick read that has a fallback, without an ORM session
-        (the `/loops` ack's one row): on SQLite it reads without the write lock, on PostgreSQL
-        in autocommit with no pre-ping. Use it as a context manager."""
-        return self._quick_reads.connect()
+    def quick_row(self, statement: Select[Any], params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The first row of a one-statement read that has a fallback (the `/loops` ack's kept
+        summary), or None; raises on any failure. Run on the driver's own cursor, compiled once
+        per statement: SQLAlchemy's execution costs the ack several times the read itself. On
+        SQLite it reads without a transaction (so without the write lock), on PostgreSQL in
+        autocommit with no pre-ping: one round trip. Parameters pass through their columns'
+        types; values come back as the driver returns them (fit for text and numbers)."""
+        engine = self._quick_reads
+        query = self._driver_queries.get(statement)
+        if query is None:
+            query = self._driver_queries[statement] = _DriverQuery(statement, engine)
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(query.sql, query.parameters(params))
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        except Exception:
+            connection.invalidate()  # a connection the server dropped is not pooled again
+            raise
+        finally:
+            connection.close()
+        return None if row is None else tuple(row)
 
     def ping(self) -> None:
         """Raise unless the database answers a query now; used by /healthz.

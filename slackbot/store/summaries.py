@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from slackbot.store.models import CheckIn, Loop, Person, PersonSummary, Shipment, Workspace
+
+if TYPE_CHECKING:  # the database module listens with this one's `outdate_summaries`
+    from slackbot.store.db import Database
 
 # Rows whose change a summary shows (each carries its person_id).
 SHOWN_IN_SUMMARY = (Loop, Shipment, CheckIn)
@@ -78,14 +81,15 @@ _KEPT = (
 )
 
 
-def summary_ready(connection: Connection, team_id: str, user_id: str, now: datetime) -> dict[str, Any] | None:
+def summary_ready(database: Database, team_id: str, user_id: str, now: datetime) -> dict[str, Any] | None:
     """The caller's summary as the clock rendered it, if nothing it shows changed since and it
-    still holds at `now`; None otherwise (build it). One indexed row, the caller's own, read
-    with Core on a bare connection: an ORM session would cost the ack more than the read."""
-    body = connection.execute(_KEPT, {"team_id": team_id, "user_id": user_id, "now": now}).scalar()
-    if body is None:
+    still holds at `now`; None otherwise (build it). One indexed row, the caller's own, read on
+    the driver's cursor (`Database.quick_row`): an ORM session, or even Core's execution,
+    would cost the ack more than the read."""
+    row = database.quick_row(_KEPT, {"team_id": team_id, "user_id": user_id, "now": now})
+    if row is None:
         return None
-    found: dict[str, Any] = json.loads(body)
+    found: dict[str, Any] = json.loads(row[0])
     return found
 
 
