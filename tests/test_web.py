@@ -93,6 +93,19 @@ def test_unknown_subcommand_is_refused_with_escaped_echo(bot: Bot) -> None:
     assert "Did you mean `/loops start`?" in bot.sender.command(ana.id, "/loops", "strat").json()["text"]
 
 
+def test_a_command_whose_text_says_payload_is_read_whole(bot: Bot) -> None:
+    """Bolt's own form parser reads any form holding the word "payload" as an empty interaction."""
+    ana = bot.fake.add_user(name="ana")
+    reply = bot.sender.command(ana.id, "/loops", "payload")
+    assert reply.status == 200, reply.text
+    assert "`/loops payload`" in reply.json()["text"]  # not a subcommand: echoed back, whole
+    searched = bot.sender.command(ana.id, "/loops", "search payload={}")
+    assert searched.status == 200, searched.text
+    bot.settle()
+    (answer,) = bot.fake.response_url_posts(searched.extra["response_url"])
+    assert "payload={}" in json.dumps(answer)
+
+
 def _signed_command_body(bot: Bot, user_id: str) -> str:
     return urlencode(
         {
