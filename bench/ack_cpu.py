@@ -190,6 +190,8 @@ def main() -> int:
                 call(real, body, secret)
             real.app.services.settle()
             profile.disable()
+            if os.environ.get("DUMP"):
+                profile.dump_stats(os.environ["DUMP"])
             pstats.Stats(profile).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
                 int(os.environ.get("TOP", "30"))
             )

@@ -12,7 +12,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 
 from slackbot.app.context import ContextKey, session_of
 from slackbot.app.history import is_history_read
@@ -22,10 +23,23 @@ from slackbot.store.queries import find_caller, remember_event
 logger = logging.getLogger(__name__)
 
 
-def skip_handled_events(
-    context: BoltContext, body: dict[str, Any], next: Callable[[], None]
-) -> BoltResponse | None:
-    """Slack redelivers an event it thinks we missed; act on each `event_id` once."""
+class NameTheCaller(Middleware):
+    """Both steps as one Bolt `Middleware`: Bolt calls its `process` as it is, where a plain
+    function has its arguments worked out afresh on every request."""
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        handled = skip_handled_events(req.context, req.body)
+        if handled is not None:
+            return handled
+        attach_person(req.context, req.body)
+        return next()
+
+
+def skip_handled_events(context: BoltContext, body: dict[str, Any]) -> BoltResponse | None:
+    """Slack redelivers an event it thinks we missed; act on each `event_id` once (the answer
+    to a redelivery, or None to go on)."""
     event_id = body.get("event_id")
     if (
         body.get("type") == "event_callback"
@@ -34,11 +48,10 @@ def skip_handled_events(
     ):
         logger.info("event %s was handled before; ignoring this delivery", event_id)
         return BoltResponse(status=200, body="")
-    next()
     return None
 
 
-def attach_person(context: BoltContext, body: dict[str, Any], next: Callable[[], None]) -> None:
+def attach_person(context: BoltContext, body: dict[str, Any]) -> None:
     """Put the workspace and the calling person, as far as Loops knows them, on the context.
 
     Not for a `/loops` that only reads history: it is acknowledged before any read, and
@@ -55,9 +68,7 @@ def attach_person(context: BoltContext, body: dict[str, Any], next: Callable[[],
             mark_reinstalled(session, workspace)
             session.commit()
             logger.info("team %s installed Loops again", workspace.team_id)
-    next()
 
 
 def register(app: App) -> None:
-    app.use(skip_handled_events)
-    app.use(attach_person)
+    app.use(NameTheCaller())
