@@ -26,6 +26,7 @@ from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 
 from slackbot.app import LoopsApp, build_app
+from slackbot.app.context import ContextKey
 from slackbot.app.reader import Reader
 from slackbot.app.services import Services
 from slackbot.config import Settings, SettingsError, configure_logging, load_settings
@@ -97,6 +98,7 @@ class LoopsRequestHandler(SlackRequestHandler):
 
     def __init__(self, app: LoopsApp, database: Database, signing_secret: str) -> None:
         super().__init__(app, path=EVENTS_PATH)
+        self.loops_app = app
         self.database = database
         self.signing_secret = signing_secret.encode()
 
@@ -144,6 +146,12 @@ class LoopsRequestHandler(SlackRequestHandler):
         payload = slack_body(body, str(headers.get("content-type", "")))
         if payload is None:
             return _plain(400, "Bad Request")
+        # A plain `/loops` whose summary the clock kept is answered from that row, without Bolt.
+        kept_asked = self.loops_app.reads_kept_summary(payload)
+        if kept_asked:
+            kept = self.loops_app.kept_summary_ack(payload)
+            if kept is not None:
+                return WsgiHttpResponse(status=200, headers=JSON, body=kept)
         try:
             # Bolt takes a body already parsed only outside its HTTP mode, which also skips its
             # own signature check: the gate made that check above, over the raw bytes.
@@ -155,6 +163,8 @@ class LoopsRequestHandler(SlackRequestHandler):
             # the right outline but the wrong types (`"user": true`) stops it there.
             logger.info("refused a signed request whose payload Bolt cannot read", exc_info=True)
             return _plain(400, "Bad Request")
+        if kept_asked:  # and none was kept: the listener does not read it again
+            bolt_request.context[ContextKey.KEPT_SUMMARY_ASKED] = True
         response = self.app.dispatch(bolt_request)
         return WsgiHttpResponse(status=response.status, headers=response.headers, body=response.body)
 

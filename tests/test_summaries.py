@@ -6,6 +6,7 @@ through the response_url after it (built) is read from the wire.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,15 +14,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from slackbot.core.loops import age_in_days
+from slackbot.fakeslack import FakeSlack
 from slackbot.outbox.summary import holds_until, render_due_summaries, summary_answer
 from slackbot.store.history import OpenLoop, Summary
-from slackbot.store.models import Loop, Person, PersonSummary
+from slackbot.store.models import Loop, Person, PersonSummary, Workspace
 from slackbot.store.summaries import due_summaries, keep_summary
 from tests.support.bot import Bot, BotFactory
 from tests.test_history import text_of
+from tests.test_install import install, oauth_bot
+from tests.test_leaving import uninstall
 from tests.test_prompt import FRIDAY
 from tests.test_shipped import MONDAY, at, ship_quick, with_loop
 
@@ -148,6 +152,60 @@ def test_each_person_is_answered_their_own_kept_summary(team: Bot) -> None:
     assert kept and "shipped · check-in on Wed 2 Dec" in text_of(anas)
     bens, kept = ask(team, ben)
     assert kept and "shipped" not in text_of(bens) and "broken" in text_of(bens)
+
+
+def test_the_ack_of_a_kept_summary_is_the_one_bolt_would_send(team: Bot) -> None:
+    """The web gate answers a kept summary before Bolt: the same JSON, keys and content type
+    that Bolt's `ack(response_type="ephemeral", text=..., blocks=...)` sends."""
+    ana, _ = with_loop(team)
+    team.tick(FRIDAY)
+    at(team, FRIDAY)
+    reply = team.sender.command(ana, "/loops", "  ")  # blanks are still the plain summary
+    assert reply.status == 200 and reply.headers["content-type"] == "application/json;charset=utf-8"
+    body = reply.json()
+    assert list(body) == ["response_type", "text", "blocks"] and body["response_type"] == "ephemeral"
+    assert text_of(body) == text_of(built_now(team, ana, FRIDAY))
+    team.settle()
+    assert not team.fake.response_url_posts(reply.extra["response_url"]), "answered once, in the ack"
+
+
+def test_an_uninstalled_workspace_is_not_answered_from_its_kept_summary(team: Bot) -> None:
+    """Slack sends a person's command only to an installed app: the first one after an
+    uninstall goes the way that marks the install back, and is built from what is stored."""
+    ana, _ = with_loop(team)
+    team.tick(FRIDAY)
+    at(team, FRIDAY)
+    _, kept = ask(team, ana)
+    assert kept
+    uninstall(team)
+    with team.database.session() as session:
+        assert session.scalars(select(Workspace)).one().uninstalled_at is not None
+    after, kept = ask(team, ana)
+    assert not kept and "OTP SMS arrive late" in text_of(after)
+    with team.database.session() as session:
+        assert session.scalars(select(Workspace)).one().uninstalled_at is None, "installed again"
+    _, kept = ask(team, ana)
+    assert kept, "its summary holds again"
+
+
+def test_with_oauth_an_uninstalled_workspace_gets_bolts_refusal_not_its_kept_summary(
+    make_bot: BotFactory, fake: FakeSlack
+) -> None:
+    team = oauth_bot(make_bot, fake)
+    team.services.clock = lambda: FRIDAY
+    fake.add_user(name="owner", tz="Europe/Berlin")  # presses Allow
+    assert install(team).status == 200
+    ana, _ = with_loop(team, "ana")
+    team.tick(FRIDAY)
+    at(team, FRIDAY)
+    _, kept = ask(team, ana)
+    assert kept
+    uninstall(team)
+    reply = team.sender.command(ana, "/loops", "")
+    assert (reply.status, reply.text) == (200, ""), "nothing of the kept summary in the ack"
+    team.settle()
+    (said,) = team.fake.response_url_posts(reply.extra["response_url"])
+    assert "isn't installed in this workspace" in said["text"] and "OTP SMS" not in json.dumps(said)
 
 
 ZONES = st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Chatham"])

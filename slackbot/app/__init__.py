@@ -14,6 +14,7 @@ from slackbot.app import middleware
 from slackbot.app.client import SingleWorkspace
 from slackbot.app.context import ContextKey
 from slackbot.app.errors import handle_error
+from slackbot.app.history import is_summary_read, kept_summary_ack
 from slackbot.app.install import NOT_INSTALLED, build_oauth_flow
 from slackbot.app.listeners import register_all
 from slackbot.app.payloads import problem_with
@@ -48,6 +49,23 @@ class LoopsApp(App):
         # (no Slack call inside a write transaction, 429 holds shared by the workspace).
         super()._init_context(req)
         req.context["client"] = self.request_client.copy_for(req.context.get("token"), req.context.team_id)
+
+    def reads_kept_summary(self, body: dict[str, Any]) -> bool:
+        """A plain `/loops` of the right shape: the web gate answers it from the kept summary
+        when there is one (`kept_summary_ack`), before Bolt builds its request."""
+        return is_summary_read(body) and problem_with(body) is None
+
+    def kept_summary_ack(self, body: dict[str, Any]) -> str | None:
+        """The ack of a plain `/loops` whose summary the clock kept, as JSON; None: Bolt runs
+        the command as any other, and its answer is built after the ack.
+
+        That summary is one row to read and needs nothing else Bolt does for a request (no
+        token, no client, no session, no listener), while Bolt's own dispatch costs the
+        worker more CPU than the read: so the gate asks this first. A workspace that
+        uninstalled has no kept summary here: its command goes through Bolt, whose authorize
+        refuses it or whose listener marks the install back.
+        """
+        return kept_summary_ack(self.services, str(body["team_id"]), str(body["user_id"]))
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         problem = problem_with(req.body)

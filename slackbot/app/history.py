@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -45,7 +46,7 @@ from slackbot.store.history import closed_page, month_of, open_page, search_page
 from slackbot.store.leaving import mark_reinstalled
 from slackbot.store.models import Person
 from slackbot.store.queries import find_caller, find_workspace, loop_numbered
-from slackbot.store.summaries import summary_ready
+from slackbot.store.summaries import kept_summary, summary_ready
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +125,31 @@ def summary_kept(services: Services, read: ReadRequest) -> dict[str, Any] | None
     except Exception as error:  # the answer after the ack says what is wrong, in words
         logger.warning("could not read a kept /loops summary: %s", error)
         return None
+
+
+def is_summary_read(body: Mapping[str, Any]) -> bool:
+    """A plain `/loops` (no subcommand): the one history read the clock renders ahead."""
+    return (
+        body.get("command") == Command.LOOPS
+        and parse_loops_command(str(body.get("text") or "")).subcommand.name == "history"
+    )
+
+
+def kept_summary_ack(services: Services, team_id: str, user_id: str) -> str | None:
+    """The whole ack of a plain `/loops`, as JSON, when the clock kept the caller's summary
+    and it still holds; None otherwise (the command then goes through Bolt as any other).
+
+    Built without parsing the kept message: it is a JSON object written by `keep_summary`,
+    so Slack's `response_type` goes in front of its first key, as Bolt's ack would put it.
+    """
+    try:
+        kept = kept_summary(services.database, team_id, user_id, services.now())
+    except Exception as error:  # Bolt's way reads it again, and then answers after the ack
+        logger.warning("could not read a kept /loops summary: %s", error)
+        return None
+    if kept is None or not kept.startswith('{"'):
+        return None
+    return '{"response_type": "ephemeral", ' + kept[1:]
 
 
 def build_answer(database: Database, client: WebClient, read: ReadRequest) -> dict[str, Any]:

@@ -73,6 +73,9 @@ _KEPT = (
     .join(Workspace, Workspace.id == Person.workspace_id)
     .where(
         Workspace.team_id == bindparam("team_id"),
+        # An uninstalled workspace's summaries are not answered: its next command marks the
+        # install back (app.history.came_back) on the way that builds the answer.
+        Workspace.uninstalled_at.is_(None),
         Person.slack_user_id == bindparam("user_id"),
         PersonSummary.rendered_version == PersonSummary.version,
         PersonSummary.rendered_zone.is_not_distinct_from(Person.tz),
@@ -81,15 +84,21 @@ _KEPT = (
 )
 
 
-def summary_ready(database: Database, team_id: str, user_id: str, now: datetime) -> dict[str, Any] | None:
-    """The caller's summary as the clock rendered it, if nothing it shows changed since and it
-    still holds at `now`; None otherwise (build it). One indexed row, the caller's own, read on
-    the driver's cursor (`Database.quick_row`): an ORM session, or even Core's execution,
-    would cost the ack more than the read."""
+def kept_summary(database: Database, team_id: str, user_id: str, now: datetime) -> str | None:
+    """The caller's summary as the clock rendered it (the message as JSON), if nothing it
+    shows changed since and it still holds at `now`; None otherwise (build it). One indexed
+    row, the caller's own, read on the driver's cursor (`Database.quick_row`): an ORM
+    session, or even Core's execution, would cost the ack more than the read."""
     row = database.quick_row(_KEPT, {"team_id": team_id, "user_id": user_id, "now": now})
-    if row is None:
+    return None if row is None else str(row[0])
+
+
+def summary_ready(database: Database, team_id: str, user_id: str, now: datetime) -> dict[str, Any] | None:
+    """`kept_summary`, read as the message it holds."""
+    kept = kept_summary(database, team_id, user_id, now)
+    if kept is None:
         return None
-    found: dict[str, Any] = json.loads(row[0])
+    found: dict[str, Any] = json.loads(kept)
     return found
 
 

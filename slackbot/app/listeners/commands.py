@@ -9,15 +9,13 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from slackbot.app import digest, people
-from slackbot.app.context import caller, defer, person_of, services_of, session_of, workspace_of
+from slackbot.app.context import ContextKey, caller, defer, person_of, services_of, session_of, workspace_of
 from slackbot.app.export import exporting_message, send_export
 from slackbot.app.history import (
     READS,
     answer_after,
     build_answer,
-    came_back,
     check_list_request,
-    installed_lately,
     summary_kept,
 )
 from slackbot.app.payloads import trigger_of
@@ -88,11 +86,12 @@ def loops(
             now=services.now(),
             response_url=command.get("response_url", ""),
         )
-        kept = summary_kept(services, read) if name == "history" else None
+        # A kept summary (never one of an uninstalled workspace) is the answer itself; the web
+        # gate looked for it before Bolt, so only a request from elsewhere (Socket Mode) looks.
+        asked = bool(context.get(ContextKey.KEPT_SUMMARY_ASKED))
+        kept = summary_kept(services, read) if name == "history" and not asked else None
         if kept is not None:
             ack(response_type="ephemeral", **kept)
-            if not installed_lately(services, read.team_id):
-                defer(context, lambda: came_back(services, read.team_id))
             return
         if not read.response_url:  # Slack always sends one; answer a request without in the ack
             ack(response_type="ephemeral", **build_answer(services.database, client, read))
