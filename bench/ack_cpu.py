@@ -2,6 +2,7 @@
 
     python bench/ack_cpu.py                  # 2,000 acks each, twice, then a profile of the real one
     python bench/ack_cpu.py --count 5000 --no-profile
+    python bench/ack_cpu.py --kept --postgres  # the ack carries a kept summary read from PostgreSQL
 
 bench/ack.py times acks from outside, and on a shared machine its figures move with whatever
 else runs. This one calls both WSGI apps in one process, on a signed `/loops` from one person
@@ -126,11 +127,25 @@ def main() -> int:
     parser.add_argument(
         "--kept", action="store_true", help="ana has loops and a kept summary: the ack carries it"
     )
+    parser.add_argument("--postgres", action="store_true", help="start a throwaway PostgreSQL and use it")
     args = parser.parse_args()
     if args.count < 1 or args.rounds < 1:
         parser.error("--count and --rounds must be positive")
+    server = None
+    if args.postgres:
+        from tests.support.pgserver import PostgresServer
+
+        server = PostgresServer.start()
+    try:
+        return measure(args, server.admin_url if server is not None else None)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def measure(args: argparse.Namespace, database_url: str | None) -> int:
     with FakeSlack() as fake, tempfile.TemporaryDirectory(prefix="loops-ack-cpu-") as folder:
-        url = f"sqlite:///{folder}/ack.db"
+        url = database_url or f"sqlite:///{folder}/ack.db"
         if not migrate(url, Path(folder)):
             return 1
         os.environ.update(

@@ -9,6 +9,7 @@ command text and where the next page starts, and runs the same read for whoever 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -46,7 +47,7 @@ from slackbot.store.history import closed_page, month_of, open_page, search_page
 from slackbot.store.leaving import mark_reinstalled
 from slackbot.store.models import Person
 from slackbot.store.queries import find_caller, find_workspace, loop_numbered
-from slackbot.store.summaries import kept_summary, summary_ready
+from slackbot.store.summaries import kept_summary
 
 logger = logging.getLogger(__name__)
 
@@ -120,11 +121,8 @@ def came_back(services: Services, team_id: str) -> None:
 def summary_kept(services: Services, read: ReadRequest) -> dict[str, Any] | None:
     """The caller's `/loops` summary as the clock rendered it, if it still holds: one row, so
     the ack can carry it (no work after the ack at all). None: build it after the ack."""
-    try:
-        return summary_ready(services.database, read.team_id, read.user_id, read.now)
-    except Exception as error:  # the answer after the ack says what is wrong, in words
-        logger.warning("could not read a kept /loops summary: %s", error)
-        return None
+    kept = _kept_summary(services, read.team_id, read.user_id, read.now)
+    return None if kept is None else dict(json.loads(kept))
 
 
 def is_summary_read(body: Mapping[str, Any]) -> bool:
@@ -142,14 +140,18 @@ def kept_summary_ack(services: Services, team_id: str, user_id: str) -> str | No
     Built without parsing the kept message: it is a JSON object written by `keep_summary`,
     so Slack's `response_type` goes in front of its first key, as Bolt's ack would put it.
     """
-    try:
-        kept = kept_summary(services.database, team_id, user_id, services.now())
-    except Exception as error:  # Bolt's way reads it again, and then answers after the ack
-        logger.warning("could not read a kept /loops summary: %s", error)
-        return None
+    kept = _kept_summary(services, team_id, user_id, services.now())
     if kept is None or not kept.startswith('{"'):
         return None
     return '{"response_type": "ephemeral", ' + kept[1:]
+
+
+def _kept_summary(services: Services, team_id: str, user_id: str, now: datetime) -> str | None:
+    try:
+        return kept_summary(services.database, team_id, user_id, now)
+    except Exception as error:  # the answer built after the ack says what is wrong, in words
+        logger.warning("could not read a kept /loops summary: %s", error)
+        return None
 
 
 def build_answer(database: Database, client: WebClient, read: ReadRequest) -> dict[str, Any]:

@@ -186,6 +186,7 @@ class Database:
             self._quick_reads = create_engine(
                 self.url,
                 isolation_level="AUTOCOMMIT",
+                pool_reset_on_return=None,  # in autocommit there is no transaction to end
                 pool_size=QUICK_POOL_SIZE,
                 max_overflow=QUICK_MAX_OVERFLOW,
                 pool_recycle=QUICK_POOL_RECYCLE,

@@ -93,15 +93,6 @@ def kept_summary(database: Database, team_id: str, user_id: str, now: datetime) 
     return None if row is None else str(row[0])
 
 
-def summary_ready(database: Database, team_id: str, user_id: str, now: datetime) -> dict[str, Any] | None:
-    """`kept_summary`, read as the message it holds."""
-    kept = kept_summary(database, team_id, user_id, now)
-    if kept is None:
-        return None
-    found: dict[str, Any] = json.loads(kept)
-    return found
-
-
 def due_summaries(session: Session, now: datetime, limit: int) -> list[tuple[Person, int]]:
     """Up to `limit` people whose summary is missing, outdated or expired, each with the
     version it would be rendered from (read before their rows are)."""
