@@ -2,7 +2,9 @@
 
 Bolt turns an unreadable body into a 500 before it checks the signature. Here every
 POST to /slack/events is first checked for a valid signature and a fresh timestamp
-(401), then for a body Slack could have sent (400), and only then handed to Bolt.
+(401), then for a body Slack could have sent (400), and only then handed to Bolt; except a
+plain `/loops` whose summary the clock kept, answered here from that one row
+(`LoopsApp.kept_summary_ack`), as Bolt's dispatch would cost it more than the read.
 """
 
 from __future__ import annotations

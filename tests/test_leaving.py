@@ -146,13 +146,19 @@ def test_a_retention_of_zero_deletes_at_once(make_bot: BotFactory) -> None:
         assert rows(team.database, model) == 0, model.__name__
 
 
-def test_oauth_uninstall_removes_the_install_with_bolts_listener_and_a_reinstall_brings_it_back(
-    make_bot: BotFactory, fake: FakeSlack
-) -> None:
+def installed_with_oauth(make_bot: BotFactory, fake: FakeSlack) -> Bot:
+    """A bot in OAuth mode on Friday, installed by the workspace's owner."""
     team = oauth_bot(make_bot, fake)
     team.services.clock = lambda: FRIDAY
     fake.add_user(name="owner", tz="Europe/Berlin")  # presses Allow
     assert install(team).status == 200
+    return team
+
+
+def test_oauth_uninstall_removes_the_install_with_bolts_listener_and_a_reinstall_brings_it_back(
+    make_bot: BotFactory, fake: FakeSlack
+) -> None:
+    team = installed_with_oauth(make_bot, fake)
     ana, loop = with_loop(team, "ana")
     ship_quick(team, ana)
     uninstall(team)

@@ -24,8 +24,7 @@ from slackbot.store.models import Loop, Person, PersonSummary, Workspace
 from slackbot.store.summaries import due_summaries, keep_summary
 from tests.support.bot import Bot, BotFactory
 from tests.test_history import text_of
-from tests.test_install import install, oauth_bot
-from tests.test_leaving import uninstall
+from tests.test_leaving import installed_with_oauth, uninstall
 from tests.test_prompt import FRIDAY
 from tests.test_shipped import MONDAY, at, ship_quick, with_loop
 
@@ -191,10 +190,7 @@ def test_an_uninstalled_workspace_is_not_answered_from_its_kept_summary(team: Bo
 def test_with_oauth_an_uninstalled_workspace_gets_bolts_refusal_not_its_kept_summary(
     make_bot: BotFactory, fake: FakeSlack
 ) -> None:
-    team = oauth_bot(make_bot, fake)
-    team.services.clock = lambda: FRIDAY
-    fake.add_user(name="owner", tz="Europe/Berlin")  # presses Allow
-    assert install(team).status == 200
+    team = installed_with_oauth(make_bot, fake)
     ana, _ = with_loop(team, "ana")
     team.tick(FRIDAY)
     at(team, FRIDAY)

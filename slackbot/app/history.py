@@ -1,7 +1,9 @@
 """`/loops`, `/loops 12`, `open`, `closed`, `search` and `month`: the caller's own history.
 
-The command is acknowledged at once and the answer follows through its response_url,
-read in a session of its own after the ack (in the web worker's reader process when there
+A plain `/loops` whose summary the clock kept is answered in its ack, from that row
+(`kept_summary_ack`, which the web gate asks before Bolt). Otherwise the command is
+acknowledged at once and the answer follows through its response_url, read in a session of
+its own after the ack (in the web worker's reader process when there
 is one, see app/reader.py): the ack never waits on a history read, so it is as quick for
 someone with 5,000 loops as for someone with none. **More** carries the
 command text and where the next page starts, and runs the same read for whoever clicked.
