@@ -140,7 +140,7 @@ def kept_summary_ack(services: Services, team_id: str, user_id: str) -> str | No
     and it still holds; None otherwise (the command then goes through Bolt as any other).
 
     Built without parsing the kept message: it is a JSON object written by `keep_summary`,
-    so Slack's `response_type` goes in front of its first key, as Bolt's ack would put it.
+    so the `response_type` that Bolt's ack would add goes in front of its first key.
     """
     kept = _kept_summary(services, team_id, user_id, services.now())
     if kept is None or not kept.startswith('{"'):
