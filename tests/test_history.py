@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from slackbot.app.reader import Reader, ReadRequest
 from slackbot.fakeslack.state import Message
+from slackbot.store.history import store_figures
 from slackbot.store.models import CheckIn, Loop, Person, PersonFigures, Shipment
 from slackbot.store.queries import add_entry, index_terms
 from tests.support.bot import Bot, BotFactory
+from tests.support.waiting import until
 from tests.test_prompt import FRIDAY, enrol
 from tests.test_shipped import MONDAY, WEDNESDAY_DUE, answer_yes_and_close, at, ship_quick, with_loop
 
@@ -262,6 +266,42 @@ def test_the_clock_keeps_todays_figures_and_a_change_makes_them_worked_out_again
     kept, current = stored()
     assert kept == current
     assert "outcome watched: 1 of 1 ship (100%)" in text_of(team.command(ana, "/loops"))
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_clock_processes_working_out_one_persons_figures_at_once_both_finish(team: Bot) -> None:
+    """PostgreSQL lets two ticks both find ana's figures missing: the second waits for the
+    first's row and writes over it, rather than failing its tick on the primary key."""
+    ana, _ = with_loop(team)
+    ship_quick(team, ana)
+    errors: list[BaseException] = []
+
+    def second_tick() -> None:
+        try:
+            with team.database.transaction() as session:
+                store_figures(session, WEDNESDAY_DUE, 10)
+        except BaseException as error:  # asserted below, in the test's thread
+            errors.append(error)
+
+    def waiting_on_a_lock() -> bool:
+        with team.database.engine.connect() as connection:
+            waiting = connection.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            ).scalar()
+        return bool(waiting)
+
+    second = threading.Thread(target=second_tick)
+    with team.database.transaction() as first:
+        assert store_figures(first, WEDNESDAY_DUE, 10) == 1
+        first.flush()
+        second.start()
+        until(waiting_on_a_lock)
+    second.join(timeout=30)
+    assert not second.is_alive() and errors == []
+    with team.database.session() as session:
+        person = session.get(Person, team.person(ana).id)
+        kept = session.get(PersonFigures, team.person(ana).id)
+        assert person is not None and kept is not None and kept.version == person.figures_version
 
 
 def test_the_reader_process_answers_a_history_read_through_its_response_url(team: Bot) -> None:

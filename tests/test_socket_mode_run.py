@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from slackbot.fakeslack import FakeSlack, Message, SlackSender
 from slackbot.fakeslack.socket_mode import SocketConnection
 from slackbot.store.models import Delivery, Loop, Person
+from tests.support.waiting import until
 from tests.test_processes import environment, slackbot
 
 
@@ -188,7 +189,7 @@ def test_run_over_socket_mode_enrols_answers_and_opens_a_loop(
         with session(env) as db:
             return db.scalars(select(Loop.thread_ts)).one() is not None
 
-    fake.wait_for(lambda _f: thread_stored())  # the root's ts is the loop's last write
+    until(thread_stored)  # the root's ts is the loop's last write
     ticked = slackbot("tick", env=env, cwd=tmp_path)
     assert ticked.returncode == 0, ticked.stdout + ticked.stderr
     history = sender.command(ana.id, "/loops", "")

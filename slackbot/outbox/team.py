@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from slackbot.blocks.digest import daily_root, daily_share, digest_messages
@@ -30,6 +29,7 @@ from slackbot.outbox.model import Draft, Ended, Later
 from slackbot.store.digest import digest_of, team_zone
 from slackbot.store.models import Delivery, Loop, Person, Workspace, utcnow
 from slackbot.store.queries import add_delivery
+from slackbot.store.upsert import conflict_insert
 
 WEEK = timedelta(days=7)
 # The first message of a digest is normally posted within seconds; its replies wait for it.
@@ -65,9 +65,8 @@ def _owe_to_team(session: Session, rows: list[dict[str, object]]) -> int:
         row.setdefault("maybe_posted", False)
         row.setdefault("created_at", utcnow())
         row["person_id"] = None
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
-        insert(Delivery)
+        conflict_insert(session, Delivery)
         .on_conflict_do_nothing(
             index_elements=["kind", "workspace_id", "key"], index_where=Delivery.person_id.is_(None)
         )

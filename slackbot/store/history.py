@@ -31,6 +31,7 @@ from slackbot.store.models import (
     Shipment,
 )
 from slackbot.store.queries import Waiting, shippable_loops, waiting_on
+from slackbot.store.upsert import conflict_insert
 
 T = TypeVar("T")
 
@@ -421,10 +422,19 @@ def store_figures(session: Session, now: datetime, limit: int) -> int:
     for person in due:
         version = person.figures_version  # read before the ships
         current, previous = work_out_windows(session, person, now)
-        stored = session.get(PersonFigures, person.id) or PersonFigures(person_id=person.id)
-        stored.computed_on, stored.version = today, version
-        stored.recent, stored.previous = json.dumps(asdict(current)), json.dumps(asdict(previous))
-        session.add(stored)
+        kept = {
+            "computed_on": today,
+            "version": version,
+            "recent": json.dumps(asdict(current)),
+            "previous": json.dumps(asdict(previous)),
+        }
+        # Two clock processes may both find a person's figures missing (PostgreSQL lets both
+        # read before either writes): the second waits for the first's row, then writes over it.
+        session.execute(
+            conflict_insert(session, PersonFigures)
+            .values(person_id=person.id, **kept)
+            .on_conflict_do_update(index_elements=[PersonFigures.person_id], set_=kept)
+        )
     return len(due)
 
 

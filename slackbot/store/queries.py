@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, Table, and_, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from slackbot.core.deliveries import DeliveryKind, DeliveryState
@@ -28,6 +27,7 @@ from slackbot.store.models import (
     Workspace,
     utcnow,
 )
+from slackbot.store.upsert import conflict_insert
 
 
 def _insert_ignoring_conflict(
@@ -38,12 +38,10 @@ def _insert_ignoring_conflict(
     Two requests racing to create the same row both succeed, and exactly one of them
     learns it was first: no exception handling, no savepoints.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__
     assert isinstance(table, Table)
     statement = (
-        insert(table)
+        conflict_insert(session, table)
         .values(**values)
         .on_conflict_do_nothing(index_elements=conflict_columns)
         .returning(*table.primary_key.columns)
@@ -111,9 +109,8 @@ def ensure_person(
     found = None if known_missing else find_person(session, workspace, slack_user_id)
     if found is not None:
         return found
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     created = session.scalars(
-        insert(Person)
+        conflict_insert(session, Person)
         .values(
             workspace_id=workspace.id,
             slack_user_id=slack_user_id,
@@ -196,9 +193,8 @@ def add_deliveries(session: Session, rows: list[dict[str, Any]]) -> list[tuple[s
         values.setdefault("attempts", 0)
         values.setdefault("maybe_posted", False)
         values.setdefault("last_error", None)
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
-        insert(Delivery)
+        conflict_insert(session, Delivery)
         .on_conflict_do_nothing(index_elements=["kind", "person_id", "key"])
         .returning(Delivery.kind, Delivery.state)
     )
@@ -356,10 +352,8 @@ def index_terms(session: Session, person_id: int, loop_id: int, *texts: str | No
     terms = set().union(*(search_terms(text) for text in texts))
     if not terms:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = [{"person_id": person_id, "term": term, "loop_id": loop_id} for term in sorted(terms)]
-    session.execute(insert(SearchTerm).on_conflict_do_nothing(), rows)
+    session.execute(conflict_insert(session, SearchTerm).on_conflict_do_nothing(), rows)
 
 
 def skip_pending_prompts(

@@ -25,10 +25,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from slackbot.store.models import CheckIn, Loop, Person, PersonSummary, Shipment, Workspace
+from slackbot.store.upsert import conflict_insert
 
 if TYPE_CHECKING:  # the database module listens with this one's `outdate_summaries`
     from slackbot.store.db import Database
@@ -57,8 +57,9 @@ def _move_versions_on(connection: Connection, person_ids: list[int]) -> None:
 
     In id order, so that two transactions moving the same people on never deadlock.
     """
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(PersonSummary).values([{"person_id": person_id} for person_id in person_ids])
+    statement = conflict_insert(connection, PersonSummary).values(
+        [{"person_id": person_id} for person_id in person_ids]
+    )
     connection.execute(
         statement.on_conflict_do_update(
             index_elements=[PersonSummary.person_id], set_={"version": PersonSummary.version + 1}
