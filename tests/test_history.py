@@ -286,14 +286,17 @@ def test_two_clock_processes_working_out_one_persons_figures_at_once_both_finish
     def waiting_on_a_lock() -> bool:
         with team.database.engine.connect() as connection:
             waiting = connection.execute(
-                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
             ).scalar()
         return bool(waiting)
 
     second = threading.Thread(target=second_tick)
     with team.database.transaction() as first:
         assert store_figures(first, WEDNESDAY_DUE, 10) == 1
-        first.flush()
+        first.flush()  # the row is written now, before the second looks (as an ORM add would not be)
         second.start()
         until(waiting_on_a_lock)
     second.join(timeout=30)
