@@ -48,7 +48,7 @@ def _stop(_signum: int, _frame: FrameType | None) -> None:
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
-    from slackbot.app import build_app
+    from slackbot.app.bolt import build_app
     from slackbot.clock.runner import start_background_clock, ticker_for
     from slackbot.web import HttpServer, wsgi_app
 

@@ -23,7 +23,7 @@ from slackbot.config import Settings
 from slackbot.fakeslack import FakeSlack, SlackSender
 from slackbot.fakeslack.render import render_conversation, render_message, render_view
 from slackbot.fakeslack.state import Message, User
-from slackbot.outbox.client import delivery_client
+from slackbot.slack.client import delivery_client
 from slackbot.store.db import Database
 from slackbot.store.migrate import upgrade
 from slackbot.web import HttpServer, wsgi_app

@@ -1,39 +1,39 @@
 """The web process: Bolt's WSGI adapter behind a gate that answers bad requests itself.
 
-Bolt turns an unreadable body into a 500 before it checks the signature. Here every
-POST to /slack/events is first checked for a valid signature and a fresh timestamp
-(401), then for a body Slack could have sent (400), and only then handed to Bolt; except a
-plain `/loops` whose summary the clock kept, answered here from that one row
-(`LoopsApp.kept_summary_ack`), as Bolt's dispatch would cost it more than the read.
+Bolt turns an unreadable body into a 500 before it checks the signature. Here every POST to
+/slack/events is first checked for its size (413), a valid signature and a fresh timestamp
+(401), then for a body Slack could have sent (400), and only then handed to Bolt.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import logging
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable
+from dataclasses import dataclass
+from http import HTTPStatus
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from slack_bolt import BoltRequest
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
-from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 
-from slackbot.app import LoopsApp, build_app
-from slackbot.app.context import ContextKey
-from slackbot.app.reader import Reader
+from slackbot.app.bolt import LoopsApp, build_app
+from slackbot.app.payloads import problem_with
 from slackbot.app.services import Services
 from slackbot.config import Settings, SettingsError, configure_logging, load_settings
 from slackbot.store.db import Database
 from slackbot.store.migrate import require_current_schema
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +42,13 @@ HEALTH_PATH = "/healthz"
 # Slack's own payloads are far smaller; anything bigger is not from Slack.
 MAX_BODY_BYTES = 1_000_000
 SIGNATURE_MAX_AGE = 300
-TEXT: dict[str, Sequence[str]] = {"content-type": ["text/plain;charset=utf-8"]}
-JSON: dict[str, Sequence[str]] = {"content-type": ["application/json;charset=utf-8"]}
+TEXT = "text/plain;charset=utf-8"
+JSON = "application/json;charset=utf-8"
+Answer = tuple[int, str, str]  # status, content type, body: what the gate answers itself
 
 
-def _plain(status: int, text: str) -> WsgiHttpResponse:
-    return WsgiHttpResponse(status=status, headers=TEXT, body=text)
+def _plain(status: int, text: str) -> Answer:
+    return status, TEXT, text
 
 
 def signed_by_slack(secret: bytes, raw: bytes, timestamp: str, signature: str, *, now: float) -> bool:
@@ -95,80 +96,96 @@ def slack_body(body: str, content_type: str) -> dict[str, Any] | None:
         return None
 
 
-class LoopsRequestHandler(SlackRequestHandler):
-    """Bolt's WSGI handler, plus /healthz and a gate in front of /slack/events."""
+class WebApp:
+    """The web process's WSGI app: `/healthz`, and a gate in front of Bolt's `SlackRequestHandler`.
+
+    Every POST to /slack/events is checked here for its size (413), a valid signature and a
+    fresh timestamp (401), and a body Slack could have sent (400) before Bolt sees it. What
+    passes is handed to Bolt as the JSON of the payload parsed here: Bolt then reads it as
+    it is (its own form parser reads any form holding the word "payload" as an empty
+    interaction) and checks no signature of its own (`request_verification_enabled=False`;
+    the check was made here, over the raw bytes). Everything else (the OAuth pages, 404s)
+    is Bolt's as it comes.
+    """
 
     def __init__(self, app: LoopsApp, database: Database, signing_secret: str) -> None:
-        super().__init__(app, path=EVENTS_PATH)
-        self.loops_app = app
+        self.app = app
+        self.bolt = SlackRequestHandler(app, path=EVENTS_PATH)
         self.database = database
         self.signing_secret = signing_secret.encode()
 
-    def _get_http_response(self, request: WsgiHttpRequest) -> WsgiHttpResponse:
-        if request.path == HEALTH_PATH:
-            return self._health() if request.method in {"GET", "HEAD"} else _plain(405, "Method Not Allowed")
-        if request.path == EVENTS_PATH:
-            return (
-                self._slack_request(request)
-                if request.method == "POST"
-                else _plain(405, "Method Not Allowed")
-            )
-        return super()._get_http_response(request)
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+        answer: Answer | Passed
+        if path == HEALTH_PATH:
+            answer = self._health() if method in {"GET", "HEAD"} else _plain(405, "Method Not Allowed")
+        elif path == EVENTS_PATH:
+            answer = self._gate(environ) if method == "POST" else _plain(405, "Method Not Allowed")
+        else:
+            return self.bolt(environ, start_response)
+        if isinstance(answer, Passed):
+            return self.bolt(answer.environ, start_response)
+        status, content_type, body = answer
+        data = body.encode()
+        start_response(
+            f"{status} {HTTPStatus(status).phrase}",
+            [("Content-Type", content_type), ("Content-Length", str(len(data)))],
+        )
+        return [data]
 
-    def _health(self) -> WsgiHttpResponse:
+    def _health(self) -> Answer:
         try:
             self.database.ping()
         except Exception as error:
             logger.warning("health check: database unavailable: %s", error)
-            return WsgiHttpResponse(
-                status=503, headers=JSON, body=json.dumps({"ok": False, "database": "down"})
-            )
-        return WsgiHttpResponse(status=200, headers=JSON, body=json.dumps({"ok": True, "database": "up"}))
+            return 503, JSON, json.dumps({"ok": False, "database": "down"})
+        return 200, JSON, json.dumps({"ok": True, "database": "up"})
 
-    def _slack_request(self, request: WsgiHttpRequest) -> WsgiHttpResponse:
+    def _gate(self, environ: WSGIEnvironment) -> Answer | Passed:
+        """Refuse what Slack could not have sent; what it could is passed on, parsed."""
         try:
-            length = int(request.environ.get("CONTENT_LENGTH") or 0)
+            length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return _plain(400, "Bad Request")
         if length > MAX_BODY_BYTES:
             return _plain(413, "Payload Too Large")
-        raw = request.environ["wsgi.input"].read(length) if length > 0 else b""
+        raw = environ["wsgi.input"].read(length) if length > 0 else b""
         if is_ssl_check(raw):
             # Slack's certificate probe for slash command URLs: it only wants a 200.
             return _plain(200, "")
-        headers = request.get_headers()
-        timestamp = str(headers.get("x-slack-request-timestamp", ""))
-        signature = str(headers.get("x-slack-signature", ""))
+        timestamp = str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""))
+        signature = str(environ.get("HTTP_X_SLACK_SIGNATURE", ""))
         if not signed_by_slack(self.signing_secret, raw, timestamp, signature, now=time.time()):
             return _plain(401, "Unauthorized")
         try:
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
             return _plain(400, "Bad Request")
-        payload = slack_body(body, str(headers.get("content-type", "")))
+        payload = slack_body(body, str(environ.get("CONTENT_TYPE", "")))
         if payload is None:
             return _plain(400, "Bad Request")
-        # A plain `/loops` whose summary the clock kept is answered from that row, without Bolt.
-        kept_asked = self.loops_app.reads_kept_summary(payload)
-        if kept_asked:
-            kept = self.loops_app.kept_summary_ack(payload)
-            if kept is not None:
-                return WsgiHttpResponse(status=200, headers=JSON, body=kept)
-        try:
-            # Bolt takes a body already parsed only outside its HTTP mode, which also skips its
-            # own signature check: the gate made that check above, over the raw bytes.
-            bolt_request = BoltRequest(
-                body=payload, query=request.query_string, headers=headers, mode="socket_mode"
-            )
-        except Exception:
-            # Bolt reads ids out of the payload as it builds the request; a payload of
-            # the right outline but the wrong types (`"user": true`) stops it there.
-            logger.info("refused a signed request whose payload Bolt cannot read", exc_info=True)
+        problem = problem_with(payload)
+        if problem is not None:
+            # Bolt reads ids out of the payload as it builds its request; a payload of the right
+            # outline but the wrong types (`"user": true`) would stop it there, as a 500.
+            logger.warning("refused a signed request: %s", problem)
             return _plain(400, "Bad Request")
-        if kept_asked:  # and none was kept: the listener does not read it again
-            bolt_request.context[ContextKey.KEPT_SUMMARY_ASKED] = True
-        response = self.app.dispatch(bolt_request)
-        return WsgiHttpResponse(status=response.status, headers=response.headers, body=response.body)
+        parsed = json.dumps(payload).encode()
+        return Passed(
+            {
+                **environ,
+                "wsgi.input": io.BytesIO(parsed),
+                "CONTENT_LENGTH": str(len(parsed)),
+                "CONTENT_TYPE": "application/json",
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Passed:
+    """A request the gate let through, with its body replaced by the payload's JSON."""
+
+    environ: WSGIEnvironment
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
@@ -208,16 +225,16 @@ class HttpServer:
             self._thread.join(timeout=5)
 
 
-def wsgi_app(settings: Settings, database: Database, services: Services | None = None) -> LoopsRequestHandler:
+def wsgi_app(settings: Settings, database: Database, services: Services | None = None) -> WebApp:
     """The WSGI callable for a settings object, checking what the web process needs first."""
     settings.require_slack(http=True)
     assert settings.slack_signing_secret is not None
-    return LoopsRequestHandler(
+    return WebApp(
         build_app(settings, database, services), database, settings.slack_signing_secret.get_secret_value()
     )
 
 
-def create_app() -> LoopsRequestHandler:
+def create_app() -> WebApp:
     """Gunicorn's entry point (`slackbot.web:create_app()`, loaded once with --preload).
 
     A bad setting or an unmigrated database stops the server with one line.
@@ -229,12 +246,7 @@ def create_app() -> LoopsRequestHandler:
         require_current_schema(database)
         # No pooled connection may cross gunicorn's fork into the workers.
         database.dispose()
-        handler = wsgi_app(settings, database)
-        # Each worker builds its history answers in a reader process of its own (started in
-        # the worker on first use), so they never hold the interpreter lock its acks need.
-        assert isinstance(handler.app, LoopsApp)
-        handler.app.services.reader = Reader(settings)
-        return handler
+        return wsgi_app(settings, database)
     except SettingsError as error:
         print(f"loops: {error}", file=sys.stderr)
         raise SystemExit(2) from None

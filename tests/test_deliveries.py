@@ -182,9 +182,9 @@ def test_a_failed_dm_open_does_not_forget_that_a_post_may_be_in_slack(team: Bot)
 
 
 def test_no_slack_call_starts_on_a_lease_about_to_run_out(team: Bot) -> None:
-    from slackbot.outbox.client import delivery_client
     from slackbot.outbox.model import SendRules
     from slackbot.outbox.sender import Sender, tick_clock
+    from slackbot.slack.client import delivery_client
 
     ana = enrol(team, "ana", "Europe/Berlin")
     team.tick(DUE - timedelta(minutes=1))  # nothing due yet; plans nothing

@@ -7,7 +7,6 @@ question and click goes over HTTP to the real app, and answers are read from the
 from __future__ import annotations
 
 import json
-import multiprocessing
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +14,6 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from slackbot.app.reader import Reader, ReadRequest
 from slackbot.fakeslack.state import Message
 from slackbot.store.history import store_figures
 from slackbot.store.models import CheckIn, Loop, Person, PersonFigures, Shipment
@@ -305,43 +303,3 @@ def test_two_clock_processes_working_out_one_persons_figures_at_once_both_finish
         person = session.get(Person, team.person(ana).id)
         kept = session.get(PersonFigures, team.person(ana).id)
         assert person is not None and kept is not None and kept.version == person.figures_version
-
-
-def test_the_reader_process_answers_a_history_read_through_its_response_url(team: Bot) -> None:
-    """The web process builds history answers in a process beside each worker (app/reader.py)."""
-    ana, _ = with_loop(team)
-    ship_quick(team, ana)
-    url = team.fake.state.mint_response_url(ana, team.fake.dm_channel_id(ana)).url
-    reader = Reader(team.settings)
-    try:
-        read = ReadRequest(team.fake.team_id, ana, "", MONDAY, response_url=url)
-        assert reader.submit(read)
-        team.fake.wait_for(lambda fake: bool(fake.response_url_posts(url)), timeout=120)
-    finally:
-        reader.close()
-    (answer_body,) = team.fake.response_url_posts(url)
-    shown = json.dumps(answer_body, ensure_ascii=False)
-    assert answer_body["response_type"] == "ephemeral"
-    assert "Loop #1: OTP SMS arrive late" in shown and "shipped · check-in on Wed 2 Dec" in shown
-
-
-def test_a_reader_that_died_refuses_at_once_and_the_next_read_starts_another(team: Bot) -> None:
-    """A read handed to a dead reader would be lost: it is refused, and the worker builds it."""
-    ana, _ = with_loop(team)
-    urls = [team.fake.state.mint_response_url(ana, team.fake.dm_channel_id(ana)).url for _ in range(3)]
-    reader = Reader(team.settings)
-    try:
-        assert reader.submit(ReadRequest(team.fake.team_id, ana, "", MONDAY, response_url=urls[0]))
-        team.fake.wait_for(lambda fake: bool(fake.response_url_posts(urls[0])), timeout=120)
-        (first,) = [child for child in multiprocessing.active_children() if child.name == "loops-reader"]
-        first.kill()
-        first.join()
-        assert not reader.submit(ReadRequest(team.fake.team_id, ana, "", MONDAY, response_url=urls[1]))
-        assert reader.submit(ReadRequest(team.fake.team_id, ana, "", MONDAY, response_url=urls[2]))
-        team.fake.wait_for(lambda fake: bool(fake.response_url_posts(urls[2])), timeout=120)
-        (second,) = [child for child in multiprocessing.active_children() if child.name == "loops-reader"]
-        assert second.pid != first.pid
-    finally:
-        reader.close()
-    assert team.fake.response_url_posts(urls[1]) == []  # refused, so the worker's to answer
-    assert not [child for child in multiprocessing.active_children() if child.name == "loops-reader"]

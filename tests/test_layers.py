@@ -1,4 +1,5 @@
-"""The package graph keeps its shape: imports point downward, app and clock never import each other."""
+"""The package graph keeps its shape: imports point downward, app and clock never import each
+other, and nothing imports itself back, however indirectly."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def test_import_contracts_hold() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 3 kept, 0 broken." in result.stdout, result.stdout
+    assert "Contracts: 4 kept, 0 broken." in result.stdout, result.stdout
 
 
 def test_app_and_clock_are_peers() -> None:
@@ -32,3 +33,39 @@ def test_app_and_clock_are_peers() -> None:
     assert not graph.find_modules_that_directly_import("slackbot.config") & graph.find_children(
         "slackbot.core"
     )
+
+
+def test_no_module_imports_itself_back() -> None:
+    """No circle between any two modules of the bot, however long (import-linter's own
+    contract sees circles between the children of one package, this one the rest)."""
+    import grimp
+
+    graph = grimp.build_graph("slackbot", cache_dir=None)
+    bot = {module for module in graph.modules if not module.startswith("slackbot.fakeslack")}
+    circles = [
+        (module, found)
+        for module in sorted(bot)
+        for found in graph.find_modules_directly_imported_by(module) & bot
+        if graph.chain_exists(importer=found, imported=module)
+    ]
+    assert circles == []
+
+
+def test_no_package_runs_its_own_modules_on_import() -> None:
+    """A package's `__init__` imports nothing of the bot: a module of the package that imports a
+    sibling would otherwise run the `__init__` that imports it back (as `app` once did)."""
+    import grimp
+
+    graph = grimp.build_graph("slackbot", cache_dir=None)
+    packages = [
+        module
+        for module in graph.modules
+        if graph.find_children(module) and not module.startswith("slackbot.fakeslack")
+    ]
+    assert packages, "the graph has the bot's packages"
+    importing = {
+        package: sorted(graph.find_modules_directly_imported_by(package))
+        for package in packages
+        if graph.find_modules_directly_imported_by(package)
+    }
+    assert importing == {}

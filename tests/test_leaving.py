@@ -21,7 +21,6 @@ from slackbot.store.models import (
     Loop,
     Person,
     PersonFigures,
-    PersonSummary,
     Reflection,
     SearchTerm,
     Shipment,
@@ -44,7 +43,6 @@ PEOPLE_TABLES: tuple[type[Any], ...] = (
     Reflection,
     SearchTerm,
     PersonFigures,
-    PersonSummary,
 )
 
 ALL_TABLES: tuple[type[Any], ...] = (*PEOPLE_TABLES, Workspace)

@@ -6,8 +6,8 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from slackbot.fakeslack import FakeSlack
-from slackbot.outbox.client import HeldBySlack, SlackClient, WriteTransactionOpen
-from slackbot.outbox.pace import Holds, hold_key
+from slackbot.slack.client import HeldBySlack, SlackClient, WriteTransactionOpen
+from slackbot.slack.holds import Holds, hold_key
 from slackbot.store.db import Database
 from slackbot.store.models import Workspace
 

@@ -9,7 +9,6 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
-from sqlalchemy.exc import DBAPIError
 
 from slackbot.store.db import Database
 from slackbot.store.migrate import pending_revisions, upgrade
@@ -23,26 +22,6 @@ def test_migrations_match_the_models(database: Database) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
-
-
-def test_a_database_for_reads_only_reads_and_refuses_to_write(database_url: str, database: Database) -> None:
-    """The reader process's database (app/reader.py): what it might write by mistake is refused."""
-    with database.transaction() as session:
-        ensure_workspace(session, "T1")
-    reads_only = Database(database_url, reads_only=True)
-    try:
-        with reads_only.session() as session:
-            assert session.scalars(select(Workspace.team_id)).all() == ["T1"]
-        with reads_only.session() as session:
-            session.add(Workspace(team_id="T2", created_at=datetime.now(UTC)))
-            with pytest.raises(DBAPIError):
-                session.commit()
-        with reads_only.session() as session:  # and it reads on after a refusal
-            assert session.scalar(select(func.count()).select_from(Workspace)) == 1
-    finally:
-        reads_only.dispose()
-    with database.session() as session:
-        assert session.scalars(select(Workspace.team_id)).all() == ["T1"]
 
 
 def test_migrate_is_idempotent(database: Database) -> None:

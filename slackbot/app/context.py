@@ -22,9 +22,6 @@ class ContextKey(StrEnum):
     FAILED = "loops_failed"
     SERVICES = "loops_services"
     DEFERRED = "loops_deferred"
-    HOMES = "loops_homes"  # person ids whose Home tab is published after the commit
-    # The web gate looked for the caller's kept `/loops` summary before Bolt, and found none.
-    KEPT_SUMMARY_ASKED = "loops_kept_summary_asked"
 
 
 def session_of(context: BoltContext) -> Session:

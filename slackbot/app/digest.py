@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from slackbot.app.services import Services
 from slackbot.core.errors import InvalidInput
 from slackbot.core.parse import ChannelRef, escape, parse_channel
-from slackbot.outbox.profile import fetch_profile
+from slackbot.slack.profile import fetch_profile
 from slackbot.store.digest import digest_channel_of, team_zone
 from slackbot.store.models import Workspace
 from slackbot.store.queries import ensure_workspace

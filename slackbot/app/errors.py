@@ -29,7 +29,7 @@ from slackbot.blocks.errors import (
     error_modal,
 )
 from slackbot.core.errors import LoopsError
-from slackbot.outbox.client import HeldBySlack, SlackUnavailable
+from slackbot.slack.client import HeldBySlack, SlackUnavailable
 
 logger = logging.getLogger(__name__)
 

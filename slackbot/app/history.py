@@ -1,21 +1,17 @@
 """`/loops`, `/loops 12`, `open`, `closed`, `search` and `month`: the caller's own history.
 
-A plain `/loops` whose summary the clock kept is answered in its ack, from that row
-(`kept_summary_ack`, which the web gate asks before Bolt). Otherwise the command is
-acknowledged at once and the answer follows through its response_url, read in a session of
-its own after the ack (in the web worker's reader process when there
-is one, see app/reader.py): the ack never waits on a history read, so it is as quick for
-someone with 5,000 loops as for someone with none. **More** carries the
-command text and where the next page starts, and runs the same read for whoever clicked.
+Every read goes the same way. What was typed is read while Slack waits for the ack, so a
+mistake is answered in the ack (`history_read`); the ack itself is empty, and the answer
+follows through the command's response_url a moment later, built in a session of its own from
+what is stored then (`answer_after_ack`). So the ack never waits on a history, and is as quick
+for someone with 5,000 loops as for someone with none. **More** carries the command text and
+where the next page starts, and runs the same read for whoever clicked.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -26,8 +22,6 @@ from sqlalchemy.orm import Session
 
 from slackbot.app.context import defer, services_of
 from slackbot.app.errors import is_slack_outage, words_for
-from slackbot.app.reader import ReadRequest
-from slackbot.app.services import Services
 from slackbot.blocks.history import (
     PAGE_SIZE,
     closed_list_message,
@@ -36,156 +30,106 @@ from slackbot.blocks.history import (
     open_list_message,
     search_message,
     story_message,
+    summary_message,
 )
-from slackbot.blocks.ids import Command
 from slackbot.blocks.kit import message, section
 from slackbot.core.errors import InvalidInput
-from slackbot.core.parse import LoopsCommand, parse_loops_command, parse_month, parse_search
+from slackbot.core.parse import LoopsCommand, parse_month, parse_search
 from slackbot.core.reflection import month_span
 from slackbot.core.schedule import zone
-from slackbot.outbox.summary import summary_answer
 from slackbot.store.db import Database
-from slackbot.store.history import closed_page, month_of, open_page, search_page, story_of
-from slackbot.store.leaving import mark_reinstalled
+from slackbot.store.history import closed_page, month_of, open_page, search_page, story_of, summary_of
 from slackbot.store.models import Person
-from slackbot.store.queries import find_caller, find_workspace, loop_numbered
-from slackbot.store.summaries import kept_summary
+from slackbot.store.queries import loop_numbered
 
 logger = logging.getLogger(__name__)
 
-# The subcommands answered here.
+# The subcommands that read a list a page at a time (**More** goes on with them).
 LISTS = frozenset({"open", "closed", "search", "month"})
-# Subcommands that only read the caller's history: acknowledged first, answered after.
+# Every subcommand answered here.
 READS = LISTS | {"history", "show"}
+# A plain `/loops` lists this many open loops (newest first) and recently closed ones.
+OPEN_SHOWN = 15
+CLOSED_SHOWN = 5
+# A story shows at most this many entries (the newest); the thread has them all.
+STORY_ENTRIES = 40
 
 
-def is_history_read(body: dict[str, Any]) -> bool:
-    """A `/loops` that only reads history: its ack needs nothing from the database."""
-    if body.get("command") != Command.LOOPS:
-        return False
-    return parse_loops_command(str(body.get("text") or "")).subcommand.name in READS
+@dataclass(frozen=True)
+class HistoryRead:
+    """One history read, as worked out from what was typed: who asks, what, and where a page starts."""
+
+    person_id: int | None  # None: Loops has never stored them, so they have no loops
+    request: LoopsCommand
+    now: datetime
+    tz: str | None  # the person's zone: dates and months are theirs
+    search_words: list[str] = field(default_factory=list)
+    month: tuple[int, int] | None = None  # (year, month) for `month`
+    before: int | None = None
+    shown_before: int = 0
+    replace: bool = False  # **More**: the page takes the place of the one clicked
 
 
-def check_list_request(request: LoopsCommand, today: date) -> None:
-    """Raise what is wrong with the typed argument now, so a mistake is answered in the ack.
+def history_read(
+    request: LoopsCommand,
+    person: Person | None,
+    now: datetime,
+    *,
+    before: int | None = None,
+    shown_before: int = 0,
+    replace: bool = False,
+) -> HistoryRead:
+    """The read `request` asks for; InvalidInput when what was typed cannot be read (said in the ack)."""
+    assert request.subcommand.name in READS, request.subcommand.name
+    tz = person.tz if person is not None else None
+    name = request.subcommand.name
+    return HistoryRead(
+        person_id=person.id if person is not None else None,
+        request=request,
+        now=now,
+        tz=tz,
+        search_words=parse_search(request.argument) if name == "search" else [],
+        month=parse_month(request.argument, now.astimezone(zone(tz)).date()) if name == "month" else None,
+        before=before,
+        shown_before=shown_before,
+        replace=replace,
+    )
 
-    (Which month `last` is depends on the person's zone, but whether it is a month does not.)
-    """
-    if request.subcommand.name == "search":
-        parse_search(request.argument)
-    elif request.subcommand.name == "month":
-        parse_month(request.argument, today)
 
-
-def answer_after(context: BoltContext, client: WebClient, read: ReadRequest, respond: Respond) -> None:
-    """After the ack has gone: hand the read to the web worker's reader process, or build it here."""
-    services = services_of(context)
+def answer_after_ack(context: BoltContext, client: WebClient, read: HistoryRead, respond: Respond) -> None:
+    """Once the ack has gone: build the answer and post it to the request's response_url."""
+    database = services_of(context).database
 
     def work() -> None:
-        came_back(services, read.team_id)
-        if services.reader is not None and services.reader.submit(replace(read, bot_token=client.token)):
-            return
-        body = build_answer(services.database, client, read)
+        body = build_answer(database, client, read)
         respond(response_type="ephemeral", replace_original=read.replace, **body)
 
     defer(context, work)
 
 
-# How long a process trusts that a workspace is installed before looking again (a history
-# read is the hot path: one look per workspace per minute, not one per read).
-INSTALLED_CHECK_EVERY = 60.0
-
-
-def installed_lately(services: Services, team_id: str) -> bool:
-    """This process looked within the last minute whether the workspace is installed."""
-    seen = services.installed_seen.get(team_id)
-    return seen is not None and time.monotonic() - seen < INSTALLED_CHECK_EVERY
-
-
-def came_back(services: Services, team_id: str) -> None:
-    """A person's command reached us, so the workspace has Loops installed again (the
-    middleware notices on every other request; history reads skip it to ack at once)."""
-    if installed_lately(services, team_id):
-        return
-    services.installed_seen[team_id] = time.monotonic()
-    with services.database.session() as session:
-        workspace = find_workspace(session, team_id)
-        if workspace is None or workspace.uninstalled_at is None:
-            return
-    with services.database.transaction() as session:
-        workspace = find_workspace(session, team_id)
-        if workspace is None or workspace.uninstalled_at is None:
-            return
-        mark_reinstalled(session, workspace)
-    logger.info("team %s installed Loops again", team_id)
-
-
-def summary_kept(services: Services, read: ReadRequest) -> dict[str, Any] | None:
-    """The caller's `/loops` summary as the clock rendered it, if it still holds: one row, so
-    the ack can carry it (no work after the ack at all). None: build it after the ack."""
-    kept = _kept_summary(services, read.team_id, read.user_id, read.now)
-    return None if kept is None else dict(json.loads(kept))
-
-
-def is_summary_read(body: Mapping[str, Any]) -> bool:
-    """A plain `/loops` (no subcommand): the one history read the clock renders ahead."""
-    return (
-        body.get("command") == Command.LOOPS
-        and parse_loops_command(str(body.get("text") or "")).subcommand.name == "history"
-    )
-
-
-def kept_summary_ack(services: Services, team_id: str, user_id: str) -> str | None:
-    """The whole ack of a plain `/loops`, as JSON, when the clock kept the caller's summary
-    and it still holds; None otherwise (the command then goes through Bolt as any other).
-
-    Built without parsing the kept message: it is a JSON object written by `keep_summary`,
-    so the `response_type` that Bolt's ack would add goes in front of its first key.
-    """
-    kept = _kept_summary(services, team_id, user_id, services.now())
-    if kept is None or not kept.startswith('{"'):
-        return None
-    return '{"response_type": "ephemeral", ' + kept[1:]
-
-
-def _kept_summary(services: Services, team_id: str, user_id: str, now: datetime) -> str | None:
-    try:
-        return kept_summary(services.database, team_id, user_id, now)
-    except Exception as error:  # the answer built after the ack says what is wrong, in words
-        logger.warning("could not read a kept /loops summary: %s", error)
-        return None
-
-
-def build_answer(database: Database, client: WebClient, read: ReadRequest) -> dict[str, Any]:
+def build_answer(database: Database, client: WebClient, read: HistoryRead) -> dict[str, Any]:
     """The answer to a history read, for the person who asked and nobody else.
 
-    Looks the caller up in a session of its own (a read never stores anyone); a failure is
-    said in words, as the person is waiting for an answer.
+    A failure is said in words: the person is waiting for an answer.
     """
-    request = parse_loops_command(read.text)
     try:
         with database.session() as session:
-            _, person = find_caller(session, read.team_id, read.user_id)
-            name = request.subcommand.name
-            if name in LISTS:
-                return list_message(
-                    session, person, request, read.now, before=read.before, shown_before=read.shown_before
-                )
+            person = session.get(Person, read.person_id) if read.person_id is not None else None
+            name = read.request.subcommand.name
             if person is None:
-                if request.loop_number is not None:
-                    raise no_story(request.loop_number)
+                if read.request.loop_number is not None:
+                    raise no_story(read.request.loop_number)
                 return no_loops_message()
             if name == "show":
-                assert request.loop_number is not None
-                return loop_story(session, client, person, request.loop_number)
-            return summary_answer(session, person, read.now)
+                assert read.request.loop_number is not None
+                return loop_story(session, client, person, read.request.loop_number)
+            if name in LISTS:
+                return list_message(session, person, read)
+            summary = summary_of(session, person, read.now, shown=OPEN_SHOWN, closed=CLOSED_SHOWN)
+            return summary_message(summary, zone(person.tz), read.now)
     except Exception as error:
         words = words_for(error)
         return message(words, [section(words)])
-
-
-# A story shows at most this many entries (the newest); the thread has them all.
-STORY_ENTRIES = 40
 
 
 def no_story(number: int) -> InvalidInput:
@@ -211,33 +155,23 @@ def loop_story(session: Session, client: WebClient, person: Person, number: int)
     return story_message(loop, entries, total, permalink, zone(person.tz))
 
 
-def list_message(
-    session: Session,
-    person: Person | None,
-    request: LoopsCommand,
-    now: datetime,
-    *,
-    before: int | None = None,
-    shown_before: int = 0,
-) -> dict[str, Any]:
-    """One page of the list `request` names, for `person` alone; someone new has no loops yet."""
-    name = request.subcommand.name
-    tz = zone(person.tz if person is not None else None)
-    # What was typed is checked first, so a mistake gets its own answer even with no loops.
-    words = parse_search(request.argument) if name == "search" else []
-    year, month = parse_month(request.argument, now.astimezone(tz).date()) if name == "month" else (0, 0)
-    if person is None:
-        return no_loops_message()
+def list_message(session: Session, person: Person, read: HistoryRead) -> dict[str, Any]:
+    """One page of the list `read` names, for `person` alone."""
+    name, argument = read.request.subcommand.name, read.request.argument
+    before, shown_before, tz = read.before, read.shown_before, zone(person.tz)
     if name == "search":
-        page = search_page(session, person, words, before=before, size=PAGE_SIZE)
-        return search_message(page, request.argument, f"search {request.argument}", tz, shown_before)
+        page = search_page(session, person, read.search_words, before=before, size=PAGE_SIZE)
+        return search_message(page, argument, f"search {argument}", tz, shown_before)
     if name == "month":
+        assert read.month is not None
+        year, month = read.month
         key = f"{year:04d}-{month:02d}"
         start, end = month_span(year, month, tz)
         found = month_of(session, person, key, start, end, before=before, size=PAGE_SIZE)
         return month_message(found, f"{date(year, month, 1):%B %Y}", f"month {key}", shown_before)
     if name == "open":
-        page = open_page(session, person, before=before, size=PAGE_SIZE)
-        return open_list_message(page, now, shown_before)
+        return open_list_message(
+            open_page(session, person, before=before, size=PAGE_SIZE), read.now, shown_before
+        )
     assert name == "closed", name
     return closed_list_message(closed_page(session, person, before=before, size=PAGE_SIZE), tz, shown_before)

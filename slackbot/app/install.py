@@ -6,7 +6,7 @@ exchanges the code (oauth.v2.access) and saves the installation in slack-sdk's S
 store (store/installations.py: our tables, tokens sealed). Every request is then authorized
 from that store, with rotating tokens refreshed when near expiry (Bolt's
 InstallationStoreAuthorize); the clock sends with each workspace's own token
-(outbox/tokens.py).
+(slack/tokens.py).
 """
 
 from __future__ import annotations

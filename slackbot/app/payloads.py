@@ -325,6 +325,15 @@ def trigger_of(body: Mapping[str, Any]) -> str:
     return trigger
 
 
+def response_url_of(body: Mapping[str, Any]) -> str:
+    """Where a command's answer goes after its ack. Slack always sends one; a payload without
+    it is refused in words, as `trigger_of` does."""
+    url = body.get("response_url")
+    if not isinstance(url, str) or not url:
+        raise InvalidInput("Slack sent that without what it needs to answer; please try again.")
+    return url
+
+
 class PageCursor(Shape):
     """What a **More** button carries (blocks.history.more_value): the command and where to go on."""
 

@@ -1,4 +1,5 @@
-"""Starting, stopping, pausing and resuming the morning prompt, for `/loops` and the Home tab.
+"""Starting, stopping, pausing and resuming the morning prompt, for `/loops` and the Home tab,
+and the person's settings form.
 
 Each function changes the caller's schedule through `core.enrolment`, withdraws what
 should no longer be sent, and returns the sentence to show the person.
@@ -13,11 +14,14 @@ from sqlalchemy.orm import Session
 
 from slackbot.app.services import Services
 from slackbot.blocks.kit import local_time
+from slackbot.blocks.modals import settings_modal
 from slackbot.core import enrolment
 from slackbot.core.deliveries import PAUSED, STOPPED
+from slackbot.core.enrolment import schedule_for
 from slackbot.core.parse import PAUSED_INDEFINITELY, parse_pause
 from slackbot.core.schedule import zone
-from slackbot.outbox.profile import apply_profile
+from slackbot.core.shipments import Wait, parse_wait
+from slackbot.slack.profile import apply_profile
 from slackbot.store.digest import digest_channel_of
 from slackbot.store.leaving import remember_again
 from slackbot.store.models import Person
@@ -116,6 +120,31 @@ def _bring_back_todays_prompt(person: Person, session: Session, services: Servic
     revive_withdrawn_prompts(
         session, person, reasons=[PAUSED, STOPPED], since=services.now() - services.settings.loops_catch_up
     )
+
+
+def settings_form(person: Person | None, services: Services) -> dict[str, Any]:
+    """The person's settings form, filled in from what is stored (someone new sees the defaults)."""
+    defaults = services.defaults
+    schedule = schedule_for(person, defaults) if person is not None else None
+    return settings_modal(
+        prompt_time=schedule.at if schedule else defaults.prompt_time,
+        workdays=schedule.workdays if schedule else defaults.workdays,
+        tz=(person.tz if person is not None else None) or "UTC",
+        follows_slack_tz=person.follows_slack_tz if person is not None else True,
+        nudges=person.nudges if person is not None else True,
+        wait=default_wait(person, services),
+        in_digest=person.in_digest if person is not None else True,
+    )
+
+
+def default_wait(person: Person | None, services: Services) -> Wait:
+    """The person's own wait before a check-in, or LOOPS_CHECKIN_AFTER."""
+    if person is not None and person.checkin_after:
+        try:
+            return parse_wait(person.checkin_after)
+        except ValueError:
+            pass
+    return services.settings.loops_checkin_after
 
 
 def _day(day: date) -> str:

@@ -11,13 +11,12 @@ from datetime import UTC, datetime
 
 from slack_sdk.errors import SlackApiError
 
-from slackbot.app.reader import Reader
 from slackbot.config import Settings
 from slackbot.core.enrolment import Defaults
-from slackbot.outbox.client import SlackClient
 from slackbot.outbox.model import SendRules
 from slackbot.outbox.sender import Sender
-from slackbot.outbox.tokens import WorkspaceClients
+from slackbot.slack.client import SlackClient
+from slackbot.slack.tokens import WorkspaceClients
 from slackbot.store.db import Database
 
 logger = logging.getLogger(__name__)
@@ -32,11 +31,6 @@ class Services:
     background: ThreadPoolExecutor
     # The app's idea of now; the demo and tests set it to act out a given morning.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    # Where history reads are built after their ack: a process beside each web worker
-    # (app/reader.py); None builds them in `background`, as `run`, the demo and tests do.
-    reader: Reader | None = None
-    # Team id → when this process last found it installed (app/history.came_back).
-    installed_seen: dict[str, float] = field(default_factory=dict)
     _pending: set[Future[None]] = field(default_factory=set)
     _pending_lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -31,10 +31,8 @@ from slackbot.core.shipments import (
     checkin_date,
     chosen_date,
     first_workday_from,
-    parse_wait,
 )
 from slackbot.outbox.sender import tick_clock
-from slackbot.store.history import forget_figures
 from slackbot.store.models import CheckIn, Delivery, Loop, Person, Shipment
 from slackbot.store.queries import (
     Waiting,
@@ -62,16 +60,6 @@ class Recorded:
     # Messages already in Slack that an edit changed (delivery ids), to update in place.
     update_note: int | None = None
     update_question: int | None = None
-
-
-def default_wait(person: Person | None, services: Services) -> Wait:
-    """The person's own wait before a check-in, or LOOPS_CHECKIN_AFTER."""
-    if person is not None and person.checkin_after:
-        try:
-            return parse_wait(person.checkin_after)
-        except ValueError:
-            pass
-    return services.settings.loops_checkin_after
 
 
 def checkin_day(
@@ -187,7 +175,6 @@ def record_shipment(
             )
     shipment = draft if draft is not None else Shipment(workspace_id=person.workspace_id, person_id=person.id)
     shipment.first_of_loop = not shipped_before(session, loop)
-    forget_figures(person)
     shipment.problem_days = problem_days(
         loop.opened_at,
         now,
@@ -318,7 +305,6 @@ def answer_checkin(
     checkin.answer, checkin.what_happened, checkin.next_step = answer, happened, next_step
     checkin.tellable, checkin.closes_loop, checkin.answered_at = tellable, closes, now
     shipment.watched = True
-    forget_figures(person)
     sentence = f"{ANSWER_LABELS[answer]}. I shipped {shipment.what}, {happened}" + (
         f", next: {next_step}" if next_step else ""
     )

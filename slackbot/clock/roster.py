@@ -16,7 +16,7 @@ from sqlalchemy import or_, select, update
 
 from slackbot.core import enrolment
 from slackbot.core.enrolment import Defaults
-from slackbot.outbox.profile import apply_profile, fetch_profile
+from slackbot.slack.profile import apply_profile, fetch_profile
 from slackbot.store.db import Database
 from slackbot.store.leaving import forgotten_among
 from slackbot.store.models import Person, Workspace

@@ -21,11 +21,10 @@ from slackbot.clock.plan import PlanReport, PlanRules, plan_due
 from slackbot.clock.roster import RosterReport, refresh_zones, sync_channel
 from slackbot.clock.team import TeamRules, plan_digests
 from slackbot.config import Settings
-from slackbot.outbox.client import SlackClient, delivery_client
 from slackbot.outbox.model import SendReport, SendRules
 from slackbot.outbox.sender import Sender, tick_clock
-from slackbot.outbox.summary import render_due_summaries
-from slackbot.outbox.tokens import WorkspaceClients
+from slackbot.slack.client import SlackClient, delivery_client
+from slackbot.slack.tokens import WorkspaceClients
 from slackbot.store.db import Database
 from slackbot.store.history import store_figures
 from slackbot.store.leaving import purge_workspaces
@@ -47,7 +46,6 @@ class TickReport:
     sent: SendReport = field(default_factory=SendReport)
     roster: RosterReport = field(default_factory=RosterReport)
     figures: int = 0  # people whose figures were worked out and kept
-    summaries: int = 0  # people whose /loops summary was rendered ahead
     purged: list[str] = field(default_factory=list)  # team ids whose data was deleted
     digests: int = 0  # messages of team digests planned
 
@@ -74,7 +72,7 @@ class Ticker:
     client: Callable[[], SlackClient]
     team_id: Callable[[SlackClient], str | None]
     channel: str | None = None
-    # OAuth mode: each workspace's client by team id (outbox/tokens.py); None: `client` for all.
+    # OAuth mode: each workspace's client by team id (slack/tokens.py); None: `client` for all.
     clients: Callable[[], WorkspaceClients] | None = None
     retention: timedelta = timedelta(days=30)  # LOOPS_RETENTION_AFTER_UNINSTALL
     team_rules: TeamRules = field(default_factory=lambda: TeamRules(None, None, time(18, 0)))
@@ -126,25 +124,12 @@ class Ticker:
             report.figures += stored
             if stored < FIGURES_BATCH:
                 break
-        # Then everyone's `/loops` summary that a change or the time of day outdated, after
-        # the figures it shows (a day's first ticks render everyone's, later ones a few).
-        # A summary not rendered costs only speed (`/loops` builds it), never a tick.
-        try:
-            for _ in range(SUMMARY_BATCHES):
-                rendered = render_due_summaries(self.database, clock(), SUMMARY_BATCH)
-                report.summaries += rendered
-                if rendered < SUMMARY_BATCH:
-                    break
-        except Exception:
-            logger.exception("could not render /loops summaries ahead; /loops builds them meanwhile")
         logger.debug("%s", report)
         return report
 
 
 FIGURES_BATCH = 200
 FIGURES_BATCHES = 5
-SUMMARY_BATCH = 100
-SUMMARY_BATCHES = 5
 
 
 def ticker_for(settings: Settings, database: Database) -> Ticker:

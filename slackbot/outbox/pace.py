@@ -1,10 +1,5 @@
-"""Pacing per workspace: an optional steady ceiling, and Slack's 429 holds, shared by the process.
-
-Slack limits each Web API method per workspace. A 429 from any call of a method (the
-clock's sender, the app's deferred work, a listener) holds every call of that method in
-that workspace in this process until Retry-After has passed, not only the thread or the
-sender object that met it.
-"""
+"""Pacing a workspace's deliveries: an optional steady ceiling (LOOPS_SEND_RATE), and Slack's
+429 holds (slack/holds.py), shared by the process."""
 
 from __future__ import annotations
 
@@ -12,39 +7,11 @@ import threading
 import time
 from collections.abc import Callable
 
+from slackbot.slack.holds import HOLDS, Holds, hold_key
+
 
 class LeaseRunningOut(Exception):
     """Too little of the claim's lease is left to start a Slack call: give the job back."""
-
-
-def hold_key(workspace: str, method: str) -> str:
-    """What a 429 holds: one method of one workspace."""
-    return f"{workspace} {method}"
-
-
-class Holds:
-    """When each workspace may call Slack again (monotonic seconds), after a 429."""
-
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._monotonic = monotonic
-        self._lock = threading.Lock()
-        self._until: dict[str, float] = {}
-
-    def hold(self, key: str, seconds: float) -> None:
-        """Slack said 429: nobody in this workspace calls again before `seconds` from now."""
-        with self._lock:
-            self._until[key] = max(self._until.get(key, 0.0), self._monotonic() + seconds)
-
-    def until(self, key: str) -> float:
-        with self._lock:
-            return self._until.get(key, 0.0)
-
-    def remaining(self, key: str) -> float:
-        return max(0.0, self.until(key) - self._monotonic())
-
-
-# One per process: every client and sender of a workspace sees the same hold.
-HOLDS = Holds()
 
 
 class Pacer:

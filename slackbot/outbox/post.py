@@ -18,9 +18,9 @@ from slack_sdk.errors import SlackApiError
 
 from slackbot.blocks.ids import DELIVERY_EVENT
 from slackbot.core.deliveries import Failure, Verdict, judge
-from slackbot.outbox.client import HeldBySlack, SlackClient, retry_after, workspace_key
 from slackbot.outbox.model import Job, Outcome, SendReport
 from slackbot.outbox.pace import LeaseRunningOut, Pacer, pacer_for
+from slackbot.slack.client import HeldBySlack, SlackClient, retry_after, workspace_key
 
 logger = logging.getLogger(__name__)
 

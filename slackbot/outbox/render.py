@@ -33,7 +33,7 @@ from slackbot.core.schedule import zone
 from slackbot.core.shipments import ShipmentState, checkin_date, checkin_moment
 from slackbot.outbox.model import Draft, Ended, Later, SendRules
 from slackbot.outbox.team import render_share
-from slackbot.store.history import forget_figures, ships_between
+from slackbot.store.history import ships_between
 from slackbot.store.models import CheckIn, Delivery, Loop, Person, Shipment, Workspace
 from slackbot.store.queries import Agenda, add_entry, checkin_ask, lock, owed, prompt_of
 
@@ -202,7 +202,6 @@ def _render_shipment_kind(
         return Later(schedule.on(give_up_on), f"gives up on {give_up_on.isoformat()}", where)
     if shipment.state == ShipmentState.WAITING:
         shipment.state, shipment.unwatched_at = ShipmentState.UNWATCHED, now
-        forget_figures(person)
         add_entry(
             session,
             loop_id=loop.id,

@@ -19,13 +19,13 @@ from sqlalchemy import select
 from slackbot.blocks.prompt import LOOPS_SHOWN
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.outbox.claim import claim, owner_name, post_by
-from slackbot.outbox.client import SlackClient
-from slackbot.outbox.home import publish_home
 from slackbot.outbox.model import Draft, Job, Later, Outcome, SendReport, SendRules
 from slackbot.outbox.post import Poster
 from slackbot.outbox.record import finish, record, wait_until
 from slackbot.outbox.render import preload_threads, render
 from slackbot.outbox.team import render_team
+from slackbot.slack.client import SlackClient
+from slackbot.slack.home import publish_home
 from slackbot.store.db import Database
 from slackbot.store.models import Delivery, Person, Workspace
 from slackbot.store.queries import Agenda, agendas_of
@@ -54,7 +54,7 @@ class Sender:
         self.owner = owner or owner_name()
         self.monotonic = monotonic
         self.poster = Poster(client, rules.per_second, monotonic)
-        # OAuth mode: each workspace's client, by team id (outbox/tokens.py); else `client` for all.
+        # OAuth mode: each workspace's client, by team id (slack/tokens.py); else `client` for all.
         self.clients = clients
         self._posters: dict[str | None, Poster] = {}  # by team id; a rotated token replaces its own
 

@@ -68,15 +68,15 @@ while one is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from slackbot.store.summaries import outdate_summaries
+from slackbot.store.changes import note_changes
 from slackbot.store.transactions import (
     HOLDS_WRITE_LOCK,
     SQLITE_BUSY_TIMEOUT_MS,
@@ -97,30 +97,6 @@ MIGRATION_LOCK_WAIT = 300.0
 POSTGRES_POOL_SIZE = 5
 POSTGRES_MAX_OVERFLOW = 10
 POSTGRES_POOL_TIMEOUT = 2.0  # under Slack's 3 seconds, like the SQLite lock
-# Quick reads (`quick_row`): a few at once per process; recycled hourly, as no
-# pre-ping finds a connection the server or a proxy dropped while it sat idle.
-QUICK_POOL_SIZE = 2
-QUICK_MAX_OVERFLOW = 6
-QUICK_POOL_RECYCLE = 3600
-
-
-class _DriverQuery:
-    """A SELECT compiled for one engine's driver, with its parameters' type conversions."""
-
-    def __init__(self, statement: Select[Any], engine: Engine) -> None:
-        compiled = statement.compile(dialect=engine.dialect)
-        self.sql = compiled.string
-        self.order = compiled.positiontup  # None for a driver that takes named parameters
-        self.conversions = {
-            name: bind.type.bind_processor(engine.dialect) for name, bind in compiled.binds.items()
-        }
-
-    def parameters(self, params: Mapping[str, Any]) -> Any:
-        converted = {
-            name: value if (convert := self.conversions.get(name)) is None else convert(value)
-            for name, value in params.items()
-        }
-        return converted if self.order is None else tuple(converted[name] for name in self.order)
 
 
 def _sqlite_file(url: URL) -> str | None:
@@ -130,20 +106,15 @@ def _sqlite_file(url: URL) -> str | None:
     return database
 
 
-def _query_only(dbapi: Any, _record: object) -> None:
-    dbapi.execute("PRAGMA query_only=ON")
-
-
 class Database:
     """One engine per process, with the two kinds of session and a liveness probe.
 
     See the module's docstring for what the kinds of transaction hold on SQLite; on
     PostgreSQL both are ordinary transactions. `writers` is the SQLite file's queue of
-    writers in this process (None on PostgreSQL). With `reads_only` the database refuses any
-    write: for a process that only reads (app/reader.py), a write would be a bug.
+    writers in this process (None on PostgreSQL).
     """
 
-    def __init__(self, url: str, *, echo: bool = False, reads_only: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {"echo": echo}
@@ -161,11 +132,6 @@ class Database:
             else:
                 self.writers = WriterQueue(":memory:")  # each thread has its own (SingletonThreadPool)
         else:
-            if reads_only:
-                # PostgreSQL refuses any write in these sessions' transactions. (Autocommit,
-                # to save each read's BEGIN and ROLLBACK, measured dearer: about 3 ms more of
-                # PostgreSQL's CPU per /loops, one transaction per statement.)
-                kwargs.update(connect_args={"options": "-c default_transaction_read_only=on"})
             kwargs.update(
                 pool_pre_ping=True,
                 pool_size=POSTGRES_POOL_SIZE,
@@ -173,35 +139,14 @@ class Database:
                 pool_timeout=POSTGRES_POOL_TIMEOUT,
             )
         self.engine: Engine = create_engine(self.url, **kwargs)
-        # One-statement reads that have a fallback (the `/loops` ack's kept summary): on
-        # PostgreSQL a pool of its own, in autocommit and without the pre-ping, so the read is
-        # one round trip, not four (ping, BEGIN, SELECT, ROLLBACK). A connection that died is
-        # thrown away when its read fails, and the caller falls back.
-        self._quick_reads: Engine = self.engine
-        self._driver_queries: dict[Select[Any], _DriverQuery] = {}
-        if not self.is_sqlite:
-            quick: dict[str, Any] = {
-                key: kwargs[key] for key in ("echo", "connect_args", "pool_timeout") if key in kwargs
-            }
-            self._quick_reads = create_engine(
-                self.url,
-                isolation_level="AUTOCOMMIT",
-                pool_reset_on_return=None,  # in autocommit there is no transaction to end
-                pool_size=QUICK_POOL_SIZE,
-                max_overflow=QUICK_MAX_OVERFLOW,
-                pool_recycle=QUICK_POOL_RECYCLE,
-                **quick,
-            )
-        if reads_only and self.is_sqlite:
-            event.listen(self.engine, "connect", _query_only)
         Transactions(self.engine, self.writers)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._writing_sessions = sessionmaker(
             self.engine.execution_options(**{HOLDS_WRITE_LOCK: True}), expire_on_commit=False
         )
-        # Whatever a session of either kind changes outdates the summaries it shows in.
+        # Every session of either kind notes whose loops it changed (store/changes.py).
         for sessions in (self._sessions, self._writing_sessions):
-            event.listen(sessions, "after_flush", outdate_summaries)
+            event.listen(sessions, "after_flush", note_changes)
 
     def session(self) -> Session:
         """A new session; the caller commits or closes it (use it as a context manager).
@@ -209,11 +154,6 @@ class Database:
         On SQLite it reads without the write lock and takes it at its first write.
         """
         return self._sessions()
-
-    def listen_to_sessions(self, name: str, listener: Callable[..., object]) -> None:
-        """A session event for every session `session()` makes, listened to once however often asked."""
-        if not event.contains(self._sessions, name, listener):
-            event.listen(self._sessions, name, listener)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -231,32 +171,6 @@ class Database:
         second waits up to `wait` seconds for the first's whole chain)."""
         return self.engine.connect().execution_options(**{HOLDS_WRITE_LOCK: True, WRITE_LOCK_WAIT: wait})
 
-    def quick_row(self, statement: Select[Any], params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        """The first row of a one-statement read that has a fallback (the `/loops` ack's kept
-        summary), or None; raises on any failure. Run on the driver's own cursor, compiled once
-        per statement: SQLAlchemy's execution costs the ack several times the read itself. On
-        SQLite it reads without a transaction (so without the write lock), on PostgreSQL in
-        autocommit with no pre-ping: one round trip. Parameters pass through their columns'
-        types; values come back as the driver returns them (fit for text and numbers)."""
-        engine = self._quick_reads
-        query = self._driver_queries.get(statement)
-        if query is None:
-            query = self._driver_queries[statement] = _DriverQuery(statement, engine)
-        connection = engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(query.sql, query.parameters(params))
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
-        except Exception:
-            connection.invalidate()  # a connection the server dropped is not pooled again
-            raise
-        finally:
-            connection.close()
-        return None if row is None else tuple(row)
-
     def ping(self) -> None:
         """Raise unless the database answers a query now; used by /healthz.
 
@@ -267,5 +181,3 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if self._quick_reads is not self.engine:
-            self._quick_reads.dispose()

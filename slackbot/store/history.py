@@ -305,7 +305,7 @@ def standing_of(session: Session, person: Person, now: datetime) -> Standing:
     """The counts and today's figures as the clock stored them, in one round trip (every
     `/loops` and Home tab asks for all three); figures not stored for today are worked out now.
 
-    A change to the person's ships moves their figures_version on (`forget_figures`), so the
+    A change to the person's shipments moves their figures_version on (store/changes.py), so the
     figures read here are never older than the last ship or answer.
     """
     open_count = (
@@ -389,15 +389,6 @@ def work_out_windows(session: Session, person: Person, now: datetime) -> tuple[F
 
 def _current(stored: PersonFigures, person: Person, now: datetime) -> bool:
     return stored.computed_on == now.astimezone(UTC).date() and stored.version == person.figures_version
-
-
-def forget_figures(person: Person) -> None:
-    """The person's ships changed: their stored figures no longer hold.
-
-    Counted in the database (`+ 1` there, not here), so two changes at once are two; the clock
-    reads the version before the ships, so figures it stores are never older than their version.
-    """
-    person.figures_version = Person.figures_version + 1
 
 
 def store_figures(session: Session, now: datetime, limit: int) -> int:

@@ -28,7 +28,6 @@ from slackbot.store.models import (
     Loop,
     Person,
     PersonFigures,
-    PersonSummary,
     Reflection,
     SearchTerm,
     Shipment,
@@ -137,7 +136,6 @@ def delete_people(session: Session, person_ids: list[int]) -> int:
         Shipment,
         Reflection,
         PersonFigures,
-        PersonSummary,
         Loop,
     ):
         session.execute(delete(model).where(model.person_id.in_(person_ids)))

@@ -289,27 +289,6 @@ class PersonFigures(Base):
     previous: Mapped[str] = mapped_column(Text)
 
 
-class PersonSummary(Base):
-    """A person's `/loops` answer rendered ahead by the clock, so that `/loops` reads one row.
-
-    `version` moves on, in the writing transaction, with every change to what the summary
-    shows (store.summaries); the body holds while `rendered_version` equals it, in
-    `rendered_zone`, and until `valid_until` (the next midnight, UTC or the person's, or the
-    moment a shown loop's age in days moves on).
-    """
-
-    __tablename__ = "person_summary"
-
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    rendered_version: Mapped[int | None] = mapped_column(Integer)
-    # The zone it was rendered in (Person.tz then): read only while the person's is the same.
-    rendered_zone: Mapped[str | None] = mapped_column(String(64))
-    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The answer's message (text and blocks) as JSON.
-    body: Mapped[str | None] = mapped_column(Text)
-
-
 class SearchTerm(Base):
     """A word of a loop's text or story (core.parse.search_terms): `/loops search` reads these,
     a range of one person's index, instead of every entry they ever wrote."""

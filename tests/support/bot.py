@@ -15,7 +15,7 @@ from slackbot.clock.runner import TickReport, ticker_for
 from slackbot.config import Settings
 from slackbot.fakeslack import FakeSlack, SlackSender
 from slackbot.fakeslack.state import Message
-from slackbot.outbox.client import delivery_client
+from slackbot.slack.client import delivery_client
 from slackbot.store.db import Database
 from slackbot.store.models import Delivery, Loop, Person
 from slackbot.web import HttpServer, wsgi_app

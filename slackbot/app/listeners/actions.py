@@ -12,12 +12,11 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from slackbot.app.context import caller, defer, person_of, services_of, session_of
-from slackbot.app.history import LISTS, answer_after
+from slackbot.app.history import LISTS, answer_after_ack, history_read
 from slackbot.app.loops import answer_prompt, post_in_thread, refresh_prompt, set_state
 from slackbot.app.payloads import page_cursor, row_id, trigger_of
-from slackbot.app.reader import ReadRequest
+from slackbot.app.people import default_wait
 from slackbot.app.reflection import reflection_asked
-from slackbot.app.shipments import default_wait
 from slackbot.blocks.errors import NOT_YOURS
 from slackbot.blocks.ids import Action
 from slackbot.blocks.kit import OPTIONS_LIMIT
@@ -243,19 +242,16 @@ def more(
     listed = request is not None and request.subcommand.name in LISTS
     if cursor is None or request is None or not listed or not body.get("response_url"):
         raise InvalidInput("That list has changed; `/loops help` shows how to ask for it again.")
-    services = services_of(context)
-    read = ReadRequest(
-        team_id=str(context.team_id),
-        user_id=str(context.user_id),
-        text=cursor.text,
-        now=services.now(),
-        response_url=str(body["response_url"]),
-        replace=True,
+    read = history_read(
+        request,
+        person_of(context),
+        services_of(context).now(),
         before=cursor.before,
         shown_before=cursor.shown,
+        replace=True,
     )
     ack()
-    answer_after(context, client, read, respond)
+    answer_after_ack(context, client, read, respond)
 
 
 def register(app: App) -> None:

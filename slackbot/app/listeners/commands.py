@@ -1,29 +1,24 @@
-"""Slash commands: parse what was typed, let core decide, answer to the caller alone."""
+"""Slash commands: parse what was typed once, let core decide, answer to the caller alone.
+
+`/loops` dispatches through `SUBCOMMANDS`, one small handler per subcommand.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from slackbot.app import digest, people
-from slackbot.app.context import ContextKey, caller, defer, person_of, services_of, session_of, workspace_of
+from slackbot.app.context import caller, defer, person_of, services_of, session_of, workspace_of
 from slackbot.app.export import exporting_message, send_export
-from slackbot.app.history import (
-    READS,
-    answer_after,
-    build_answer,
-    check_list_request,
-    summary_kept,
-)
-from slackbot.app.payloads import trigger_of
-from slackbot.app.reader import ReadRequest
-from slackbot.app.services import Services
+from slackbot.app.history import answer_after_ack, history_read
+from slackbot.app.payloads import response_url_of, trigger_of
 from slackbot.app.shipments import (
     COMMAND_TEXT_LIMIT,
-    default_wait,
     draft_shipment,
     record_shipment,
     send_now,
@@ -32,120 +27,133 @@ from slackbot.blocks.help import help_message
 from slackbot.blocks.ids import Command
 from slackbot.blocks.kit import OPTIONS_LIMIT, message, section
 from slackbot.blocks.leaving import forget_me_modal
-from slackbot.blocks.modals import settings_modal, shipped_modal
+from slackbot.blocks.modals import shipped_modal
 from slackbot.blocks.shipment import shipped_confirmation
-from slackbot.core.enrolment import schedule_for
 from slackbot.core.errors import InvalidInput
 from slackbot.core.loops import SHIPPABLE
-from slackbot.core.parse import FIELD_LIMIT, parse_loops_command, parse_shipped
-from slackbot.outbox.profile import fetch_profile
+from slackbot.core.parse import FIELD_LIMIT, LoopsCommand, parse_loops_command, parse_shipped
+from slackbot.slack.profile import fetch_profile
 from slackbot.store.leaving import holdings_of
-from slackbot.store.models import Person
 from slackbot.store.queries import loop_numbered, shippable_loops
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One `/loops` as typed, with what its subcommand needs to answer it."""
+
+    ack: Ack
+    command: dict[str, str]
+    request: LoopsCommand
+    context: BoltContext
+    client: WebClient
+    respond: Respond
+
+    def say(self, words: str) -> None:
+        """Answer in the ack, to the caller alone; `words` are safe mrkdwn."""
+        self.ack(response_type="ephemeral", **message(words, [section(words)]))
 
 
 def loops(
     ack: Ack, command: dict[str, str], context: BoltContext, client: WebClient, respond: Respond
 ) -> None:
     request = parse_loops_command(command.get("text", ""))
-    name = request.subcommand.name
-    if name == "settings":
-        # Slack first, while nothing is written: the form opens from what is stored (or the defaults).
-        client.views_open(
-            trigger_id=trigger_of(command), view=settings_for(person_of(context), services_of(context))
-        )
-        ack()
+    SUBCOMMANDS[request.subcommand.name](Call(ack, command, request, context, client, respond))
+
+
+def read_history(call: Call) -> None:
+    """Acknowledged at once (a mistake in what was typed is the ack's answer); the history follows."""
+    read = history_read(call.request, person_of(call.context), services_of(call.context).now())
+    response_url_of(call.command)  # where the answer goes
+    call.ack()
+    answer_after_ack(call.context, call.client, read, call.respond)
+
+
+def show_help(call: Call) -> None:
+    caller(call.context)  # someone who asks is known from then on, as for any other command
+    call.ack(response_type="ephemeral", **help_message(call.request.not_understood))
+
+
+def start(call: Call) -> None:
+    # Slack first, while nothing is written yet: a new person is stored by `caller`.
+    profile = fetch_profile(call.client, str(call.context.user_id))
+    context = call.context
+    call.say(people.start(caller(context), profile, session_of(context), services_of(context)))
+
+
+def stop(call: Call) -> None:
+    call.say(people.stop(caller(call.context), session_of(call.context)))
+
+
+def pause(call: Call) -> None:
+    context = call.context
+    call.say(people.pause(caller(context), call.request.argument, session_of(context), services_of(context)))
+
+
+def resume(call: Call) -> None:
+    context = call.context
+    call.say(people.resume(caller(context), session_of(context), services_of(context)))
+
+
+def export(call: Call) -> None:
+    """The files are made and uploaded after the ack; the ack says they are coming."""
+    person_id, services, client = caller(call.context).id, services_of(call.context), call.client
+    defer(call.context, lambda: send_export(services, client, person_id))
+    call.ack(response_type="ephemeral", **exporting_message())
+
+
+def open_settings(call: Call) -> None:
+    """Slack first, while nothing is written: the form opens from what is stored (or the defaults)."""
+    form = people.settings_form(person_of(call.context), services_of(call.context))
+    call.client.views_open(trigger_id=trigger_of(call.command), view=form)
+    call.ack()
+
+
+def forget_me(call: Call) -> None:
+    """A confirmation modal that counts what will go; nothing is deleted until it is submitted."""
+    person = person_of(call.context)
+    if person is None:
+        call.say("Loops holds nothing about you: there is nothing to delete.")
         return
-    if name == "forget-me":
-        forget_me(ack, command, context, client)
-        return
-    if name == "digest":
-        words = digest.choose(
+    holdings = holdings_of(session_of(call.context), person)
+    call.client.views_open(trigger_id=trigger_of(call.command), view=forget_me_modal(holdings))
+    call.ack()
+
+
+def choose_digest(call: Call) -> None:
+    context = call.context
+    call.say(
+        digest.choose(
             session_of(context),
-            client,
+            call.client,
             services_of(context),
             str(context.team_id),
             str(context.user_id),
-            request.argument,
+            call.request.argument,
             workspace_of(context),
         )
-        ack(response_type="ephemeral", **message(words, [section(words)]))
-        return
-    if name in READS:
-        # Only reads: the middleware looked nobody up (the ack waits on no database), someone
-        # Loops has never seen is not stored for asking, and a mistake in what was typed is
-        # answered now; the history itself comes right after the ack.
-        services = services_of(context)
-        check_list_request(request, services.now().date())
-        read = ReadRequest(
-            team_id=str(context.team_id),
-            user_id=str(context.user_id),
-            text=command.get("text", ""),
-            now=services.now(),
-            response_url=command.get("response_url", ""),
-        )
-        # A kept summary (never one of an uninstalled workspace) is the answer itself; the web
-        # gate looked for it before Bolt, so only a request from elsewhere (Socket Mode) looks.
-        asked = bool(context.get(ContextKey.KEPT_SUMMARY_ASKED))
-        kept = summary_kept(services, read) if name == "history" and not asked else None
-        if kept is not None:
-            ack(response_type="ephemeral", **kept)
-            return
-        if not read.response_url:  # Slack always sends one; answer a request without in the ack
-            ack(response_type="ephemeral", **build_answer(services.database, client, read))
-            return
-        ack()
-        answer_after(context, client, read, respond)
-        return
-    # Slack first, while nothing is written yet: a new person is stored by `caller`.
-    profile = fetch_profile(client, str(context.user_id)) if name == "start" else None
-    person, services = caller(context), services_of(context)
-    if name == "help":
-        ack(response_type="ephemeral", **help_message(request.not_understood))
-        return
-    if name == "export":
-        person_id = person.id
-        defer(context, lambda: send_export(services, client, person_id))
-        ack(response_type="ephemeral", **exporting_message())
-        return
-    if name == "start":
-        words = people.start(person, profile, session_of(context), services)
-    elif name == "stop":
-        words = people.stop(person, session_of(context))
-    elif name == "pause":
-        words = people.pause(person, request.argument, session_of(context), services)
-    else:
-        words = people.resume(person, session_of(context), services)
-    ack(response_type="ephemeral", **message(words, [section(words)]))
-
-
-def forget_me(ack: Ack, command: dict[str, str], context: BoltContext, client: WebClient) -> None:
-    """A confirmation modal that counts what will go; nothing is deleted until it is submitted."""
-    person = person_of(context)
-    if person is None:
-        words = "Loops holds nothing about you: there is nothing to delete."
-        ack(response_type="ephemeral", **message(words, [section(words)]))
-        return
-    client.views_open(
-        trigger_id=trigger_of(command), view=forget_me_modal(holdings_of(session_of(context), person))
     )
-    ack()
 
 
-def settings_for(person: Person | None, services: Services) -> dict[str, Any]:
-    defaults = services.defaults
-    schedule = schedule_for(person, defaults) if person is not None else None
-    return settings_modal(
-        prompt_time=schedule.at if schedule else defaults.prompt_time,
-        workdays=schedule.workdays if schedule else defaults.workdays,
-        tz=(person.tz if person is not None else None) or "UTC",
-        follows_slack_tz=person.follows_slack_tz if person is not None else True,
-        nudges=person.nudges if person is not None else True,
-        wait=default_wait(person, services),
-        in_digest=person.in_digest if person is not None else True,
-    )
+# Every subcommand core.parse knows, by name.
+SUBCOMMANDS: dict[str, Callable[[Call], None]] = {
+    "history": read_history,
+    "show": read_history,
+    "open": read_history,
+    "closed": read_history,
+    "month": read_history,
+    "search": read_history,
+    "help": show_help,
+    "start": start,
+    "stop": stop,
+    "pause": pause,
+    "resume": resume,
+    "settings": open_settings,
+    "export": export,
+    "forget-me": forget_me,
+    "digest": choose_digest,
+}
 
 
 def no_such_loop(number: int) -> InvalidInput:
@@ -172,7 +180,7 @@ def shipped(ack: Ack, command: dict[str, str], context: BoltContext, client: Web
             )
     if len(request.what) > COMMAND_TEXT_LIMIT or len(request.expected or "") > COMMAND_TEXT_LIMIT:
         raise InvalidInput(f"That's more than {COMMAND_TEXT_LIMIT:,} characters; please shorten it.")
-    wait = default_wait(person, services)
+    wait = people.default_wait(person, services)
     # Slack mints a trigger per command: it names this one (a replayed request stores once).
     trigger = trigger_of(command)
     if request.quick:

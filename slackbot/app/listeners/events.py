@@ -188,7 +188,6 @@ def leaving(bolt_listener: Revoke | None) -> Callable[[dict[str, Any], BoltConte
         services, session = services_of(context), session_of(context)
         workspace = workspace_of(context)
         if workspace is not None:
-            services.installed_seen.pop(workspace.team_id, None)
             withdrawn = mark_uninstalled(session, workspace, services.now())
             logger.info("uninstalled from team %s; %s deliveries withdrawn", workspace.team_id, withdrawn)
         session.commit()

@@ -1,6 +1,6 @@
 """The App Home tab: published when opened, its switch for the morning prompt, and settings.
 
-Any request that changes what the tab shows redraws it after the commit (LoopsApp
+Any request that changes what the tab shows redraws it after the commit (store/changes.py
 notes whose rows changed); opening the tab always redraws it, since days move on.
 """
 
@@ -13,19 +13,17 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from slackbot.app import people
-from slackbot.app.context import ContextKey, caller, person_of, services_of, session_of
-from slackbot.app.listeners.commands import settings_for
+from slackbot.app.context import caller, person_of, services_of, session_of
 from slackbot.app.payloads import trigger_of
 from slackbot.blocks.ids import Action
-from slackbot.outbox.profile import fetch_profile
+from slackbot.slack.profile import fetch_profile
+from slackbot.store.changes import changed_people
 from slackbot.store.models import Person
 
 
 def redraw_home(context: BoltContext, person: Person) -> None:
     """Publish the person's tab after this request's commit (if they have ever opened it)."""
-    homes = context.get(ContextKey.HOMES)
-    assert isinstance(homes, set)
-    homes.add(person.id)
+    changed_people(session_of(context)).add(person.id)
 
 
 def home_opened(event: dict[str, Any], context: BoltContext) -> None:
@@ -61,7 +59,7 @@ def switch(ack: Ack, action: dict[str, Any], context: BoltContext, client: WebCl
 def open_settings(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     """The settings form, as `/loops settings` opens it (only reads, so Slack is called first)."""
     client.views_open(
-        trigger_id=trigger_of(body), view=settings_for(person_of(context), services_of(context))
+        trigger_id=trigger_of(body), view=people.settings_form(person_of(context), services_of(context))
     )
     ack()
 

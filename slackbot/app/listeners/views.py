@@ -58,7 +58,7 @@ from slackbot.core.errors import InvalidFields, InvalidInput
 from slackbot.core.parse import FIELD_LIMIT, check_field
 from slackbot.core.schedule import WEEKDAYS, known_zone
 from slackbot.core.shipments import ASK_AGAIN, CheckinAnswer, ShipmentState, Wait, parse_wait
-from slackbot.outbox.profile import fetch_profile
+from slackbot.slack.profile import fetch_profile
 from slackbot.store.leaving import forget_person, shared_posts
 from slackbot.store.models import Delivery, Loop, Reflection
 from slackbot.store.queries import (

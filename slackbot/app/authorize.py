@@ -1,6 +1,6 @@
 """Who the bot is, for Bolt: a one-workspace `authorize` that does not tell people to reinstall.
 
-The Slack clients themselves live in `slackbot.outbox.client`, shared with the clock.
+The Slack clients themselves live in `slackbot.slack.client`, shared with the clock.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slackbot.config import Settings
 from slackbot.core.deliveries import WORKSPACE_GONE
 from slackbot.core.errors import LoopsError
-from slackbot.outbox.client import SlackUnavailable, bot_token
+from slackbot.slack.client import SlackUnavailable, bot_token
 
 
 class TokenRefused(LoopsError):

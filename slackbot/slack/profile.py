@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 
 from slackbot.core import enrolment
 from slackbot.core.enrolment import Defaults
-from slackbot.outbox.client import WriteTransactionOpen
+from slackbot.slack.client import WriteTransactionOpen
 from slackbot.store.models import Person
 
 logger = logging.getLogger(__name__)

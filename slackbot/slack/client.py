@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from slackbot.config import Settings
-from slackbot.outbox.pace import HOLDS, Holds, hold_key
+from slackbot.slack.holds import HOLDS, Holds, hold_key
 from slackbot.store.writers import write_open
 
 # Slack waits 3 s for our answer; a call made while it waits must end well before that.

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackTokenRotationError
 from slack_sdk.oauth.token_rotation import TokenRotator
 
 from slackbot.config import Settings
-from slackbot.outbox.client import SlackClient, delivery_client
+from slackbot.slack.client import SlackClient, delivery_client
 from slackbot.store.db import Database
 from slackbot.store.installations import REFRESH_MINUTES_BEFORE_EXPIRY, installation_store
 

@@ -1,0 +1,118 @@
+"""The Bolt app of Loops: every request runs in one database session, committed before Slack
+gets its answer; work that talks to Slack afterwards runs once the answer has gone."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_sdk import WebClient
+
+from slackbot.app.authorize import SingleWorkspace
+from slackbot.app.context import ContextKey
+from slackbot.app.errors import handle_error
+from slackbot.app.install import NOT_INSTALLED, build_oauth_flow
+from slackbot.app.listeners import actions, commands, events, home, views
+from slackbot.app.middleware import NameTheCaller
+from slackbot.app.payloads import problem_with
+from slackbot.app.services import Services, build_services
+from slackbot.config import Settings
+from slackbot.slack.client import delivery_client, request_client
+from slackbot.slack.home import publish_home
+from slackbot.store.changes import changed_people
+from slackbot.store.db import Database
+
+logger = logging.getLogger(__name__)
+
+
+class LoopsApp(App):
+    """Bolt's App, with a unit of work around each request.
+
+    Bolt's global middleware cannot wrap the listener (its `next()` only marks the
+    request as passed on), so the session is opened and committed here instead: what
+    a listener stored is committed before Slack gets its answer. Work that only talks
+    to Slack afterwards (posting a loop's thread, updating a message, a history answer) is
+    deferred with `defer()` and starts once the commit has succeeded; whatever must not be
+    lost was stored as a delivery first, so the clock finishes it if that work fails. The
+    Home tab of everyone whose rows the request changed (store/changes.py) is redrawn then too.
+    """
+
+    def __init__(self, *, services: Services, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.services = services
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        problem = problem_with(req.body)
+        if problem is not None:
+            # Signed, but not a payload Slack sends: refuse it before anything reads it.
+            logger.warning("refused a signed request: %s", problem)
+            return BoltResponse(status=400, body="bad request")
+        deferred: list[Callable[[], object]] = []
+        with self.services.database.session() as session:
+            req.context[ContextKey.SESSION] = session
+            req.context[ContextKey.SERVICES] = self.services
+            req.context[ContextKey.DEFERRED] = deferred
+            try:
+                response = super().dispatch(req)
+            except Exception:
+                # Bolt reads the body before any listener runs; a body it cannot read
+                # is the sender's fault, and must not become a 500.
+                logger.warning("unreadable Slack request", exc_info=True)
+                return BoltResponse(status=400, body="bad request")
+            if req.context.get(ContextKey.FAILED):
+                session.rollback()
+                return response
+            try:
+                # A request that never wrote (an ack, a history read) has nothing to commit.
+                if session.in_transaction():
+                    session.commit()
+            except Exception as error:
+                session.rollback()
+                return handle_error(error, req, req.body)
+            homes = sorted(changed_people(session))
+        for work in deferred:
+            self.services.run_later(work)
+        client = req.context.client
+        for person_id in homes:
+            self.services.run_later(self._home_publisher(client, person_id))
+        return response
+
+    def _home_publisher(self, client: WebClient, person_id: int) -> Callable[[], object]:
+        services = self.services
+        return lambda: publish_home(services.database, client, person_id, services.now(), services.defaults)
+
+
+def build_app(settings: Settings, database: Database, services: Services | None = None) -> LoopsApp:
+    """The Bolt app with every listener, middleware and the error handler registered.
+
+    Bolt checks no signature itself: over HTTP the web gate (web.py) checks every request
+    before Bolt sees it, and Socket Mode requests carry none.
+    """
+    client = request_client(settings)
+    # One workspace from SLACK_BOT_TOKEN, or any that installs through OAuth.
+    who: dict[str, Any] = (
+        {
+            "oauth_flow": build_oauth_flow(settings, database, client),
+            "user_facing_authorize_error_message": NOT_INSTALLED,
+        }
+        if settings.oauth_mode
+        else {"authorize": SingleWorkspace(settings, client).as_bolt_authorize()}
+    )
+    app = LoopsApp(
+        services=services or build_services(settings, database, delivery_client(settings)),
+        client=client,
+        **who,
+        # Answer Slack only after the listener has finished, so that what it stored is
+        # committed before the person sees a reply and the session never crosses threads.
+        process_before_response=True,
+        request_verification_enabled=False,
+    )
+    app.use(NameTheCaller(client))
+    for listeners in (commands, actions, views, home):
+        listeners.register(app)
+    # Last: its catch-all acknowledges every event no earlier listener took.
+    events.register(app)
+    app.error(handle_error)
+    return app
