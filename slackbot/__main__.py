@@ -115,7 +115,7 @@ def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(_settings: Settings, _args: argparse.Namespace) -> int:
-    from slackbot.demo import run_demo
+    from slackbot.demo.story import run_demo
 
     return run_demo(sys.stdout)
 

@@ -356,7 +356,7 @@ def test_the_digest_reads_the_week_as_it_stood_at_its_moment(database: Database)
         assert digest.shipped[0].checkin is None, "its answer came after the digest's moment"
         assert [i.shipment.what for i in digest.learned] == ["Old fix"]
         assert [i.shipment.what for i in digest.unwatched] == ["Forgotten fix"]
-        assert digest.figures.ship_to_outcome_days == 12.0, "the late answer is not known yet"
+        assert digest.figures.shipment_to_outcome_days == 12.0, "the late answer is not known yet"
         assert (digest.figures.watched, digest.figures.judged) == (1, 2)
         assert digest.sharing == 1
         text = json.dumps(digest_messages(digest, start.date()), ensure_ascii=False)

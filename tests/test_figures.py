@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from slackbot.core.figures import Ship, days_between, figures, problem_days
+from slackbot.core.figures import CountedShipment, days_between, figures, problem_days
 
 instants = st.datetimes(
     min_value=datetime(2026, 6, 1), max_value=datetime(2026, 12, 2, 12, 0), timezones=st.just(UTC)
@@ -16,14 +16,14 @@ instants = st.datetimes(
 
 
 @st.composite
-def ships(draw: st.DrawFn) -> Ship:
+def counted_shipments(draw: st.DrawFn) -> CountedShipment:
     """A ship as the app records it: its distances worked out from moments in any order."""
     opened, shipped = draw(instants), draw(instants)  # edits and clocks may put one after the other
     answered = draw(st.booleans())
     settled = draw(st.none() | instants) if answered else None
-    return Ship(
+    return CountedShipment(
         problem_days=problem_days(
-            opened, shipped, first_of_loop=draw(st.booleans()), opened_by_ship=draw(st.booleans())
+            opened, shipped, first_of_loop=draw(st.booleans()), opened_by_shipment=draw(st.booleans())
         ),
         outcome_days=days_between(shipped, settled) if settled is not None else None,
         answered=answered,
@@ -31,36 +31,36 @@ def ships(draw: st.DrawFn) -> Ship:
     )
 
 
-@given(st.lists(ships(), max_size=40))
-def test_medians_are_never_negative_and_the_share_is_a_share(history: list[Ship]) -> None:
+@given(st.lists(counted_shipments(), max_size=40))
+def test_medians_are_never_negative_and_the_share_is_a_share(history: list[CountedShipment]) -> None:
     numbers = figures(history)
-    for value in (numbers.problem_to_ship_days, numbers.ship_to_outcome_days):
+    for value in (numbers.problem_to_shipment_days, numbers.shipment_to_outcome_days):
         assert value is None or value >= 0
-    assert numbers.watched <= numbers.judged <= numbers.ships == len(history)
+    assert numbers.watched <= numbers.judged <= numbers.shipments == len(history)
     assert numbers.watched_share is None or 0 <= numbers.watched_share <= 1
 
 
-@given(st.lists(ships(), max_size=40))
-def test_a_ship_with_no_check_in_answer_counts_neither_way(history: list[Ship]) -> None:
+@given(st.lists(counted_shipments(), max_size=40))
+def test_a_ship_with_no_check_in_answer_counts_neither_way(history: list[CountedShipment]) -> None:
     waiting = [replace(s, answered=False, unwatched=False, outcome_days=None) for s in history]
     numbers = figures(waiting)
     assert (numbers.watched, numbers.judged, numbers.watched_share) == (0, 0, None)
-    assert numbers.ship_to_outcome_days is None
+    assert numbers.shipment_to_outcome_days is None
 
 
-@given(st.lists(ships(), max_size=40))
-def test_an_unwatched_ship_never_counts_as_watched(history: list[Ship]) -> None:
+@given(st.lists(counted_shipments(), max_size=40))
+def test_an_unwatched_ship_never_counts_as_watched(history: list[CountedShipment]) -> None:
     numbers = figures([replace(s, unwatched=True) for s in history])
     assert numbers.watched == 0
-    assert numbers.judged == numbers.ships
+    assert numbers.judged == numbers.shipments
 
 
 @given(instants, instants, st.booleans(), st.booleans())
 def test_only_a_loops_first_ship_of_a_problem_opened_before_counts_for_problem_to_ship(
-    opened: datetime, shipped: datetime, first: bool, by_ship: bool
+    opened: datetime, shipped: datetime, first: bool, by_shipment: bool
 ) -> None:
-    days = problem_days(opened, shipped, first_of_loop=first, opened_by_ship=by_ship)
-    if not first or by_ship:
+    days = problem_days(opened, shipped, first_of_loop=first, opened_by_shipment=by_shipment)
+    if not first or by_shipment:
         assert days is None
     else:
         assert days is not None and days >= 0
@@ -72,23 +72,28 @@ def test_a_hand_made_history() -> None:
     day = timedelta(days=1)
     history = [
         # Opened, shipped 2 days later, settled 3 days after that.
-        Ship(
-            problem_days(now - 10 * day, now - 8 * day, first_of_loop=True, opened_by_ship=False),
+        CountedShipment(
+            problem_days(now - 10 * day, now - 8 * day, first_of_loop=True, opened_by_shipment=False),
             3.0,
             True,
             False,
         ),
         # Its second shipment: no problem → ship distance; never answered, given up on.
-        Ship(
-            problem_days(now - 10 * day, now - 4 * day, first_of_loop=False, opened_by_ship=False),
+        CountedShipment(
+            problem_days(now - 10 * day, now - 4 * day, first_of_loop=False, opened_by_shipment=False),
             None,
             False,
             True,
         ),
         # Opened by /shipped itself: no problem → ship distance; its check-in still to come.
-        Ship(problem_days(now - day, now - day, first_of_loop=True, opened_by_ship=True), None, False, False),
+        CountedShipment(
+            problem_days(now - day, now - day, first_of_loop=True, opened_by_shipment=True),
+            None,
+            False,
+            False,
+        ),
     ]
     numbers = figures(history)
-    assert numbers.problem_to_ship_days == 2
-    assert numbers.ship_to_outcome_days == 3
-    assert (numbers.watched, numbers.judged, numbers.ships) == (1, 2, 3)
+    assert numbers.problem_to_shipment_days == 2
+    assert numbers.shipment_to_outcome_days == 3
+    assert (numbers.watched, numbers.judged, numbers.shipments) == (1, 2, 3)

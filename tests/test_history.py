@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import text
 
 from slackbot.fakeslack.state import Message
-from slackbot.store.history import store_figures
+from slackbot.store.figures import store_figures
+from slackbot.store.loops import add_entry, index_terms
 from slackbot.store.models import CheckIn, Loop, Person, PersonFigures, Shipment
-from slackbot.store.queries import add_entry, index_terms
 from tests.support.bot import Bot, BotFactory
 from tests.support.waiting import until
 from tests.test_prompt import FRIDAY, enrol
@@ -57,14 +57,7 @@ def history(
             session.add(loop)
             session.flush()
             index_terms(session, person.id, loop.id, loop.what, loop.for_whom)
-            add_entry(
-                session,
-                loop_id=loop.id,
-                person_id=person.id,
-                kind="answer",
-                text=loop.what,
-                created_at=opened,
-            )
+            add_entry(session, loop, "answer", loop.what, slack_ts=None, at=opened)
             if closed:
                 shipment = Shipment(
                     workspace_id=person.workspace_id,
@@ -99,7 +92,9 @@ def history(
 def add_story(team: Bot, person_id: int, loop_id: int, text: str) -> None:
     """One more entry, stored the way the app stores every entry (with its words)."""
     with team.database.session() as session:
-        add_entry(session, loop_id=loop_id, person_id=person_id, kind="reply", text=text, slack_ts="t:1")
+        loop = session.get(Loop, loop_id)
+        assert loop is not None and loop.person_id == person_id
+        add_entry(session, loop, "reply", text, slack_ts="t:1", at=datetime.now(UTC))
         session.commit()
 
 

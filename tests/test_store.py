@@ -11,9 +11,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
 
 from slackbot.store.db import Database
+from slackbot.store.events import forget_events_before, remember_event
 from slackbot.store.migrate import pending_revisions, upgrade
 from slackbot.store.models import Base, Loop, Person, SeenEvent, Workspace
-from slackbot.store.queries import ensure_person, ensure_workspace, forget_events_before, remember_event
+from slackbot.store.people import ensure_person, ensure_workspace
 
 
 def test_migrations_match_the_models(database: Database) -> None:
@@ -131,21 +132,16 @@ def test_rolled_back_event_can_be_handled_on_retry(database: Database) -> None:
 def test_a_check_then_set_decides_on_what_is_stored_now(database: Database) -> None:
     """Two clicks of one button: each read "not answered yet"; only the first answer stands."""
     from slackbot.app.loops import answer_prompt
+    from slackbot.core.deliveries import DeliveryKind
     from slackbot.core.loops import PromptAnswer
+    from slackbot.store.deliveries import Owed, owe
     from slackbot.store.models import Delivery, utcnow
-    from slackbot.store.queries import add_delivery, lock
+    from slackbot.store.rows import lock
 
     with database.transaction() as session:
         workspace = ensure_workspace(session, "T0LOCK")
         person = ensure_person(session, workspace, "U0LOCK")
-        delivery_id = add_delivery(
-            session,
-            workspace_id=workspace.id,
-            person_id=person.id,
-            kind="prompt",
-            key="2026-11-27",
-            due_at=utcnow(),
-        )
+        delivery_id = owe(session, Owed(DeliveryKind.PROMPT, workspace.id, person.id, "2026-11-27", utcnow()))
     first, second = database.session(), database.session()
     try:
         seen_first, seen_second = first.get(Delivery, delivery_id), second.get(Delivery, delivery_id)
@@ -198,7 +194,7 @@ def test_0007_works_out_each_ships_distances_from_what_is_stored(database: Datab
             (2, 1, 5.0, "waiting", None),
             (3, 2, 0.0, "unwatched", None),
         ]
-        for ship_id, loop_id, after, state, settled in ships:
+        for shipment_row_id, loop_id, after, state, settled in ships:
             shipped = opened + timedelta(days=after)
             connection.execute(
                 text(
@@ -207,10 +203,10 @@ def test_0007_works_out_each_ships_distances_from_what_is_stored(database: Datab
                     "VALUES (:id, 1, :loop, 1, 'fix', :state, :source, 1, 0, :shipped, :checked)"
                 ),
                 {
-                    "id": ship_id,
+                    "id": shipment_row_id,
                     "loop": loop_id,
                     "state": state,
-                    "source": f"s{ship_id}",
+                    "source": f"s{shipment_row_id}",
                     "shipped": shipped,
                     "checked": shipped + timedelta(days=settled) if settled is not None else None,
                 },
@@ -239,3 +235,35 @@ def test_0007_works_out_each_ships_distances_from_what_is_stored(database: Datab
     assert found[0][2] == pytest.approx(2.0) and found[0][3] == pytest.approx(3.0)
     assert found[1][2] is None and found[1][3] is None, "a loop's second ship; not settled"
     assert found[2][2] is None, "a loop opened by /shipped has no problem → ship distance"
+
+
+def test_0013_drops_kept_summaries_and_figures_kept_under_their_old_names(database: Database) -> None:
+    """Up: no `person_summary`, no figures with the old field names; down: the table again, empty."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from slackbot.store.migrate import alembic_config
+
+    config = alembic_config(database.url.render_as_string(hide_password=False))
+    with database.transaction() as session:
+        person = ensure_person(session, ensure_workspace(session, "T1"), "U1")
+        person_id = person.id
+    command.downgrade(config, "0012")
+    old = '{"problem_to_ship_days": 1.0, "ship_to_outcome_days": null, "watched_share": null, "ships": 1}'
+    with database.engine.begin() as connection:
+        connection.execute(text("INSERT INTO person_summary (person_id) VALUES (:p)"), {"p": person_id})
+        connection.execute(
+            text(
+                "INSERT INTO person_figures (person_id, computed_on, version, recent, previous) "
+                "VALUES (:p, :d, 0, :f, :f)"
+            ),
+            {"p": person_id, "d": datetime(2026, 12, 7).date(), "f": old},
+        )
+    upgrade(database)
+    assert "person_summary" not in inspect(database.engine).get_table_names()
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM person_figures")).scalar_one() == 0
+    command.downgrade(config, "0012")
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM person_summary")).scalar_one() == 0
+    upgrade(database)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from slackbot.app.services import Services
 from slackbot.store.models import Person, Workspace
-from slackbot.store.queries import ensure_person, ensure_workspace
+from slackbot.store.people import ensure_person, ensure_workspace
 
 
 class ContextKey(StrEnum):

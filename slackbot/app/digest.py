@@ -19,7 +19,7 @@ from slackbot.core.parse import ChannelRef, escape, parse_channel
 from slackbot.slack.profile import fetch_profile
 from slackbot.store.digest import digest_channel_of, team_zone
 from slackbot.store.models import Workspace
-from slackbot.store.queries import ensure_workspace
+from slackbot.store.people import ensure_workspace
 
 logger = logging.getLogger(__name__)
 

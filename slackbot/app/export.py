@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from slackbot.app.services import Services
 from slackbot.blocks.errors import error_message
 from slackbot.blocks.loop import thread_note
+from slackbot.store.export import everything_of
 from slackbot.store.models import Person
-from slackbot.store.queries import everything_of
 
 logger = logging.getLogger(__name__)
 

@@ -39,8 +39,8 @@ from slackbot.core.reflection import month_span
 from slackbot.core.schedule import zone
 from slackbot.store.db import Database
 from slackbot.store.history import closed_page, month_of, open_page, search_page, story_of, summary_of
+from slackbot.store.loops import loop_numbered
 from slackbot.store.models import Person
-from slackbot.store.queries import loop_numbered
 
 logger = logging.getLogger(__name__)
 

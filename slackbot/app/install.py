@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Sequence
+from functools import partial
 
 from slack_bolt import BoltResponse
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
@@ -32,7 +33,7 @@ from slackbot.store.installations import (
     state_store,
 )
 from slackbot.store.leaving import mark_reinstalled
-from slackbot.store.queries import ensure_workspace
+from slackbot.store.people import ensure_workspace
 
 logger = logging.getLogger(__name__)
 
@@ -148,44 +149,47 @@ def authorize_url_for(api_url: str) -> str:
     return base + "/oauth/v2/authorize"
 
 
+def installed(database: Database, args: SuccessArgs) -> BoltResponse:
+    """Bolt saved the install: the workspace is ours (again, within the retention: all of it is kept)."""
+    installation = args.installation
+    team_id = installation.team_id
+    with database.transaction() as session:
+        if team_id:
+            workspace = ensure_workspace(session, team_id)
+            workspace.name = installation.team_name or workspace.name
+            if workspace.uninstalled_at is not None:
+                mark_reinstalled(session, workspace)
+    logger.info("installed into %s (%s)", installation.team_name, team_id)
+    name = html.escape(installation.team_name or "your workspace")
+    return BoltResponse(
+        status=200,
+        body=page(
+            "Loops is installed",
+            f"Loops is now in <strong>{name}</strong>.",
+            "In Slack, type <code>/loops start</code> to get your first morning question, or "
+            "<code>/loops help</code> to see everything Loops does.",
+            f'<a href="https://app.slack.com/client/{html.escape(team_id or "", quote=True)}">Open Slack</a>',
+        ),
+        headers={**HTML, "Set-Cookie": [args.settings.state_utils.build_set_cookie_for_deletion()]},
+    )
+
+
+def install_failed(args: FailureArgs) -> BoltResponse:
+    """Why the install did not happen, in words, with the way back to the install page."""
+    title, words = FAILURES.get(args.reason, FAILURE_OTHERWISE)
+    logger.warning("an install failed: %s %s", args.reason, args.error or "")
+    return BoltResponse(
+        status=args.suggested_status_code,
+        body=page(title, html.escape(words), '<a href="/slack/install">Back to the install page</a>'),
+        headers={**HTML, "Set-Cookie": [args.settings.state_utils.build_set_cookie_for_deletion()]},
+    )
+
+
 def build_oauth_flow(settings: Settings, database: Database, client: WebClient) -> LoopsOAuthFlow:
     """The flow for `App(oauth_flow=…)`: our stores, our pages, an authorize that caches auth.test."""
     assert settings.slack_client_id is not None and settings.slack_client_secret is not None
     secret = settings.slack_client_secret.get_secret_value()
     store = installation_store(settings, database)
-
-    def success(args: SuccessArgs) -> BoltResponse:
-        installation = args.installation
-        team_id = installation.team_id
-        with database.transaction() as session:
-            if team_id:
-                workspace = ensure_workspace(session, team_id)
-                workspace.name = installation.team_name or workspace.name
-                if workspace.uninstalled_at is not None:  # within the retention: all of it is kept
-                    mark_reinstalled(session, workspace)
-        logger.info("installed into %s (%s)", installation.team_name, team_id)
-        name = html.escape(installation.team_name or "your workspace")
-        return BoltResponse(
-            status=200,
-            body=page(
-                "Loops is installed",
-                f"Loops is now in <strong>{name}</strong>.",
-                "In Slack, type <code>/loops start</code> to get your first morning question, or "
-                "<code>/loops help</code> to see everything Loops does.",
-                f'<a href="https://app.slack.com/client/{html.escape(team_id or "", quote=True)}">'
-                "Open Slack</a>",
-            ),
-            headers={**HTML, "Set-Cookie": [args.settings.state_utils.build_set_cookie_for_deletion()]},
-        )
-
-    def failure(args: FailureArgs) -> BoltResponse:
-        title, words = FAILURES.get(args.reason, FAILURE_OTHERWISE)
-        logger.warning("an install failed: %s %s", args.reason, args.error or "")
-        return BoltResponse(
-            status=args.suggested_status_code,
-            body=page(title, html.escape(words), '<a href="/slack/install">Back to the install page</a>'),
-            headers={**HTML, "Set-Cookie": [args.settings.state_utils.build_set_cookie_for_deletion()]},
-        )
 
     oauth_settings = OAuthSettings(
         client_id=settings.slack_client_id,
@@ -196,7 +200,7 @@ def build_oauth_flow(settings: Settings, database: Database, client: WebClient) 
         state_store=state_store(database),
         state_expiration_seconds=STATE_EXPIRY_SECONDS,
         authorization_url=authorize_url_for(settings.slack_api_url),
-        callback_options=CallbackOptions(success=success, failure=failure),
+        callback_options=CallbackOptions(success=partial(installed, database), failure=install_failed),
         token_rotation_expiration_minutes=REFRESH_MINUTES_BEFORE_EXPIRY,
     )
     # Bolt's default calls auth.test on every request; once per token is enough (a token's

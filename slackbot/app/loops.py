@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,38 +22,38 @@ from slackbot.blocks.loop import thread_note
 from slackbot.blocks.prompt import LOOPS_SHOWN, prompt_message
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.core.loops import LoopState, PromptAnswer, move
-from slackbot.outbox.sender import tick_clock
-from slackbot.outbox.team import owe_daily_share, team_morning
-from slackbot.store.digest import digest_channel_of
+from slackbot.store.deliveries import Owed, owe, owe_daily_share
+from slackbot.store.digest import digest_channel_of, team_morning
+from slackbot.store.loops import add_entry, index_terms, loop_from_source, next_loop_number
 from slackbot.store.models import Delivery, Loop, Person
-from slackbot.store.queries import (
-    add_delivery,
-    add_entry,
-    agenda_of,
-    index_terms,
-    lock,
-    loop_from_source,
-    next_loop_number,
-)
+from slackbot.store.rows import lock
+from slackbot.store.shipments import agenda_of
 
 logger = logging.getLogger(__name__)
 
 NUMBERING_ATTEMPTS = 5
 
 
+@dataclass(frozen=True)
+class Broken:
+    """What opens a loop: what's broken, for whom, and how we know (checked already)."""
+
+    what: str
+    for_whom: str | None = None
+    evidence: str | None = None
+    private: bool = False  # never in the team digest or the daily thread
+
+
 def open_loop(
     session: Session,
     person: Person,
+    broken: Broken,
     *,
-    what: str,
-    for_whom: str | None,
-    evidence: str | None,
     source: str,
-    prompt: Delivery | None,
-    entry_ts: str | None,
     now: datetime,
+    prompt: Delivery | None = None,
+    entry_ts: str | None = None,
     story: bool = True,
-    private: bool = False,
 ) -> tuple[Loop, int | None]:
     """Store a new loop (once per `source`) and owe its root message; returns it and that delivery.
 
@@ -66,54 +67,48 @@ def open_loop(
     existing = loop_from_source(session, person, source)
     if existing is not None:
         return existing, None
-    for _ in range(NUMBERING_ATTEMPTS):
-        loop = Loop(
+    loop = _numbered(
+        session,
+        person,
+        lambda number: Loop(
             workspace_id=person.workspace_id,
             person_id=person.id,
-            number=next_loop_number(session, person),
-            private=private,
-            what=what,
-            for_whom=for_whom,
-            evidence=evidence,
+            number=number,
+            private=broken.private,
+            what=broken.what,
+            for_whom=broken.for_whom,
+            evidence=broken.evidence,
             state=LoopState.OPEN,
             opened_at=now,
             source=source,
             prompt_id=prompt.id if prompt is not None else None,
-        )
+        ),
+    )
+    index_terms(session, person.id, loop.id, broken.what, broken.for_whom, broken.evidence)
+    if story:
+        text = broken.what if not broken.for_whom else f"{broken.what}\nfor: {broken.for_whom}"
+        add_entry(session, loop, "answer", text, slack_ts=entry_ts, at=now)
+    if prompt is not None and prompt.answer is None:
+        prompt.answer, prompt.answered_at = PromptAnswer.LOOP, now
+    root = owe(
+        session,
+        Owed(DeliveryKind.LOOP_ROOT, person.workspace_id, person.id, str(loop.id), now, loop_id=loop.id),
+    )
+    return loop, root
+
+
+def _numbered(session: Session, person: Person, loop_numbered: Callable[[int], Loop]) -> Loop:
+    """The new loop stored under the person's next number ("Loop #N"). Another request of theirs
+    may take that number first (read before this one began writing): then the next one."""
+    for _ in range(NUMBERING_ATTEMPTS):
+        loop = loop_numbered(next_loop_number(session, person))
         try:
             with session.begin_nested():
                 session.add(loop)
         except IntegrityError:
-            # Another request of this person took the number first (read before this
-            # request began writing); take the next one.
             continue
-        break
-    else:
-        raise RuntimeError(f"could not number a new loop for person {person.id}")
-    index_terms(session, person.id, loop.id, what, for_whom, evidence)
-    if story:
-        text = what if not for_whom else f"{what}\nfor: {for_whom}"
-        add_entry(
-            session,
-            loop_id=loop.id,
-            person_id=person.id,
-            kind="answer",
-            text=text,
-            slack_ts=entry_ts,
-            created_at=now,
-        )
-    if prompt is not None and prompt.answer is None:
-        prompt.answer, prompt.answered_at = PromptAnswer.LOOP, now
-    root = add_delivery(
-        session,
-        workspace_id=person.workspace_id,
-        person_id=person.id,
-        kind=DeliveryKind.LOOP_ROOT,
-        key=str(loop.id),
-        due_at=now,
-        loop_id=loop.id,
-    )
-    return loop, root
+        return loop
+    raise RuntimeError(f"could not number a new loop for person {person.id}")
 
 
 def answer_prompt(prompt: Delivery, answer: PromptAnswer, now: datetime) -> bool:
@@ -130,15 +125,7 @@ def set_state(
     loop.state = move(loop.state, to, number=loop.number)
     if to in {LoopState.DROPPED, LoopState.CLOSED}:
         loop.closed_at = now
-    add_entry(
-        session,
-        loop_id=loop.id,
-        person_id=loop.person_id,
-        kind=to.value,
-        text=note,
-        slack_ts=ts,
-        created_at=now,
-    )
+    add_entry(session, loop, to.value, note, slack_ts=ts, at=now)
 
 
 def share_morning(session: Session, services: Services, person: Person, loop: Loop) -> int | None:
@@ -172,12 +159,10 @@ def after_opening(
 ) -> None:
     """Post the loop's root message now (the clock retries if this fails), then refresh the
     prompt; a shared answer follows in the day's thread once its root message is there."""
-    if root_delivery is not None:
-        services.sender.send_now(root_delivery, tick_clock(services.now()))
+    services.send_now([root_delivery])
     if prompt_id is not None:
         refresh_prompt(services, client, prompt_id)
-    if share is not None:
-        services.sender.send_now(share, tick_clock(services.now()))
+    services.send_now([share])
 
 
 def redraw_sent(

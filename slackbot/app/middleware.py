@@ -18,8 +18,9 @@ from slack_bolt.middleware import Middleware
 
 from slackbot.app.context import ContextKey, session_of
 from slackbot.slack.client import SlackClient
+from slackbot.store.events import remember_event
 from slackbot.store.leaving import mark_reinstalled
-from slackbot.store.queries import find_caller, remember_event
+from slackbot.store.people import find_caller
 
 logger = logging.getLogger(__name__)
 

@@ -7,25 +7,26 @@ should no longer be sent, and returns the sentence to show the person.
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, time
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from slackbot.app.services import Services
 from slackbot.blocks.kit import local_time
-from slackbot.blocks.modals import settings_modal
+from slackbot.blocks.modals.settings import settings_modal
 from slackbot.core import enrolment
-from slackbot.core.deliveries import PAUSED, STOPPED
+from slackbot.core.deliveries import PAUSED, STOPPED, DeliveryKind
 from slackbot.core.enrolment import schedule_for
 from slackbot.core.parse import PAUSED_INDEFINITELY, parse_pause
 from slackbot.core.schedule import zone
 from slackbot.core.shipments import Wait, parse_wait
 from slackbot.slack.profile import apply_profile
+from slackbot.store.deliveries import recheck_checkins, revive_withdrawn_prompts, skip_pending_prompts
 from slackbot.store.digest import digest_channel_of
 from slackbot.store.leaving import remember_again
 from slackbot.store.models import Person
-from slackbot.store.queries import recheck_checkins, revive_withdrawn_prompts, skip_pending_prompts
 
 
 def next_prompt_words(person: Person) -> str:
@@ -120,6 +121,46 @@ def _bring_back_todays_prompt(person: Person, session: Session, services: Servic
     revive_withdrawn_prompts(
         session, person, reasons=[PAUSED, STOPPED], since=services.now() - services.settings.loops_catch_up
     )
+
+
+@dataclass(frozen=True)
+class PersonalSettings:
+    """The settings form: the person's prompt time, workdays, zone, reminder, wait and sharing."""
+
+    at: time
+    workdays: frozenset[int]
+    tz: str | None  # None: follow Slack's zone
+    nudges: bool
+    wait: Wait
+    in_digest: bool
+
+
+def save_settings(
+    person: Person, chosen: PersonalSettings, slack_tz: str | None, session: Session, services: Services
+) -> None:
+    """Keep the person's own settings and re-plan what is pending, at once: a prompt due later
+    today comes at the new time, reminders turned off are withdrawn, check-ins are timed again.
+    `slack_tz`: Slack's zone, asked before anything was written, for someone going back to it."""
+    now = services.now()
+    enrolment.set_schedule(
+        person,
+        services.defaults,
+        now,
+        at=chosen.at,
+        workdays=chosen.workdays,
+        tz=chosen.tz,
+        slack_tz=slack_tz,
+    )
+    person.nudges, person.checkin_after, person.in_digest = chosen.nudges, chosen.wait.value, chosen.in_digest
+    if not person.nudges:
+        skip_pending_prompts(
+            session,
+            person,
+            before=None,
+            reason="the person turned reminders off",
+            kinds=(DeliveryKind.NUDGE,),
+        )
+    recheck_checkins(session, person, now)
 
 
 def settings_form(person: Person | None, services: Services) -> dict[str, Any]:

@@ -10,13 +10,14 @@ from sqlalchemy.orm import Session
 
 from slackbot.app.loops import redraw_sent
 from slackbot.app.services import Services
-from slackbot.blocks.reflection import REFLECTION_SHIPS, reflection_message
+from slackbot.blocks.reflection import REFLECTION_SHIPMENTS, reflection_message
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.core.reflection import month_span
 from slackbot.core.schedule import zone
-from slackbot.store.history import ships_between
+from slackbot.store.deliveries import owed
+from slackbot.store.export import reflection_of
+from slackbot.store.history import shipments_between
 from slackbot.store.models import Delivery, Person
-from slackbot.store.queries import owed, reflection_of
 
 _MONTH_KEY = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
@@ -36,8 +37,8 @@ def refresh_reflection(services: Services, client: WebClient, delivery_id: int) 
         assert person is not None
         year, month = (int(part) for part in delivery.key.split("-"))
         start, end = month_span(year, month, zone(person.tz))
-        ships = ships_between(session, person, start, end, before=None, size=REFLECTION_SHIPS)
+        shipments = shipments_between(session, person, start, end, before=None, size=REFLECTION_SHIPMENTS)
         kept = reflection_of(session, person, delivery.key)
-        return reflection_message(delivery.key, ships, answer=kept.text if kept else None)
+        return reflection_message(delivery.key, shipments, answer=kept.text if kept else None)
 
     redraw_sent(services, client, delivery_id, body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slackbot.config import Settings
 from slackbot.core.enrolment import Defaults
 from slackbot.outbox.model import SendRules
-from slackbot.outbox.sender import Sender
+from slackbot.outbox.sender import Sender, tick_clock
 from slackbot.slack.client import SlackClient
 from slackbot.slack.tokens import WorkspaceClients
 from slackbot.store.db import Database
@@ -40,6 +40,13 @@ class Services:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def send_now(self, deliveries: Iterable[int | None]) -> None:
+        """Post what a request owes (after its commit), in order; whatever fails here, or is not
+        ready yet, the clock sends on its next tick."""
+        for delivery_id in deliveries:
+            if delivery_id is not None:
+                self.sender.send_now(delivery_id, tick_clock(self.now()))
 
     def run_later(self, work: Callable[[], object]) -> None:
         def logged() -> None:

@@ -14,7 +14,7 @@ from slackbot.blocks.kit import Block, context, header, message, section
 from slackbot.blocks.shipment import ANSWER_EMOJI, outcome_sentence
 from slackbot.blocks.text import day, shown
 from slackbot.core.shipments import CheckinAnswer
-from slackbot.store.digest import Digest, SharedLoop, SharedShip
+from slackbot.store.digest import Digest, SharedLoop, SharedShipment
 from slackbot.store.models import Loop
 
 DIGEST_BLOCKS = 40
@@ -33,7 +33,7 @@ def opened_line(item: SharedLoop) -> str:
     return f"• {_who(item.slack_user_id)}: {shown(loop.what, 300)}{whom}"
 
 
-def ship_line(item: SharedShip) -> str:
+def shipment_line(item: SharedShipment) -> str:
     shipment, answer = item.shipment, item.checkin
     if answer is not None and answer.answer and answer.answer != CheckinAnswer.CANT_TELL:
         emoji = ANSWER_EMOJI[CheckinAnswer(answer.answer)]
@@ -43,7 +43,7 @@ def ship_line(item: SharedShip) -> str:
     return f"• {_who(item.slack_user_id)}: I shipped {shown(shipment.what, 300)}{when}."
 
 
-def unwatched_line(item: SharedShip) -> str:
+def unwatched_line(item: SharedShipment) -> str:
     what = shown(item.shipment.what, 300)
     return f"• :eyes: {_who(item.slack_user_id)}: I shipped {what}; nobody answered its check-in."
 
@@ -67,9 +67,11 @@ def digest_messages(digest: Digest, week_of: date) -> list[dict[str, Any]]:
     )
     parts = [
         *_part("Opened last week", [opened_line(i) for i in digest.opened], digest.opened_count),
-        *_part("Shipped last week", [ship_line(i) for i in digest.shipped], digest.shipped_count),
+        *_part("Shipped last week", [shipment_line(i) for i in digest.shipped], digest.shipped_count),
         *_part(
-            "What changed after earlier ships", [ship_line(i) for i in digest.learned], len(digest.learned)
+            "What changed after earlier ships",
+            [shipment_line(i) for i in digest.learned],
+            len(digest.learned),
         ),
         *_part("Still unwatched", [unwatched_line(i) for i in digest.unwatched], digest.unwatched_count),
     ]

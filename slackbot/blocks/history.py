@@ -15,7 +15,7 @@ from slackbot.blocks.text import day, loop_title, shown
 from slackbot.core.figures import Figures
 from slackbot.core.loops import LoopState, age_in_days
 from slackbot.core.shipments import CheckinAnswer, ShipmentState
-from slackbot.store.history import ClosedLoop, Month, MonthShip, OpenLoop, Page, Summary
+from slackbot.store.history import ClosedLoop, Month, MonthShipment, OpenLoop, Page, Summary
 from slackbot.store.models import Entry, Loop
 
 NO_LOOPS = (
@@ -83,16 +83,21 @@ def figures_line(numbers: Figures) -> str:
         else "–"
     )
     return (
-        f"*Last 90 days* ({numbers.ships} ship{'s' if numbers.ships != 1 else ''})\n"
-        f"Problem → ship: median {_days(numbers.problem_to_ship_days)} · "
-        f"ship → known outcome: median {_days(numbers.ship_to_outcome_days)} · "
+        f"*Last 90 days* ({numbers.shipments} ship{'s' if numbers.shipments != 1 else ''})\n"
+        f"Problem → ship: median {_days(numbers.problem_to_shipment_days)} · "
+        f"ship → known outcome: median {_days(numbers.shipment_to_outcome_days)} · "
         f"outcome watched: {watched}"
     )
 
 
 def summary_message(summary: Summary, tz: ZoneInfo, now: datetime) -> dict[str, Any]:
     """The caller's own loops, for their eyes only (an ephemeral answer)."""
-    if not summary.open and not summary.closed and not summary.recent.ships and not summary.previous.ships:
+    if (
+        not summary.open
+        and not summary.closed
+        and not summary.recent.shipments
+        and not summary.previous.shipments
+    ):
         return no_loops_message()
     blocks: list[dict[str, Any]] = [header("Your loops")]
     if summary.open:
@@ -265,7 +270,7 @@ def search_message(
     return message(f"{shown_so_far} of your loops mention {looked_for}.", blocks)
 
 
-def ship_outcome(item: MonthShip) -> str:
+def shipment_outcome(item: MonthShipment) -> str:
     """How a ship of the month ended: its outcome sentence, or where its check-in stands."""
     shipment, checkin = item.shipment, item.checkin
     if checkin is not None and checkin.answered_at is not None and checkin.answer:
@@ -280,7 +285,7 @@ def ship_outcome(item: MonthShip) -> str:
     return f"I shipped {shown(shipment.what, 300)}; check-in{when}."
 
 
-def unknown_first(items: list[MonthShip]) -> list[MonthShip]:
+def unknown_first(items: list[MonthShipment]) -> list[MonthShipment]:
     """Ships with no known outcome first (they are what to do something about), then the rest."""
     known = [i for i in items if i.checkin is not None and i.checkin.answered_at is not None]
     return [i for i in items if i not in known] + known
@@ -288,22 +293,23 @@ def unknown_first(items: list[MonthShip]) -> list[MonthShip]:
 
 def month_message(month: Month, title: str, command_text: str, shown_before: int) -> dict[str, Any]:
     """`/loops month 2026-11`: what shipped, what changed because of it, and the reflection."""
-    ships = month.ships
-    shown_so_far = shown_before + len(ships.items)
+    shipments = month.shipments
+    shown_so_far = shown_before + len(shipments.items)
     blocks: list[dict[str, Any]] = [header(title)]
     if not shown_before:
         counts = (
-            f"You shipped *{ships.total}* thing{'s' if ships.total != 1 else ''}, opened {month.opened} "
+            f"You shipped *{shipments.total}* thing{'s' if shipments.total != 1 else ''}, "
+            f"opened {month.opened} "
             f"loop{'s' if month.opened != 1 else ''} and closed {month.closed}."
         )
         blocks.append(section(counts))
         for reflection in month.reflections:
             blocks.append(section(f":mirror: *{REFLECTION_QUESTION}*\n> {shown(reflection.text)}"))
-    if not ships.items:
+    if not shipments.items:
         blocks.append(context("Nothing shipped that month. `/shipped` records a fix when one goes out."))
         return message(f"{title}: nothing shipped.", blocks)
-    for item in ships.items:
+    for item in shipments.items:
         name = f"*Loop #{item.loop.number}*: " if item.loop is not None else ""
-        blocks.append(section(f"• {name}{ship_outcome(item)}"))
-    _paging(blocks, command_text, ships.before, shown_so_far, ships.total)
-    return message(f"{title}: {ships.total} shipped.", blocks)
+        blocks.append(section(f"• {name}{shipment_outcome(item)}"))
+    _paging(blocks, command_text, shipments.before, shown_so_far, shipments.total)
+    return message(f"{title}: {shipments.total} shipped.", blocks)

@@ -119,10 +119,10 @@ def _trend_days(now_value: float | None, before: float | None) -> str:
 def trend_line(current: Figures, previous: Figures) -> str:
     """How this window compares with the one before: shorter distances and more watched is better."""
     parts = []
-    ship = _trend_days(current.problem_to_ship_days, previous.problem_to_ship_days)
+    ship = _trend_days(current.problem_to_shipment_days, previous.problem_to_shipment_days)
     if ship:
         parts.append(f"problem → ship{ship}")
-    outcome = _trend_days(current.ship_to_outcome_days, previous.ship_to_outcome_days)
+    outcome = _trend_days(current.shipment_to_outcome_days, previous.shipment_to_outcome_days)
     if outcome:
         parts.append(f"ship → outcome{outcome}")
     if current.watched_share is not None and previous.watched_share is not None:
@@ -155,30 +155,7 @@ def home_view(
         if len(home.waiting) > WAITING_ON_HOME:
             more = len(home.waiting) - WAITING_ON_HOME
             blocks.append(context(f"…and {more} more on your morning prompt."))
-    if home.open:
-        blocks.append(section(f"*Your open loops* ({home.open_count})"))
-        for item in home.open[:LOOPS_ON_HOME]:
-            loop = item.loop
-            days = age_in_days(loop.opened_at, now)
-            age = "opened today" if days == 0 else f"{days} day{'s' if days != 1 else ''} open"
-            stands = where_it_stands(item)
-            blocks.append(
-                section(f"*{loop_title(loop)}*\n_{age}_ · {stands}", block_id=f"home_loop_{loop.id}")
-            )
-            buttons = [
-                button("Shipped a fix", Action.LOOP_SHIPPED, str(loop.id), style="primary"),
-                drop_button(loop.id, loop.number),
-            ]
-            if loop.channel and loop.thread_ts and team_url:
-                buttons.append(thread_button(team_url, loop.id, loop.channel, loop.thread_ts))
-            blocks.append(actions(*buttons, block_id=f"home_loop_actions_{loop.id}"))
-        if home.open_count > LOOPS_ON_HOME:
-            more = home.open_count - LOOPS_ON_HOME
-            blocks.append(context(f"…and {more} more, older: `/loops open` lists them all."))
-    else:
-        blocks.append(
-            section("*Your open loops*\nNone. When something's broken, the morning prompt opens one.")
-        )
+    blocks += _open_loop_blocks(home, now, team_url)
     current, previous = home.recent, home.previous
     blocks += [
         divider(),
@@ -195,6 +172,30 @@ def home_view(
     )
     assert len(blocks) <= HOME_BLOCK_LIMIT, len(blocks)
     return {"type": "home", "blocks": blocks}
+
+
+def _open_loop_blocks(home: Home, now: datetime, team_url: str | None) -> list[dict[str, Any]]:
+    """Up to LOOPS_ON_HOME open loops, each with where it stands and its buttons."""
+    if not home.open:
+        return [section("*Your open loops*\nNone. When something's broken, the morning prompt opens one.")]
+    blocks = [section(f"*Your open loops* ({home.open_count})")]
+    for item in home.open[:LOOPS_ON_HOME]:
+        loop = item.loop
+        days = age_in_days(loop.opened_at, now)
+        age = "opened today" if days == 0 else f"{days} day{'s' if days != 1 else ''} open"
+        stands = where_it_stands(item)
+        blocks.append(section(f"*{loop_title(loop)}*\n_{age}_ · {stands}", block_id=f"home_loop_{loop.id}"))
+        buttons = [
+            button("Shipped a fix", Action.LOOP_SHIPPED, str(loop.id), style="primary"),
+            drop_button(loop.id, loop.number),
+        ]
+        if loop.channel and loop.thread_ts and team_url:
+            buttons.append(thread_button(team_url, loop.id, loop.channel, loop.thread_ts))
+        blocks.append(actions(*buttons, block_id=f"home_loop_actions_{loop.id}"))
+    if home.open_count > LOOPS_ON_HOME:
+        more = home.open_count - LOOPS_ON_HOME
+        blocks.append(context(f"…and {more} more, older: `/loops open` lists them all."))
+    return blocks
 
 
 def drop_button(loop_id: int, number: int) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from slackbot.blocks.shipment import answer_buttons
 from slackbot.blocks.text import loop_title, shown
 from slackbot.core.loops import PromptAnswer, age_in_days
 from slackbot.store.models import Loop
-from slackbot.store.queries import Agenda, Waiting
+from slackbot.store.shipments import Agenda, Waiting
 
 # The prompt reviews at most this many open loops, newest first.
 LOOPS_SHOWN = 5

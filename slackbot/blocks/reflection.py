@@ -1,4 +1,4 @@
-"""The monthly reflection: last month's ships and their outcomes, and one question."""
+"""The monthly reflection: last month's shipments and their outcomes, and one question."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from datetime import date
 from typing import Any
 
-from slackbot.blocks.history import REFLECTION_QUESTION, ship_outcome, unknown_first
+from slackbot.blocks.history import REFLECTION_QUESTION, shipment_outcome, unknown_first
 from slackbot.blocks.ids import FIELD_INPUT, Action, ReflectionField, View
 from slackbot.blocks.kit import (
     MODAL_TITLE_LIMIT,
@@ -21,10 +21,10 @@ from slackbot.blocks.kit import (
 )
 from slackbot.blocks.text import shown
 from slackbot.core.parse import FIELD_LIMIT
-from slackbot.store.history import MonthShip, Page
+from slackbot.store.history import MonthShipment, Page
 
-# The DM lists at most this many ships; `/loops month` has them all.
-REFLECTION_SHIPS = 15
+# The DM lists at most this many shipments; `/loops month` has them all.
+REFLECTION_SHIPMENTS = 15
 
 
 def month_title(key: str) -> str:
@@ -32,10 +32,12 @@ def month_title(key: str) -> str:
     return f"{date(year, month, 1):%B}"
 
 
-def reflection_message(key: str, ships: Page[MonthShip], *, answer: str | None = None) -> dict[str, Any]:
+def reflection_message(
+    key: str, shipments: Page[MonthShipment], *, answer: str | None = None
+) -> dict[str, Any]:
     """*Last month you shipped N things*, the unknown outcomes first with **Check it now**."""
     name = month_title(key)
-    total = ships.total or 0
+    total = shipments.total or 0
     if not total:
         words = (
             f"Nothing shipped in {name} that Loops knows of. When a fix goes out, `/shipped` records it, "
@@ -46,16 +48,18 @@ def reflection_message(key: str, ships: Page[MonthShip], *, answer: str | None =
         header(f"{name} in loops"),
         section(f"*Last month you shipped {total} thing{'s' if total != 1 else ''}.*"),
     ]
-    for item in unknown_first(ships.items):
-        text = f"• {f'*Loop #{item.loop.number}*: ' if item.loop else ''}{ship_outcome(item)}"
+    for item in unknown_first(shipments.items):
+        text = f"• {f'*Loop #{item.loop.number}*: ' if item.loop else ''}{shipment_outcome(item)}"
         known = item.checkin is not None and item.checkin.answered_at is not None
         if known or item.checkin is None:
             blocks.append(section(text))
         else:
             check = button("Check it now", Action.CHECKIN_NOW, str(item.checkin.id))
             blocks.append(section(text, block_id=f"reflect_ship_{item.shipment.id}", accessory=check))
-    if total > len(ships.items):
-        blocks.append(context(f"…and {total - len(ships.items)} more: `/loops month {key}` lists them all."))
+    if total > len(shipments.items):
+        blocks.append(
+            context(f"…and {total - len(shipments.items)} more: `/loops month {key}` lists them all.")
+        )
     if answer is None:
         blocks += [
             section(f":mirror: *{REFLECTION_QUESTION}*", block_id="reflection_question"),
@@ -67,7 +71,7 @@ def reflection_message(key: str, ships: Page[MonthShip], *, answer: str | None =
     else:
         blocks += [
             section(f":mirror: *{REFLECTION_QUESTION}*\n> {shown(answer)}", block_id="reflection_question"),
-            context(f"Kept. `/loops month {key}` shows it beside {name}'s ships."),
+            context(f"Kept. `/loops month {key}` shows it beside {name}'s shipments."),
         ]
     return message(
         f"Last month you shipped {total} thing{'s' if total != 1 else ''}. {REFLECTION_QUESTION}", blocks

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
 
 from slackbot.config import Settings
 from slackbot.core.deliveries import DeliveryKind, DeliveryState
@@ -18,8 +17,9 @@ from slackbot.core.enrolment import Defaults, schedule_for
 from slackbot.core.reflection import reflection_month
 from slackbot.core.schedule import Decision, nudge_due, plan_prompts
 from slackbot.store.db import Database
+from slackbot.store.deliveries import Owed, owe_all
 from slackbot.store.models import Person
-from slackbot.store.queries import add_deliveries, people_due
+from slackbot.store.people import people_due
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +58,10 @@ def plan_due(database: Database, now: datetime, rules: PlanRules) -> PlanReport:
     while True:
         with database.transaction() as session:
             people = people_due(session, now, BATCH)
-            rows: list[dict[str, Any]] = []
+            owed: list[Owed] = []
             for person in people:
-                rows += _plan_person(person, now, rules, report)
-            for kind, state in add_deliveries(session, rows):
+                owed += _plan_person(person, now, rules, report)
+            for _id, kind, state in owe_all(session, owed):
                 if state == DeliveryState.MISSED:
                     report.missed += 1
                 elif kind == DeliveryKind.PROMPT:
@@ -74,7 +74,7 @@ def plan_due(database: Database, now: datetime, rules: PlanRules) -> PlanReport:
             return report
 
 
-def _plan_person(person: Person, now: datetime, rules: PlanRules, report: PlanReport) -> list[dict[str, Any]]:
+def _plan_person(person: Person, now: datetime, rules: PlanRules, report: PlanReport) -> list[Owed]:
     """The deliveries one person is owed now, and their schedule moved past them."""
     assert person.next_prompt_at is not None
     schedule = schedule_for(person, rules.defaults)
@@ -85,34 +85,24 @@ def _plan_person(person: Person, now: datetime, rules: PlanRules, report: PlanRe
         person.paused_until = None
         person.welcome_back = True
     person.next_prompt_at = plan.next_due
-    rows: list[dict[str, Any]] = []
+    owed: list[Owed] = []
     for occurrence in plan.occurrences:
         if occurrence.decision is Decision.PAUSED:
             report.paused += 1
             continue
-        common = {
-            "workspace_id": person.workspace_id,
-            "person_id": person.id,
-            "key": occurrence.local_date.isoformat(),
-        }
+        day = occurrence.local_date.isoformat()
         if occurrence.decision is Decision.MISSED:
-            late = now - occurrence.due
-            rows.append(
-                {
-                    "kind": DeliveryKind.PROMPT,
-                    "due_at": occurrence.due,
-                    "state": DeliveryState.MISSED,
-                    "last_error": f"reached {late} late; the catch-up window is {rules.catch_up}",
-                    **common,
-                }
+            late = f"reached {now - occurrence.due} late; the catch-up window is {rules.catch_up}"
+            owed.append(
+                Owed(DeliveryKind.PROMPT, person.workspace_id, person.id, day, occurrence.due, missed=late)
             )
             continue
-        rows.append({"kind": DeliveryKind.PROMPT, "due_at": occurrence.due, **common})
+        owed.append(Owed(DeliveryKind.PROMPT, person.workspace_id, person.id, day, occurrence.due))
         looking_back_on = reflection_month(occurrence.local_date)
         if looking_back_on is not None:
             # Keyed by the month: the first prompt of the month brings it, later ones find it planned.
-            rows.append(
-                {**common, "kind": DeliveryKind.REFLECTION, "due_at": occurrence.due, "key": looking_back_on}
+            owed.append(
+                Owed(DeliveryKind.REFLECTION, person.workspace_id, person.id, looking_back_on, occurrence.due)
             )
         nudge_at = (
             nudge_due(occurrence.due, schedule, after=rules.nudge_after, day_end=rules.day_end)
@@ -120,5 +110,5 @@ def _plan_person(person: Person, now: datetime, rules: PlanRules, report: PlanRe
             else None
         )
         if nudge_at is not None:
-            rows.append({"kind": DeliveryKind.NUDGE, "due_at": nudge_at, **common})
-    return rows
+            owed.append(Owed(DeliveryKind.NUDGE, person.workspace_id, person.id, day, nudge_at))
+    return owed

@@ -18,9 +18,10 @@ from slackbot.core import enrolment
 from slackbot.core.enrolment import Defaults
 from slackbot.slack.profile import apply_profile, fetch_profile
 from slackbot.store.db import Database
+from slackbot.store.deliveries import recheck_checkins
 from slackbot.store.leaving import forgotten_among
 from slackbot.store.models import Person, Workspace
-from slackbot.store.queries import ensure_person, ensure_workspace, recheck_checkins
+from slackbot.store.people import ensure_person, ensure_workspace
 
 logger = logging.getLogger(__name__)
 
@@ -49,42 +50,12 @@ def sync_channel(
             return report
         workspace.channel_synced_at = now
         workspace_id = workspace.id
-    members: set[str] = set()
-    cursor = None
-    try:
-        while True:
-            page = client.conversations_members(channel=channel, limit=200, cursor=cursor)
-            members.update(str(m) for m in page.get("members") or [])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                break
-    except Exception:
-        logger.warning("could not read the members of %s; trying again next hour", channel, exc_info=True)
+    members = _members(client, channel)
+    if members is None:
         return report
-    with database.transaction() as session:
-        known = {
-            p.slack_user_id: p
-            for p in session.scalars(select(Person).where(Person.workspace_id == workspace_id))
-        }
-        # Who said forget-me is not signed up by being here, even if they have used Loops since.
-        forgotten = forgotten_among(session, workspace_id, team_id, members)
-    newcomers = [
-        m
-        for m in sorted(members)
-        if m not in forgotten and (m not in known or not (known[m].enrolled or known[m].opted_out))
-    ]
+    newcomers = _newcomers(database, workspace_id, team_id, members)
     for user_id in newcomers[:PROFILES_PER_TICK]:
-        user = fetch_profile(client, user_id)
-        if user is None or user.get("is_bot") or user.get("deleted") or user_id == "USLACKBOT":
-            continue
-        with database.transaction() as session:
-            member_of = session.get(Workspace, workspace_id)
-            assert member_of is not None
-            person = ensure_person(session, member_of, user_id)
-            if person.opted_out or person.enrolled:
-                continue
-            apply_profile(person, user, defaults, now)
-            enrolment.enrol(person, defaults, now, by="channel")
+        if _enrol_member(database, client, workspace_id, user_id, defaults, now):
             report.enrolled += 1
     if len(newcomers) > PROFILES_PER_TICK:
         # Come back next tick for the rest instead of waiting an hour.
@@ -105,6 +76,57 @@ def sync_channel(
             enrolment.unenrol(person, opted_out=False)
             report.unenrolled += 1
     return report
+
+
+def _members(client: WebClient, channel: str) -> set[str] | None:
+    """The channel's members, every page; None when Slack would not say (tried again next hour)."""
+    members: set[str] = set()
+    cursor = None
+    try:
+        while True:
+            page = client.conversations_members(channel=channel, limit=200, cursor=cursor)
+            members.update(str(m) for m in page.get("members") or [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return members
+    except Exception:
+        logger.warning("could not read the members of %s; trying again next hour", channel, exc_info=True)
+        return None
+
+
+def _newcomers(database: Database, workspace_id: int, team_id: str, members: set[str]) -> list[str]:
+    """Members not enrolled yet who never said /loops stop; who said forget-me is not signed up
+    by being here, even if they have used Loops since."""
+    with database.transaction() as session:
+        known = {
+            p.slack_user_id: p
+            for p in session.scalars(select(Person).where(Person.workspace_id == workspace_id))
+        }
+        forgotten = forgotten_among(session, workspace_id, team_id, members)
+    return [
+        m
+        for m in sorted(members)
+        if m not in forgotten and (m not in known or not (known[m].enrolled or known[m].opted_out))
+    ]
+
+
+def _enrol_member(
+    database: Database, client: WebClient, workspace_id: int, user_id: str, defaults: Defaults, now: datetime
+) -> bool:
+    """Enrol one member from their profile (asked before writing); False for a bot, a deactivated
+    account, or someone who opted out meanwhile."""
+    user = fetch_profile(client, user_id)
+    if user is None or user.get("is_bot") or user.get("deleted") or user_id == "USLACKBOT":
+        return False
+    with database.transaction() as session:
+        member_of = session.get(Workspace, workspace_id)
+        assert member_of is not None
+        person = ensure_person(session, member_of, user_id)
+        if person.opted_out or person.enrolled:
+            return False
+        apply_profile(person, user, defaults, now)
+        enrolment.enrol(person, defaults, now, by="channel")
+        return True
 
 
 def refresh_zones(

@@ -26,10 +26,10 @@ from slackbot.outbox.sender import Sender, tick_clock
 from slackbot.slack.client import SlackClient, delivery_client
 from slackbot.slack.tokens import WorkspaceClients
 from slackbot.store.db import Database
-from slackbot.store.history import store_figures
+from slackbot.store.events import forget_events_before
+from slackbot.store.figures import store_figures
 from slackbot.store.leaving import purge_workspaces
 from slackbot.store.models import Workspace
-from slackbot.store.queries import forget_events_before
 
 logger = logging.getLogger(__name__)
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from slackbot.config import Settings
+from slackbot.core.deliveries import DeliveryKind, digest_key
 from slackbot.core.schedule import zone
-from slackbot.outbox.team import plan_daily_thread, plan_digest
+from slackbot.outbox.team import digest_bodies
 from slackbot.store.db import Database
+from slackbot.store.deliveries import Owed, owe_all, owe_daily_thread, owed_to_team
 from slackbot.store.digest import digest_channel_of, team_zone
 from slackbot.store.models import Workspace
 
@@ -60,7 +63,7 @@ def plan_digests(database: Database, now: datetime, rules: TeamRules) -> int:
             if local.weekday() == MONDAY:
                 moment = datetime.combine(today, DIGEST_AT, tzinfo=tz)
                 if moment <= now < max(until, moment + timedelta(hours=1)):
-                    parts = plan_digest(session, workspace, channel, today, moment.astimezone(UTC))
+                    parts = owe_digest(session, workspace, channel, today, moment.astimezone(UTC))
                     if parts:
                         logger.info(
                             "the digest of team %s for %s: %s messages", workspace.team_id, today, parts
@@ -70,5 +73,18 @@ def plan_digests(database: Database, now: datetime, rules: TeamRules) -> int:
             if local.weekday() in rules.workdays and morning <= now < max(
                 until, morning + timedelta(hours=1)
             ):
-                added += plan_daily_thread(session, workspace, channel, today, morning.astimezone(UTC))
+                added += owe_daily_thread(session, workspace, channel, today, morning.astimezone(UTC))
     return added
+
+
+def owe_digest(session: Session, workspace: Workspace, channel: str, monday: date, moment: datetime) -> int:
+    """Owe the week's digest to the workspace once, a delivery a message; how many this call
+    owed (0: owed already)."""
+    if owed_to_team(session, workspace.id, DeliveryKind.DIGEST, digest_key(monday, 1)) is not None:
+        return 0
+    parts = len(digest_bodies(session, workspace, monday, moment))
+    owed = [
+        Owed(DeliveryKind.DIGEST, workspace.id, None, digest_key(monday, part), moment, channel=channel)
+        for part in range(1, parts + 1)
+    ]
+    return len(owe_all(session, owed))

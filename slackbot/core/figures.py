@@ -22,7 +22,7 @@ WINDOW = timedelta(days=90)
 
 
 @dataclass(frozen=True)
-class Ship:
+class CountedShipment:
     """One shipment of the window, as the figures need it."""
 
     problem_days: float | None  # the loop's first ship, of a loop the ship did not open itself
@@ -33,10 +33,10 @@ class Ship:
 
 @dataclass(frozen=True)
 class Figures:
-    problem_to_ship_days: float | None
-    ship_to_outcome_days: float | None
+    problem_to_shipment_days: float | None
+    shipment_to_outcome_days: float | None
     watched_share: float | None  # 0..1
-    ships: int  # shipments in the window
+    shipments: int  # in the window
     watched: int
     judged: int  # shipments answered or given up on (the share's denominator)
 
@@ -47,26 +47,26 @@ def days_between(start: datetime, end: datetime) -> float:
 
 
 def problem_days(
-    loop_opened_at: datetime, shipped_at: datetime, *, first_of_loop: bool, opened_by_ship: bool
+    loop_opened_at: datetime, shipped_at: datetime, *, first_of_loop: bool, opened_by_shipment: bool
 ) -> float | None:
     """What a shipment adds to problem → ship: only a loop's first, for a problem opened before it."""
-    if not first_of_loop or opened_by_ship:
+    if not first_of_loop or opened_by_shipment:
         return None
     return days_between(loop_opened_at, shipped_at)
 
 
-def figures(ships: Iterable[Ship]) -> Figures:
+def figures(shipments: Iterable[CountedShipment]) -> Figures:
     """The three distances over the shipments of one window."""
-    window = list(ships)
-    to_ship = [s.problem_days for s in window if s.problem_days is not None]
+    window = list(shipments)
+    to_shipment = [s.problem_days for s in window if s.problem_days is not None]
     to_outcome = [s.outcome_days for s in window if s.outcome_days is not None]
     judged = [s for s in window if s.answered or s.unwatched]
     watched = sum(1 for s in judged if s.answered and not s.unwatched)
     return Figures(
-        problem_to_ship_days=median(to_ship) if to_ship else None,
-        ship_to_outcome_days=median(to_outcome) if to_outcome else None,
+        problem_to_shipment_days=median(to_shipment) if to_shipment else None,
+        shipment_to_outcome_days=median(to_outcome) if to_outcome else None,
         watched_share=watched / len(judged) if judged else None,
-        ships=len(window),
+        shipments=len(window),
         watched=watched,
         judged=len(judged),
     )

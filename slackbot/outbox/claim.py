@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from slackbot.core.deliveries import LEASE, DeliveryState
 from slackbot.store.db import Database
+from slackbot.store.deliveries import claim_deliveries
 from slackbot.store.models import Delivery
-from slackbot.store.queries import claim_deliveries
 
 # A post is not started with less lease than this left: a Slack call takes at most the
 # client's timeout (10 s) plus a short hold, so the lease cannot run out while one is in flight.

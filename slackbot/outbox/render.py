@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from slackbot.blocks.loop import loop_root_message
 from slackbot.blocks.prompt import nudge_message, prompt_message
-from slackbot.blocks.reflection import REFLECTION_SHIPS, reflection_message
+from slackbot.blocks.reflection import REFLECTION_SHIPMENTS, reflection_message
 from slackbot.blocks.shipment import checkin_message, outcome_note, shipment_note, unwatched_note
 from slackbot.core.deliveries import (
     PAUSED,
@@ -29,13 +29,16 @@ from slackbot.core.deliveries import (
 from slackbot.core.enrolment import schedule_for
 from slackbot.core.loops import SHIPPABLE
 from slackbot.core.reflection import month_span
-from slackbot.core.schedule import zone
+from slackbot.core.schedule import PromptSchedule, zone
 from slackbot.core.shipments import ShipmentState, checkin_date, checkin_moment
 from slackbot.outbox.model import Draft, Ended, Later, SendRules
 from slackbot.outbox.team import render_share
-from slackbot.store.history import ships_between
+from slackbot.store.deliveries import owed, prompt_of
+from slackbot.store.history import shipments_between
+from slackbot.store.loops import add_entry
 from slackbot.store.models import CheckIn, Delivery, Loop, Person, Shipment, Workspace
-from slackbot.store.queries import Agenda, add_entry, checkin_ask, lock, owed, prompt_of
+from slackbot.store.rows import lock
+from slackbot.store.shipments import Agenda, checkin_ask
 
 
 def render(
@@ -96,11 +99,11 @@ def render(
 
 
 def _reflection(session: Session, delivery: Delivery, person: Person) -> dict[str, Any]:
-    """The month's ships, unknown outcomes first, and the one question."""
+    """The month's shipments, unknown outcomes first, and the one question."""
     year, month = (int(part) for part in delivery.key.split("-"))
     start, end = month_span(year, month, zone(person.tz))
-    ships = ships_between(session, person, start, end, before=None, size=REFLECTION_SHIPS)
-    return reflection_message(delivery.key, ships)
+    shipments = shipments_between(session, person, start, end, before=None, size=REFLECTION_SHIPMENTS)
+    return reflection_message(delivery.key, shipments)
 
 
 def preload_threads(session: Session, deliveries: Sequence[Delivery]) -> list[object]:
@@ -186,6 +189,23 @@ def _render_shipment_kind(
         body = checkin_message(loop, shipment, checkin)
         # Broadcast: a reply deep in a thread would not notify the person.
         return Draft(loop.channel, loop.thread_ts, {**body, "reply_broadcast": True})
+    return _render_unwatched(session, person, loop, shipment, checkin, schedule, now, rules)
+
+
+def _render_unwatched(
+    session: Session,
+    person: Person,
+    loop: Loop,
+    shipment: Shipment,
+    checkin: CheckIn,
+    schedule: PromptSchedule,
+    now: datetime,
+    rules: SendRules,
+) -> Draft | Ended | Later:
+    """The notice that nobody answered a check-in, once LOOPS_CHECKIN_GIVE_UP has passed since it
+    was asked: the shipment becomes unwatched (kept, and still answerable)."""
+    assert loop.channel is not None and loop.thread_ts is not None
+    where = (loop.channel, loop.thread_ts)
     if checkin.asked_at is None:
         question = owed(session, person.id, DeliveryKind.CHECKIN, checkin.id)
         if question is None or question.state in {DeliveryState.FAILED, DeliveryState.SKIPPED}:
@@ -202,15 +222,8 @@ def _render_shipment_kind(
         return Later(schedule.on(give_up_on), f"gives up on {give_up_on.isoformat()}", where)
     if shipment.state == ShipmentState.WAITING:
         shipment.state, shipment.unwatched_at = ShipmentState.UNWATCHED, now
-        add_entry(
-            session,
-            loop_id=loop.id,
-            person_id=person.id,
-            kind="unwatched",
-            text=f"Nobody answered the check-in asked on {asked_on.isoformat()}.",
-            slack_ts=f"unwatched:{checkin.id}",
-            created_at=now,
-        )
+        note = f"Nobody answered the check-in asked on {asked_on.isoformat()}."
+        add_entry(session, loop, "unwatched", note, slack_ts=f"unwatched:{checkin.id}", at=now)
     return Draft(loop.channel, loop.thread_ts, unwatched_note(loop, shipment, rules.checkin_give_up.label))
 
 

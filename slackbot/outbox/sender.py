@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from slackbot.blocks.prompt import LOOPS_SHOWN
 from slackbot.core.deliveries import DeliveryKind
 from slackbot.outbox.claim import claim, owner_name, post_by
-from slackbot.outbox.model import Draft, Job, Later, Outcome, SendReport, SendRules
+from slackbot.outbox.model import Draft, Ended, Job, Later, Outcome, SendReport, SendRules
 from slackbot.outbox.post import Poster
 from slackbot.outbox.record import finish, record, wait_until
 from slackbot.outbox.render import preload_threads, render
@@ -28,7 +30,7 @@ from slackbot.slack.client import SlackClient
 from slackbot.slack.home import publish_home
 from slackbot.store.db import Database
 from slackbot.store.models import Delivery, Person, Workspace
-from slackbot.store.queries import Agenda, agendas_of
+from slackbot.store.shipments import Agenda, agendas_of
 
 logger = logging.getLogger(__name__)
 
@@ -138,84 +140,90 @@ class Sender:
         report: SendReport,
         homes: set[int],
     ) -> list[Job]:
-        """Read the batch and render each delivery; those that end without a post are ended here."""
+        """Read the batch and render each delivery; those that end or wait without a post are
+        recorded here, the others become the round's jobs."""
         jobs: list[Job] = []
         with self.database.transaction() as session:
-            deliveries = session.scalars(select(Delivery).where(Delivery.id.in_(claimed))).all()
-            people = {
-                p.id: p
-                for p in session.scalars(
-                    select(Person).where(Person.id.in_({d.person_id for d in deliveries if d.person_id}))
-                )
-            }
-            workspaces = {
-                w.id: w
-                for w in session.scalars(
-                    select(Workspace).where(Workspace.id.in_({d.workspace_id for d in deliveries}))
-                )
-            }
-            preloaded = preload_threads(session, deliveries)
-            prompted = [
-                people[d.person_id]
-                for d in deliveries
-                if d.kind == DeliveryKind.PROMPT and d.person_id is not None
-            ]
-            agendas = agendas_of(session, prompted, LOOPS_SHOWN)
-            for delivery in deliveries:
-                workspace = workspaces[delivery.workspace_id]
-                person = people[delivery.person_id] if delivery.person_id is not None else None
+            batch = _Batch.read(session, claimed)
+            for delivery in batch.deliveries:
+                workspace = batch.workspaces[delivery.workspace_id]
+                person = batch.people[delivery.person_id] if delivery.person_id is not None else None
                 if person is None:  # owed to the workspace (TEAM_KINDS)
                     decided = render_team(session, delivery, workspace, now)
                 else:
                     if delivery.kind in HOME_KINDS and person.home_opened_at is not None:
                         homes.add(delivery.id)
-                    decided = render(
-                        session,
-                        delivery,
-                        person,
-                        workspace,
-                        agendas.get(person.id) or Agenda(),
-                        now,
-                        self.rules,
-                    )
+                    agenda = batch.agendas.get(person.id) or Agenda()
+                    decided = render(session, delivery, person, workspace, agenda, now, self.rules)
                 maybe_posted = claimed[delivery.id]
-                if not isinstance(decided, Draft) and not (maybe_posted and decided.where is not None):
-                    if isinstance(decided, Later):
-                        wait_until(delivery, decided.at, decided.reason)
-                        report.count("waiting")
-                        continue
+                if isinstance(decided, Draft) or (maybe_posted and decided.where is not None):
+                    jobs.append(_job(delivery, person, workspace, decided, maybe_posted, deadline))
+                elif isinstance(decided, Later):
+                    wait_until(delivery, decided.at, decided.reason)
+                    report.count("waiting")
+                else:
                     finish(delivery, decided.state, decided.reason)
                     if decided.counter:
                         report.count(decided.counter)
-                    continue
-                # A delivery that may be in Slack already is looked up before it ends or waits.
-                if not isinstance(decided, Draft):
-                    assert decided.where is not None
-                    (channel, thread_ts), body, otherwise = decided.where, None, decided
-                else:
-                    channel, thread_ts, body, otherwise = (
-                        decided.channel,
-                        decided.thread_ts,
-                        decided.body,
-                        None,
-                    )
-                jobs.append(
-                    Job(
-                        delivery_id=delivery.id,
-                        person_id=person.id if person is not None else None,
-                        slack_user_id=person.slack_user_id if person is not None else None,
-                        channel=channel,
-                        thread_ts=thread_ts,
-                        body=body,
-                        otherwise=otherwise,
-                        maybe_posted=maybe_posted,
-                        since=delivery.first_attempt_at or delivery.created_at,
-                        post_by=deadline,
-                        team_id=workspace.team_id,
-                    )
-                )
-            del preloaded
         return jobs
+
+
+@dataclass
+class _Batch:
+    """A claimed batch as its rendering needs it, read in a few queries (not a few per delivery)."""
+
+    deliveries: Sequence[Delivery]
+    people: dict[int, Person]
+    workspaces: dict[int, Workspace]
+    agendas: dict[int, Agenda]  # of the people whose morning prompt is in the batch
+    threads: list[object]  # the loops, shipments and check-ins rendered, held in the identity map
+
+    @classmethod
+    def read(cls, session: Session, claimed: Iterable[int]) -> _Batch:
+        deliveries = session.scalars(select(Delivery).where(Delivery.id.in_(claimed))).all()
+        people_ids = {d.person_id for d in deliveries if d.person_id}
+        people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(people_ids)))}
+        workspace_ids = {d.workspace_id for d in deliveries}
+        workspaces = {
+            w.id: w for w in session.scalars(select(Workspace).where(Workspace.id.in_(workspace_ids)))
+        }
+        prompted = [
+            people[d.person_id]
+            for d in deliveries
+            if d.kind == DeliveryKind.PROMPT and d.person_id is not None
+        ]
+        agendas = agendas_of(session, prompted, LOOPS_SHOWN)
+        return cls(deliveries, people, workspaces, agendas, preload_threads(session, deliveries))
+
+
+def _job(
+    delivery: Delivery,
+    person: Person | None,
+    workspace: Workspace,
+    decided: Draft | Ended | Later,
+    maybe_posted: bool,
+    deadline: float,
+) -> Job:
+    """The Slack side of one delivery: its post, or (for one that may be in Slack already but
+    ends or waits now) the look for that post before it ends or waits."""
+    if isinstance(decided, Draft):
+        channel, thread_ts, body, otherwise = decided.channel, decided.thread_ts, decided.body, None
+    else:
+        assert decided.where is not None
+        (channel, thread_ts), body, otherwise = decided.where, None, decided
+    return Job(
+        delivery_id=delivery.id,
+        person_id=person.id if person is not None else None,
+        slack_user_id=person.slack_user_id if person is not None else None,
+        channel=channel,
+        thread_ts=thread_ts,
+        body=body,
+        otherwise=otherwise,
+        maybe_posted=maybe_posted,
+        since=delivery.first_attempt_at or delivery.created_at,
+        post_by=deadline,
+        team_id=workspace.team_id,
+    )
 
 
 def tick_clock(start: datetime, monotonic: Callable[[], float] = time.monotonic) -> Callable[[], datetime]:

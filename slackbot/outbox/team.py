@@ -1,17 +1,16 @@
-"""Deliveries owed to a workspace, not a person: the weekly digest and the daily thread in
+"""What the deliveries of the team become when sent: the weekly digest and the daily thread in
 the digest channel, and the shared morning answers posted in that thread.
 
-Planned once per workspace per week (the partial unique index on (kind, workspace, key)),
-one delivery per message of the digest; the first posts, the others wait for its ts and
-reply in its thread. Each part is worked out again when it is sent, from what was stored
-before the digest's moment, so every part says what it said when the digest was planned.
+A digest is one delivery per message (clock/team.py owes them); the first posts, the others
+wait for its ts and reply in its thread. Each part is worked out again when it is sent, from
+what was stored before the digest's moment, so every part says what it said when the digest
+was planned.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from slackbot.blocks.digest import daily_root, daily_share, digest_messages
@@ -22,14 +21,11 @@ from slackbot.core.deliveries import (
     DeliveryState,
     digest_key,
     digest_part,
-    share_key,
 )
-from slackbot.core.schedule import zone
 from slackbot.outbox.model import Draft, Ended, Later
-from slackbot.store.digest import digest_of, team_zone
-from slackbot.store.models import Delivery, Loop, Person, Workspace, utcnow
-from slackbot.store.queries import add_delivery
-from slackbot.store.upsert import conflict_insert
+from slackbot.store.deliveries import owed_to_team
+from slackbot.store.digest import digest_of
+from slackbot.store.models import Delivery, Loop, Person, Workspace
 
 WEEK = timedelta(days=7)
 # The first message of a digest is normally posted within seconds; its replies wait for it.
@@ -41,111 +37,6 @@ def digest_bodies(
 ) -> list[dict[str, object]]:
     """The digest of the week before `moment` (the Monday's 09:00), message by message."""
     return digest_messages(digest_of(session, workspace, moment - WEEK, moment), monday - WEEK)
-
-
-def owed_to_team(session: Session, workspace_id: int, kind: DeliveryKind, key: str) -> Delivery | None:
-    return session.scalars(
-        select(Delivery).where(
-            Delivery.workspace_id == workspace_id,
-            Delivery.person_id.is_(None),
-            Delivery.kind == kind,
-            Delivery.key == key,
-        )
-    ).first()
-
-
-def _owe_to_team(session: Session, rows: list[dict[str, object]]) -> int:
-    """Insert what is owed to workspaces, each (kind, workspace, key) once; how many were new."""
-    if not rows:
-        return 0
-    for row in rows:
-        row.setdefault("ready_at", row["due_at"])
-        row.setdefault("state", DeliveryState.PENDING)
-        row.setdefault("attempts", 0)
-        row.setdefault("maybe_posted", False)
-        row.setdefault("created_at", utcnow())
-        row["person_id"] = None
-    statement = (
-        conflict_insert(session, Delivery)
-        .on_conflict_do_nothing(
-            index_elements=["kind", "workspace_id", "key"], index_where=Delivery.person_id.is_(None)
-        )
-        .returning(Delivery.id)
-    )
-    return len(session.execute(statement, rows).all())
-
-
-def plan_daily_thread(
-    session: Session, workspace: Workspace, channel: str, on: date, moment: datetime
-) -> int:
-    """Owe the day's thread (at the team's morning, or at once for a share that comes first)."""
-    key = on.isoformat()
-    return _owe_to_team(
-        session,
-        [
-            {
-                "workspace_id": workspace.id,
-                "kind": DeliveryKind.DAILY_THREAD,
-                "key": key,
-                "due_at": moment,
-                "channel": channel,
-            }
-        ],
-    )
-
-
-def owe_daily_share(
-    session: Session,
-    workspace: Workspace,
-    person: Person,
-    loop: Loop,
-    *,
-    channel: str,
-    on: date,
-    thread_at: datetime,
-    now: datetime,
-) -> int | None:
-    """A shared morning answer, owed to the day's thread (owed too, if nobody shared before)."""
-    plan_daily_thread(session, workspace, channel, on, thread_at)
-    return add_delivery(
-        session,
-        workspace_id=workspace.id,
-        person_id=person.id,
-        kind=DeliveryKind.DAILY_SHARE,
-        key=share_key(on, loop.id),
-        due_at=now,
-        loop_id=loop.id,
-        channel=channel,
-    )
-
-
-def plan_digest(session: Session, workspace: Workspace, channel: str, monday: date, moment: datetime) -> int:
-    """Owe the week's digest to the workspace once; how many messages this call added (0: owed already)."""
-    if owed_to_team(session, workspace.id, DeliveryKind.DIGEST, digest_key(monday, 1)) is not None:
-        return 0
-    parts = len(digest_bodies(session, workspace, monday, moment))
-    return _owe_to_team(
-        session,
-        [
-            {
-                "workspace_id": workspace.id,
-                "kind": DeliveryKind.DIGEST,
-                "key": digest_key(monday, part),
-                "due_at": moment,
-                "channel": channel,
-            }
-            for part in range(1, parts + 1)
-        ],
-    )
-
-
-def team_morning(
-    session: Session, workspace: Workspace, team_tz: str | None, morning: time, now: datetime
-) -> tuple[date, datetime]:
-    """The team's local date now, and its morning (LOOPS_PROMPT_TIME in the team's zone) in UTC."""
-    tz = zone(team_zone(session, workspace, team_tz))
-    today = now.astimezone(tz).date()
-    return today, datetime.combine(today, morning, tzinfo=tz).astimezone(UTC)
 
 
 def render_team(

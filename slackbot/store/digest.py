@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from slackbot.core.figures import WINDOW, Figures, Ship, figures
+from slackbot.core.figures import WINDOW, CountedShipment, Figures, figures
+from slackbot.core.schedule import zone
 from slackbot.core.shipments import ShipmentState
 from slackbot.store.models import CheckIn, Loop, Person, Shipment, Workspace
 
@@ -29,7 +30,7 @@ class SharedLoop:
 
 
 @dataclass(frozen=True)
-class SharedShip:
+class SharedShipment:
     shipment: Shipment
     slack_user_id: str
     checkin: CheckIn | None  # the answer that settled it, as of the moment
@@ -39,11 +40,11 @@ class SharedShip:
 class Digest:
     opened: list[SharedLoop] = field(default_factory=list)
     opened_count: int = 0
-    shipped: list[SharedShip] = field(default_factory=list)  # shipped in the week
+    shipped: list[SharedShipment] = field(default_factory=list)  # shipped in the week
     shipped_count: int = 0
-    learned: list[SharedShip] = field(default_factory=list)  # an earlier ship's outcome came in the week
+    learned: list[SharedShipment] = field(default_factory=list)  # an earlier ship's outcome came in the week
     learned_count: int = 0
-    unwatched: list[SharedShip] = field(default_factory=list)  # gave up unanswered, last 90 days
+    unwatched: list[SharedShipment] = field(default_factory=list)  # gave up unanswered, last 90 days
     unwatched_count: int = 0
     figures: Figures = field(default_factory=lambda: figures([]))
     sharing: int = 0  # people whose loops it shows
@@ -102,7 +103,7 @@ def digest_of(session: Session, workspace: Workspace, start: datetime, moment: d
     digest.opened = [SharedLoop(loop, people[loop.person_id]) for loop in opened[:DIGEST_ITEMS]]
 
     # Ships of shared loops (a ship always has a loop once recorded; a draft is nobody's yet).
-    ship_rows = (
+    shipment_rows = (
         select(Shipment)
         .join(Loop, Loop.id == Shipment.loop_id)
         .where(
@@ -113,12 +114,16 @@ def digest_of(session: Session, workspace: Workspace, start: datetime, moment: d
         )
     )
     window = list(
-        session.scalars(ship_rows.where(Shipment.shipped_at >= moment - WINDOW).order_by(Shipment.shipped_at))
+        session.scalars(
+            shipment_rows.where(Shipment.shipped_at >= moment - WINDOW).order_by(Shipment.shipped_at)
+        )
     )
     settled = _answers(session, [s.id for s in window], moment)
     in_week = [s for s in window if s.shipped_at >= start]
     digest.shipped_count = len(in_week)
-    digest.shipped = [SharedShip(s, people[s.person_id], settled.get(s.id)) for s in in_week[:DIGEST_ITEMS]]
+    digest.shipped = [
+        SharedShipment(s, people[s.person_id], settled.get(s.id)) for s in in_week[:DIGEST_ITEMS]
+    ]
     learned = [
         s
         for s in window
@@ -127,14 +132,14 @@ def digest_of(session: Session, workspace: Workspace, start: datetime, moment: d
         and a.answered_at
         and a.answered_at >= start
     ]
-    digest.learned = [SharedShip(s, people[s.person_id], settled[s.id]) for s in learned[:DIGEST_ITEMS]]
+    digest.learned = [SharedShipment(s, people[s.person_id], settled[s.id]) for s in learned[:DIGEST_ITEMS]]
     unwatched = [
         s
         for s in window
         if s.state == ShipmentState.UNWATCHED and s.unwatched_at is not None and s.unwatched_at < moment
     ]
     digest.unwatched_count = len(unwatched)
-    digest.unwatched = [SharedShip(s, people[s.person_id], None) for s in unwatched[:DIGEST_ITEMS]]
+    digest.unwatched = [SharedShipment(s, people[s.person_id], None) for s in unwatched[:DIGEST_ITEMS]]
     digest.figures = figures(_as_of(s, settled.get(s.id), moment) for s in window)
     return digest
 
@@ -161,7 +166,7 @@ def _answered_since(answer: CheckIn | None, start: datetime) -> bool:
     return answer is not None and answer.answered_at is not None and answer.answered_at >= start
 
 
-def _as_of(shipment: Shipment, answer: CheckIn | None, moment: datetime) -> Ship:
+def _as_of(shipment: Shipment, answer: CheckIn | None, moment: datetime) -> CountedShipment:
     """The shipment as the figures saw it at `moment`: an outcome later than that is not known yet."""
     known = (
         shipment.state == ShipmentState.ANSWERED
@@ -169,7 +174,7 @@ def _as_of(shipment: Shipment, answer: CheckIn | None, moment: datetime) -> Ship
         and shipment.checked_at < moment
     )
     gave_up = shipment.unwatched_at is not None and shipment.unwatched_at < moment
-    return Ship(
+    return CountedShipment(
         problem_days=shipment.problem_days,
         outcome_days=shipment.outcome_days if known else None,
         answered=answer is not None,
@@ -181,3 +186,12 @@ def shared_morning(session: Session, loop: Loop) -> bool:
     """Whether a new loop may be posted in the daily thread: its owner shares, and it isn't private."""
     owner = session.get(Person, loop.person_id)
     return owner is not None and owner.in_digest and not loop.private
+
+
+def team_morning(
+    session: Session, workspace: Workspace, team_tz: str | None, morning: time, now: datetime
+) -> tuple[date, datetime]:
+    """The team's local date now, and its morning (LOOPS_PROMPT_TIME in the team's zone) in UTC."""
+    tz = zone(team_zone(session, workspace, team_tz))
+    today = now.astimezone(tz).date()
+    return today, datetime.combine(today, morning, tzinfo=tz).astimezone(UTC)

@@ -7,8 +7,7 @@ of four weeks. The indexes from migration 0007 keep each to the person's own row
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Generic, TypeVar
 
@@ -16,22 +15,13 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from slackbot.core.deliveries import DeliveryKind
-from slackbot.core.figures import WINDOW, Figures, Ship, figures
+from slackbot.core.figures import Figures, figures
 from slackbot.core.loops import SHIPPABLE, LoopState
 from slackbot.core.shipments import ShipmentState
-from slackbot.store.models import (
-    CheckIn,
-    Delivery,
-    Entry,
-    Loop,
-    Person,
-    PersonFigures,
-    Reflection,
-    SearchTerm,
-    Shipment,
-)
-from slackbot.store.queries import Waiting, shippable_loops, waiting_on
-from slackbot.store.upsert import conflict_insert
+from slackbot.store.figures import standing_of
+from slackbot.store.loops import shippable_loops
+from slackbot.store.models import CheckIn, Delivery, Entry, Loop, Person, Reflection, SearchTerm, Shipment
+from slackbot.store.shipments import Waiting, waiting_on
 
 T = TypeVar("T")
 
@@ -157,7 +147,7 @@ def search_page(
 
 
 @dataclass(frozen=True)
-class MonthShip:
+class MonthShipment:
     """A shipment of the month, its loop, and the answer that settled it (or its current ask)."""
 
     shipment: Shipment
@@ -167,15 +157,15 @@ class MonthShip:
 
 @dataclass
 class Month:
-    ships: Page[MonthShip]
+    shipments: Page[MonthShipment]
     opened: int = 0
     closed: int = 0
     reflections: list[Reflection] = field(default_factory=list)
 
 
-def ships_between(
+def shipments_between(
     session: Session, person: Person, start: datetime, end: datetime, *, before: int | None, size: int
-) -> Page[MonthShip]:
+) -> Page[MonthShipment]:
     """Shipments made in [start, end), newest first; unanswered ones carry their current ask."""
     window = and_(
         Shipment.person_id == person.id,
@@ -208,7 +198,7 @@ def ships_between(
         kept = asks.get(checkin.shipment_id)
         if kept is None or kept.answered_at is None or checkin.answered_at is not None:
             asks[checkin.shipment_id] = checkin
-    items = [MonthShip(s, loops.get(s.loop_id or 0), asks.get(s.id)) for s in found]
+    items = [MonthShipment(s, loops.get(s.loop_id or 0), asks.get(s.id)) for s in found]
     return Page(items, found[-1].id if more and found else None, total)
 
 
@@ -223,7 +213,7 @@ def month_of(
     size: int,
 ) -> Month:
     """`/loops month 2026-11`: what shipped in [start, end), what changed, and the reflection on it."""
-    month = Month(ships_between(session, person, start, end, before=before, size=size))
+    month = Month(shipments_between(session, person, start, end, before=before, size=size))
     mine = Loop.person_id == person.id
     month.opened = int(
         session.scalar(
@@ -291,49 +281,6 @@ def summary_of(session: Session, person: Person, now: datetime, *, shown: int, c
     return summary
 
 
-@dataclass(frozen=True)
-class Standing:
-    """Where a person stands: open loops, unwatched ships, and the two windows' figures."""
-
-    open_count: int
-    unwatched: int
-    recent: Figures
-    previous: Figures
-
-
-def standing_of(session: Session, person: Person, now: datetime) -> Standing:
-    """The counts and today's figures as the clock stored them, in one round trip (every
-    `/loops` and Home tab asks for all three); figures not stored for today are worked out now.
-
-    A change to the person's shipments moves their figures_version on (store/changes.py), so the
-    figures read here are never older than the last ship or answer.
-    """
-    open_count = (
-        select(func.count())
-        .select_from(Loop)
-        .where(Loop.person_id == person.id, Loop.state.in_(SHIPPABLE))
-        .scalar_subquery()
-    )
-    unwatched = (
-        select(func.count())
-        .select_from(Shipment)
-        .where(Shipment.person_id == person.id, Shipment.state == ShipmentState.UNWATCHED)
-        .scalar_subquery()
-    )
-    row = session.execute(
-        select(open_count, unwatched, PersonFigures)
-        .select_from(Person)
-        .outerjoin(PersonFigures, PersonFigures.person_id == Person.id)
-        .where(Person.id == person.id)
-    ).one()
-    stored: PersonFigures | None = row[2]
-    if stored is not None and _current(stored, person, now):
-        recent, previous = Figures(**json.loads(stored.recent)), Figures(**json.loads(stored.previous))
-    else:
-        recent, previous = work_out_windows(session, person, now)
-    return Standing(int(row[0] or 0), int(row[1] or 0), recent, previous)
-
-
 def _latest_shipments(
     session: Session, person: Person, loop_ids: list[int]
 ) -> dict[int, tuple[Shipment, CheckIn | None]]:
@@ -356,77 +303,6 @@ def _latest_shipments(
         assert shipment.loop_id is not None
         found[shipment.loop_id] = (shipment, checkin)  # newest last, so it wins
     return found
-
-
-def ships_in(session: Session, person: Person, since: datetime, until: datetime) -> list[Ship]:
-    """The person's ships in (since, until]: a range of ix_shipment_person_shipped, and only the
-    small columns the figures need (a busy person has hundreds of ships in a window)."""
-    rows = session.execute(
-        select(Shipment.problem_days, Shipment.outcome_days, Shipment.watched, Shipment.state).where(
-            Shipment.person_id == person.id,
-            Shipment.shipped_at > since,
-            Shipment.shipped_at <= until,
-            Shipment.state != ShipmentState.DRAFT,
-        )
-    )
-    return [
-        Ship(
-            problem_days=problem,
-            outcome_days=outcome if state == ShipmentState.ANSWERED else None,
-            answered=bool(watched),
-            unwatched=state == ShipmentState.UNWATCHED,
-        )
-        for problem, outcome, watched, state in rows
-    ]
-
-
-def work_out_windows(session: Session, person: Person, now: datetime) -> tuple[Figures, Figures]:
-    """The figures of the last 90 days, and of the 90 before (the trend), from the ships."""
-    current = figures(ships_in(session, person, now - WINDOW, now))
-    previous = figures(ships_in(session, person, now - 2 * WINDOW, now - WINDOW))
-    return current, previous
-
-
-def _current(stored: PersonFigures, person: Person, now: datetime) -> bool:
-    return stored.computed_on == now.astimezone(UTC).date() and stored.version == person.figures_version
-
-
-def store_figures(session: Session, now: datetime, limit: int) -> int:
-    """Work out and keep today's figures for up to `limit` people who ship and have none."""
-    today = now.astimezone(UTC).date()
-    fresh = (
-        select(PersonFigures.person_id)
-        .join(Person, Person.id == PersonFigures.person_id)
-        .where(PersonFigures.computed_on == today, PersonFigures.version == Person.figures_version)
-    )
-    due = list(
-        session.scalars(
-            select(Person)
-            .where(
-                Person.id.in_(select(Shipment.person_id).where(Shipment.state != ShipmentState.DRAFT)),
-                Person.id.not_in(fresh),
-            )
-            .order_by(Person.id)
-            .limit(limit)
-        )
-    )
-    for person in due:
-        version = person.figures_version  # read before the ships
-        current, previous = work_out_windows(session, person, now)
-        kept = {
-            "computed_on": today,
-            "version": version,
-            "recent": json.dumps(asdict(current)),
-            "previous": json.dumps(asdict(previous)),
-        }
-        # Two clock processes may both find a person's figures missing (PostgreSQL lets both
-        # read before either writes): the second waits for the first's row, then writes over it.
-        session.execute(
-            conflict_insert(session, PersonFigures)
-            .values(person_id=person.id, **kept)
-            .on_conflict_do_update(index_elements=[PersonFigures.person_id], set_=kept)
-        )
-    return len(due)
 
 
 def story_of(session: Session, loop: Loop, limit: int) -> tuple[list[Entry], int]:

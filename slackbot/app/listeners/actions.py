@@ -20,7 +20,9 @@ from slackbot.app.reflection import reflection_asked
 from slackbot.blocks.errors import NOT_YOURS
 from slackbot.blocks.ids import Action
 from slackbot.blocks.kit import OPTIONS_LIMIT
-from slackbot.blocks.modals import answer_modal, checkin_modal, shipped_modal
+from slackbot.blocks.modals.checkin import checkin_modal
+from slackbot.blocks.modals.loop import answer_modal
+from slackbot.blocks.modals.shipped import shipped_modal
 from slackbot.blocks.reflection import reflection_modal
 from slackbot.blocks.shipment import ANSWER_ACTIONS
 from slackbot.core.deliveries import DeliveryKind
@@ -28,17 +30,11 @@ from slackbot.core.errors import InvalidInput
 from slackbot.core.loops import SHIPPABLE, LoopState, PromptAnswer, age_in_days
 from slackbot.core.parse import parse_loops_command
 from slackbot.core.shipments import ANSWER_LABELS, CheckinAnswer
+from slackbot.store.deliveries import prompt_in_thread
+from slackbot.store.loops import add_entry, loop_of, shippable_loops
 from slackbot.store.models import Delivery, Loop, Person
-from slackbot.store.queries import (
-    add_entry,
-    checkin_of,
-    lock,
-    loop_of,
-    not_asked_yet,
-    prompt_in_thread,
-    shipment_of,
-    shippable_loops,
-)
+from slackbot.store.rows import lock
+from slackbot.store.shipments import checkin_of, not_asked_yet, shipment_of
 
 
 def _id_of(action: dict[str, Any]) -> int:
@@ -116,12 +112,11 @@ def still_broken(
     note = f"Still broken after {days} day{'s' if days != 1 else ''}."
     add_entry(
         session_of(context),
-        loop_id=loop.id,
-        person_id=loop.person_id,
-        kind="still_broken",
-        text=note,
+        loop,
+        "still_broken",
+        note,
         slack_ts=f"action:{action.get('action_ts')}",
-        created_at=services.now(),
+        at=services.now(),
     )
     ack()
     channel, thread_ts, number = loop.channel, loop.thread_ts, loop.number

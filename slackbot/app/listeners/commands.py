@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
@@ -17,24 +17,20 @@ from slackbot.app.context import caller, defer, person_of, services_of, session_
 from slackbot.app.export import exporting_message, send_export
 from slackbot.app.history import answer_after_ack, history_read
 from slackbot.app.payloads import response_url_of, trigger_of
-from slackbot.app.shipments import (
-    COMMAND_TEXT_LIMIT,
-    draft_shipment,
-    record_shipment,
-    send_now,
-)
+from slackbot.app.shipments import COMMAND_TEXT_LIMIT, Shipped, draft_shipment, record_shipment
 from slackbot.blocks.help import help_message
 from slackbot.blocks.ids import Command
 from slackbot.blocks.kit import OPTIONS_LIMIT, message, section
 from slackbot.blocks.leaving import forget_me_modal
-from slackbot.blocks.modals import shipped_modal
+from slackbot.blocks.modals.shipped import shipped_modal
 from slackbot.blocks.shipment import shipped_confirmation
 from slackbot.core.errors import InvalidInput
 from slackbot.core.loops import SHIPPABLE
-from slackbot.core.parse import FIELD_LIMIT, LoopsCommand, parse_loops_command, parse_shipped
+from slackbot.core.parse import FIELD_LIMIT, LoopsCommand, ShippedCommand, parse_loops_command, parse_shipped
 from slackbot.slack.profile import fetch_profile
 from slackbot.store.leaving import holdings_of
-from slackbot.store.queries import loop_numbered, shippable_loops
+from slackbot.store.loops import loop_numbered, shippable_loops
+from slackbot.store.models import Loop
 
 logger = logging.getLogger(__name__)
 
@@ -167,47 +163,53 @@ def no_such_loop(number: int) -> InvalidInput:
 def shipped(ack: Ack, command: dict[str, str], context: BoltContext, client: WebClient) -> None:
     """`/shipped #N <what> expect: <change>` records at once; anything less opens the modal."""
     request = parse_shipped(command.get("text", ""))
-    person, session, services = person_of(context), session_of(context), services_of(context)
-    loop = None
-    if request.loop_number is not None:
-        loop = loop_numbered(session, person, request.loop_number) if person is not None else None
-        if loop is None:
-            raise no_such_loop(request.loop_number)
-        if loop.state not in SHIPPABLE:
-            raise InvalidInput(
-                f"Loop #{loop.number} is {loop.state}. `/shipped &lt;what&gt;` records a shipment "
-                "for an open loop, or opens a new one."
-            )
     if len(request.what) > COMMAND_TEXT_LIMIT or len(request.expected or "") > COMMAND_TEXT_LIMIT:
         raise InvalidInput(f"That's more than {COMMAND_TEXT_LIMIT:,} characters; please shorten it.")
-    wait = people.default_wait(person, services)
+    loop = _typed_loop(context, request.loop_number)
     # Slack mints a trigger per command: it names this one (a replayed request stores once).
     trigger = trigger_of(command)
     if request.quick:
         assert loop is not None and request.expected is not None
-        person = caller(context)
-        recorded = record_shipment(
-            session,
-            person,
-            services,
-            loop=loop,
-            what=request.what,
-            expected=request.expected,
-            link=None,
-            wait=wait,
-            on=None,
-            source=f"command:{trigger}"[:64],
+        _ship_quickly(ack, context, loop, Shipped(request.what, request.expected, None, None, None), trigger)
+    else:
+        _open_shipped_modal(context, client, request, loop, trigger)
+        ack()
+
+
+def _typed_loop(context: BoltContext, number: int | None) -> Loop | None:
+    """The caller's own open Loop #`number`, when one was typed."""
+    if number is None:
+        return None
+    person = person_of(context)
+    loop = loop_numbered(session_of(context), person, number) if person is not None else None
+    if loop is None:
+        raise no_such_loop(number)
+    if loop.state not in SHIPPABLE:
+        raise InvalidInput(
+            f"Loop #{loop.number} is {loop.state}. `/shipped &lt;what&gt;` records a shipment "
+            "for an open loop, or opens a new one."
         )
-        ack(
-            response_type="ephemeral",
-            **shipped_confirmation(loop, recorded.shipment, recorded.checkin.due_on),
-        )
-        send = recorded.send
-        defer(context, lambda: send_now(services, send))
-        return
+    return loop
+
+
+def _ship_quickly(ack: Ack, context: BoltContext, loop: Loop, said: Shipped, trigger: str) -> None:
+    """Recorded at once with the default check-in; the ack says so, with an **Edit** button."""
+    person, session, services = caller(context), session_of(context), services_of(context)
+    said = replace(said, wait=people.default_wait(person, services))
+    source = f"command:{trigger}"[:64]
+    recorded = record_shipment(session, person, services, said, loop=loop, source=source)
+    ack(response_type="ephemeral", **shipped_confirmation(loop, recorded.shipment, recorded.checkin.due_on))
+    send = recorded.send
+    defer(context, lambda: services.send_now(send))
+
+
+def _open_shipped_modal(
+    context: BoltContext, client: WebClient, request: ShippedCommand, loop: Loop | None, trigger: str
+) -> None:
+    """The modal, filled in with what was typed; a text longer than its inputs is kept whole."""
+    person, session, services = person_of(context), session_of(context), services_of(context)
     long = len(request.what) > FIELD_LIMIT or len(request.expected or "") > FIELD_LIMIT
     draft = f"draft:{trigger}"[:64] if long else None
-    loops = shippable_loops(session, person, OPTIONS_LIMIT) if person is not None else []
     # Slack first, while nothing is written: the trigger expires 3 seconds after the command.
     client.views_open(
         trigger_id=trigger,
@@ -215,9 +217,9 @@ def shipped(ack: Ack, command: dict[str, str], context: BoltContext, client: Web
             what=request.what,
             expected=request.expected,
             link=None,
-            loops=loops,
+            loops=shippable_loops(session, person, OPTIONS_LIMIT) if person is not None else [],
             chosen=loop,
-            wait=wait,
+            wait=people.default_wait(person, services),
             draft=draft,
             typed_length=max(len(request.what), len(request.expected or "")) if long else None,
         ),
@@ -225,7 +227,6 @@ def shipped(ack: Ack, command: dict[str, str], context: BoltContext, client: Web
     if draft is not None:
         # Kept whole in the database; the modal shows as much as its inputs hold.
         draft_shipment(session, caller(context), what=request.what, expected=request.expected, source=draft)
-    ack()
 
 
 def register(app: App) -> None:

@@ -16,28 +16,23 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from slackbot.app.context import caller, defer, person_of, services_of, session_of, workspace_of
-from slackbot.app.loops import after_opening, open_loop, post_in_thread, share_morning
+from slackbot.app.loops import Broken, after_opening, open_loop, post_in_thread, share_morning
 from slackbot.app.payloads import MessageEvent, TokensRevoked, UserChange
 from slackbot.app.services import Services
 from slackbot.blocks.loop import thread_note
 from slackbot.core import enrolment
 from slackbot.core.errors import InvalidInput
 from slackbot.core.parse import Answer, check_field, escape, parse_answer, unescape
+from slackbot.store.deliveries import prompt_in_thread, recheck_checkins
 from slackbot.store.leaving import (
     mark_uninstalled,
     purge_workspaces,
     put_back_for_person,
     withdraw_for_person,
 )
+from slackbot.store.loops import add_entry, latest_loop_from_prompt, loop_in_thread
 from slackbot.store.models import Delivery
-from slackbot.store.queries import (
-    add_entry,
-    latest_loop_from_prompt,
-    lock,
-    loop_in_thread,
-    prompt_in_thread,
-    recheck_checkins,
-)
+from slackbot.store.rows import lock
 
 logger = logging.getLogger(__name__)
 
@@ -88,15 +83,7 @@ def direct_message(event: dict[str, Any], context: BoltContext, client: WebClien
         if loop is None or not answer.for_whom:
             say("Tell me what's broken on the first line, and `for: …` who it's broken for.")
             return
-    add_entry(
-        session,
-        loop_id=loop.id,
-        person_id=person.id,
-        kind="reply",
-        text=unescape(text),
-        slack_ts=ts,
-        created_at=services_of(context).now(),
-    )
+    add_entry(session, loop, "reply", unescape(text), slack_ts=ts, at=services_of(context).now())
     lock(session, loop)
     if answer.for_whom and not loop.for_whom:
         try:
@@ -126,16 +113,10 @@ def _open_from_reply(
         defer(context, lambda: post_in_thread(client, channel, thread_ts, refusal))
         return
     assert what is not None
+    broken = Broken(what, for_whom, evidence)
+    now = services.now()
     loop, root = open_loop(
-        session,
-        person,
-        what=what,
-        for_whom=for_whom,
-        evidence=evidence,
-        source=f"message:{ts}",
-        prompt=prompt,
-        entry_ts=ts,
-        now=services.now(),
+        session, person, broken, source=f"message:{ts}", now=now, prompt=prompt, entry_ts=ts
     )
     confirmation = f"Opened *Loop #{loop.number}*: {escape(loop.what)}." + (
         "" if loop.for_whom else " Who is it broken for? Reply `for: …` here."

@@ -1,4 +1,8 @@
-"""Modal submissions: a new loop, a shipment, a check-in's answer; or inline errors say what to fix."""
+"""Modal submissions: a new loop, a shipment, a check-in's answer, settings, a reflection, leaving.
+
+Each form is read by app/forms.py, which shows every problem at once as inline errors;
+nothing is stored while one is left.
+"""
 
 from __future__ import annotations
 
@@ -9,114 +13,53 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
+from slackbot.app import people
+from slackbot.app.checkins import answer_checkin, refresh_question
 from slackbot.app.context import caller, defer, person_of, services_of, session_of
+from slackbot.app.forms import (
+    Form,
+    read_broken,
+    read_checkin_answer,
+    read_checkin_reply,
+    read_settings,
+    read_shipped,
+)
 from slackbot.app.loops import after_opening, open_loop, refresh_prompt, share_morning
-from slackbot.app.payloads import (
-    chosen,
-    metadata,
-    metadata_id,
-    picked_date,
-    picked_time,
-    row_id,
-    ticked,
-    typed,
-)
-from slackbot.app.people import next_prompt_words
+from slackbot.app.payloads import metadata, metadata_id, row_id, typed
 from slackbot.app.reflection import reflection_asked, refresh_reflection
-from slackbot.app.shipments import (
-    answer_checkin,
-    edit_shipment,
-    record_shipment,
-    refresh_note,
-    refresh_question,
-    send_now,
-)
+from slackbot.app.shipments import edit_shipment, record_shipment, refresh_note
 from slackbot.blocks.errors import NOT_YOURS
-from slackbot.blocks.ids import (
-    CLOSE_LOOP,
-    FIELD_INPUT,
-    IN_DIGEST_ON,
-    KEEP_DAY,
-    NOT_LINKED,
-    NUDGES_ON,
-    PRIVATE_FIELD,
-    PRIVATE_LOOP,
-    CheckinField,
-    Field,
-    ReflectionField,
-    SettingsField,
-    ShippedField,
-    View,
-)
+from slackbot.blocks.ids import FIELD_INPUT, NOT_LINKED, ReflectionField, ShippedField, View
 from slackbot.blocks.leaving import FORGOTTEN_WORDS, forgotten_home, forgotten_modal
 from slackbot.blocks.loop import thread_note
 from slackbot.blocks.shipment import asks_tellable
-from slackbot.core import enrolment
 from slackbot.core.deliveries import DeliveryKind
-from slackbot.core.errors import InvalidFields, InvalidInput
-from slackbot.core.parse import FIELD_LIMIT, check_field
-from slackbot.core.schedule import WEEKDAYS, known_zone
-from slackbot.core.shipments import ASK_AGAIN, CheckinAnswer, ShipmentState, Wait, parse_wait
+from slackbot.core.errors import InvalidInput
+from slackbot.core.parse import check_field
+from slackbot.core.shipments import ShipmentState
 from slackbot.slack.profile import fetch_profile
+from slackbot.store.deliveries import prompt_in_thread
+from slackbot.store.export import reflection_from_source
 from slackbot.store.leaving import forget_person, shared_posts
-from slackbot.store.models import Delivery, Loop, Reflection
-from slackbot.store.queries import (
-    checkin_of,
-    loop_of,
-    prompt_in_thread,
-    recheck_checkins,
-    reflection_from_source,
-    shipment_from_source,
-    shipment_of,
-    skip_pending_prompts,
-)
+from slackbot.store.loops import loop_of
+from slackbot.store.models import Delivery, Loop, Person, Reflection, Shipment
+from slackbot.store.shipments import checkin_of, shipment_from_source, shipment_of
 
 logger = logging.getLogger(__name__)
 
-LABELS = {Field.WHAT: "what's broken", Field.FOR_WHOM: "for whom", Field.EVIDENCE: "how you know"}
-
-
-def _read_answer(view: dict[str, Any]) -> dict[str, str | None]:
-    """Every field checked at once, so the person sees all the problems together."""
-    answer: dict[str, str | None] = {}
-    problems: dict[str, str] = {}
-    for field in Field:
-        try:
-            answer[field] = check_field(
-                LABELS[field],
-                typed(view, field, FIELD_INPUT),
-                required=field is not Field.EVIDENCE,
-                field=field,
-            )
-        except InvalidInput as problem:
-            problems.update(problem.fields)
-    if problems:
-        raise InvalidFields(problems)
-    return answer
-
 
 def answer_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    answer = _read_answer(view)
+    """ "Something's broken": a new loop, with its thread; the prompt that asked shows its answer."""
+    broken = read_broken(Form(view))
     person, session, services = caller(context), session_of(context), services_of(context)
     prompt_id = metadata_id(view.get("private_metadata") or "", "prompt")
     prompt = session.get(Delivery, prompt_id) if prompt_id is not None else None
     if prompt is not None and (prompt.person_id != person.id or prompt.kind != DeliveryKind.PROMPT):
         prompt = None
-    what = answer[Field.WHAT]
-    assert what is not None
-    loop, root = open_loop(
-        session,
-        person,
-        what=what,
-        for_whom=answer[Field.FOR_WHOM],
-        evidence=answer[Field.EVIDENCE],
-        source=f"view:{view.get('id')}",
-        prompt=prompt,
-        entry_ts=None,
-        now=services.now(),
-        private=PRIVATE_LOOP in ticked(view, PRIVATE_FIELD, FIELD_INPUT),
-    )
+    source = f"view:{view.get('id')}"
+    loop, root = open_loop(session, person, broken, source=source, now=services.now(), prompt=prompt)
     share = (
         share_morning(session, services, person, loop) if root is not None and prompt is not None else None
     )
@@ -125,253 +68,112 @@ def answer_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, clien
     defer(context, lambda: after_opening(services, client, root, prompt_to_refresh, share))
 
 
-SHIPPED_LABELS = {
-    ShippedField.WHAT: "what shipped",
-    ShippedField.EXPECTED: "what should change",
-    ShippedField.LINK: "the link",
-}
-
-
-def _text(
-    view: dict[str, Any], field: str, label: str, *, required: bool, problems: dict[str, str]
-) -> str | None:
-    try:
-        return check_field(label, typed(view, field, FIELD_INPUT), required=required, field=field)
-    except InvalidInput as problem:
-        problems.update(problem.fields)
-        return None
-
-
-def _wait(view: dict[str, Any], field: str, default: Wait, *, may_keep: bool = False) -> Wait | None:
-    """The wait picked; None for "keep the day" (only offered when editing a shipment)."""
-    value = chosen(view, field, FIELD_INPUT)
-    if value == KEEP_DAY and may_keep:
-        return None
-    try:
-        return parse_wait(value) if value else default
-    except ValueError:
-        raise InvalidInput("Pick one of the choices.", field=field) from None
-
-
-def _kept_whole(submitted: str | None, stored: str | None) -> str | None:
-    """A stored text longer than an input holds, left as the modal showed it, stays whole."""
-    if (
-        submitted is not None
-        and stored
-        and len(stored) > FIELD_LIMIT
-        and submitted == stored[:FIELD_LIMIT].strip()
-    ):
-        return stored
-    return submitted
-
-
 def shipped_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     """Record (or edit) a shipment; every problem is shown inline, and nothing is stored with one."""
-    problems: dict[str, str] = {}
     person, session, services = caller(context), session_of(context), services_of(context)
-    data = metadata(view.get("private_metadata") or "")
-    draft_source = data.get("draft") if isinstance(data.get("draft"), str) else None
-    draft = shipment_from_source(session, person, draft_source) if draft_source else None
-    if draft is not None and draft.state != ShipmentState.DRAFT:
-        draft = None
-    what = _text(view, ShippedField.WHAT, SHIPPED_LABELS[ShippedField.WHAT], required=True, problems=problems)
-    expected = _text(
-        view, ShippedField.EXPECTED, SHIPPED_LABELS[ShippedField.EXPECTED], required=True, problems=problems
+    form = Form(view)
+    editing = _shipment_edited(session, person, form)
+    draft = None if editing else _draft_of(session, person, form)
+    kept = editing or draft
+    said = read_shipped(
+        form,
+        services.settings.loops_checkin_after,
+        editing=editing is not None,
+        kept_what=kept.what if kept else None,
+        kept_expected=kept.expected_change if kept else None,
     )
-    link = _text(
-        view, ShippedField.LINK, SHIPPED_LABELS[ShippedField.LINK], required=False, problems=problems
-    )
-    editing = metadata_id(view.get("private_metadata") or "", "shipment")
-    shipment = shipment_of(session, person, editing) if editing is not None else None
-    if editing is not None and (
-        shipment is None or shipment.loop_id is None or shipment.state == ShipmentState.DRAFT
-    ):
-        raise InvalidInput(NOT_YOURS)
-    # Left as the modal showed it, the whole of a long text (typed into /shipped, or stored) stays.
-    kept = draft if draft is not None else shipment
-    if kept is not None:
-        what, expected = _kept_whole(what, kept.what), _kept_whole(expected, kept.expected_change)
-    wait: Wait | None = services.settings.loops_checkin_after
-    try:
-        wait = _wait(
-            view, ShippedField.WAIT, services.settings.loops_checkin_after, may_keep=shipment is not None
-        )
-    except InvalidInput as problem:
-        problems.update(problem.fields)
-    loop: Loop | None = None
-    if shipment is None:
-        picked = chosen(view, ShippedField.LOOP, FIELD_INPUT)
-        if picked is None:
-            problems[ShippedField.LOOP] = "Pick the loop this answers, or “Not linked”."
-        elif picked != NOT_LINKED:
-            loop_id = row_id(picked)
-            loop = loop_of(session, person, loop_id) if loop_id is not None else None
-            if loop is None:
-                problems[ShippedField.LOOP] = NOT_YOURS
-    if problems:
-        raise InvalidFields(problems)
-    assert what is not None and expected is not None
-    on = picked_date(view, ShippedField.ON_DATE, FIELD_INPUT)
-    if shipment is not None:
-        recorded = edit_shipment(
-            session, person, services, shipment, what=what, expected=expected, link=link, wait=wait, on=on
-        )
+    loop = None if editing else _loop_chosen(session, person, form)
+    form.check()
+    if editing is not None:
+        recorded = edit_shipment(session, person, services, editing, said)
     else:
-        recorded = record_shipment(
-            session,
-            person,
-            services,
-            loop=loop,
-            what=what,
-            expected=expected,
-            link=link,
-            wait=wait or services.settings.loops_checkin_after,
-            on=on,
-            source=f"view:{view.get('id')}"[:64],
-            draft=draft,
-        )
+        source = f"view:{view.get('id')}"[:64]
+        recorded = record_shipment(session, person, services, said, loop=loop, source=source, draft=draft)
     ack()
     send, note, question = recorded.send, recorded.update_note, recorded.update_question
-    defer(context, lambda: send_now(services, send))
+    defer(context, lambda: services.send_now(send))
     if note is not None:
         defer(context, lambda: refresh_note(services, client, note))
     if question is not None:
         defer(context, lambda: refresh_question(services, client, question))
 
 
-CHECKIN_LABELS = {
-    CheckinField.HAPPENED: "what happened",
-    CheckinField.NEXT: "what's next",
-    CheckinField.TELLABLE: "what would make it tellable",
-}
+def _shipment_edited(session: Session, person: Person, form: Form) -> Shipment | None:
+    """The caller's own recorded shipment the form edits, or None for a new one."""
+    editing = row_id(form.metadata.get("shipment"))
+    if editing is None:
+        return None
+    shipment = shipment_of(session, person, editing)
+    if shipment is None or shipment.loop_id is None or shipment.state == ShipmentState.DRAFT:
+        raise InvalidInput(NOT_YOURS)
+    return shipment
+
+
+def _draft_of(session: Session, person: Person, form: Form) -> Shipment | None:
+    """The whole text of a `/shipped` too long for the modal's inputs, kept while it was open."""
+    source = form.metadata.get("draft")
+    draft = shipment_from_source(session, person, source) if isinstance(source, str) else None
+    return draft if draft is not None and draft.state == ShipmentState.DRAFT else None
+
+
+def _loop_chosen(session: Session, person: Person, form: Form) -> Loop | None:
+    """The caller's own loop the shipment answers; None for "not linked" (it opens one)."""
+    picked = form.choice(ShippedField.LOOP)
+    if picked is None:
+        form.problems[ShippedField.LOOP] = "Pick the loop this answers, or “Not linked”."
+        return None
+    if picked == NOT_LINKED:
+        return None
+    loop_id = row_id(picked)
+    loop = loop_of(session, person, loop_id) if loop_id is not None else None
+    if loop is None:
+        form.problems[ShippedField.LOOP] = NOT_YOURS
+    return loop
 
 
 def checkin_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     """One answer per ask: the loop closes, or carries on with its next step (and a re-ask)."""
     person, session, services = caller(context), session_of(context), services_of(context)
-    data = metadata(view.get("private_metadata") or "")
-    checkin_id = row_id(data.get("checkin"))
+    form = Form(view)
+    checkin_id = row_id(form.metadata.get("checkin"))
     item = checkin_of(session, person, checkin_id) if checkin_id is not None else None
-    problems: dict[str, str] = {}
-    answer: CheckinAnswer | None = None
-    try:
-        if data.get("answer") is None:  # **Check it now**: the answer is the form's first input
-            picked = chosen(view, CheckinField.ANSWER, FIELD_INPUT)
-            if picked is None:
-                problems[CheckinField.ANSWER] = (
-                    "Pick what happened: changed, no change, can't tell yet or worse."
-                )
-            else:
-                answer = CheckinAnswer(picked)
-        else:
-            answer = CheckinAnswer(str(data.get("answer")))
-    except ValueError:
-        item = None
-    if item is None:
+    answer = read_checkin_answer(form) if item is not None else None
+    if item is None or answer is None:
         raise InvalidInput(NOT_YOURS)
-    if answer is None:
-        raise InvalidFields(problems)
-    happened = _text(
-        view, CheckinField.HAPPENED, CHECKIN_LABELS[CheckinField.HAPPENED], required=True, problems=problems
-    )
-    closes = answer is CheckinAnswer.CHANGED and CLOSE_LOOP in ticked(view, CheckinField.CLOSED, FIELD_INPUT)
-    next_step = _text(
-        view, CheckinField.NEXT, CHECKIN_LABELS[CheckinField.NEXT], required=not closes, problems=problems
-    )
-    tellable = None
-    if answer is CheckinAnswer.CANT_TELL and asks_tellable(item.shipment):
-        tellable = _text(
-            view,
-            CheckinField.TELLABLE,
-            CHECKIN_LABELS[CheckinField.TELLABLE],
-            required=True,
-            problems=problems,
-        )
-    again = None
-    if answer is CheckinAnswer.CANT_TELL:
-        try:
-            again = _wait(view, CheckinField.ASK_AGAIN, ASK_AGAIN)
-        except InvalidInput as problem:
-            problems.update(problem.fields)
-    if problems:
-        raise InvalidFields(problems)
-    assert happened is not None
-    answered = answer_checkin(
-        session,
-        person,
-        services,
-        item,
-        answer,
-        happened=happened,
-        next_step=next_step,
-        closes=closes,
-        again=again,
-        tellable=tellable,
-    )
+    reply = read_checkin_reply(form, answer, asks_tellable=asks_tellable(item.shipment))
+    answered = answer_checkin(session, person, services, item, reply)
     ack()
     if not answered.first:
         return
     outcome, question = answered.outcome, answered.question
-    if outcome is not None:
-        defer(context, lambda: send_now(services, [outcome]))
+    defer(context, lambda: services.send_now([outcome]))
     if question is not None:
         defer(context, lambda: refresh_question(services, client, question))
-    where = data.get("where")
-    if isinstance(where, list) and len(where) == 2:
-        prompt = prompt_in_thread(session, person, str(where[0]), str(where[1]))
-        if prompt is not None:
-            prompt_id = prompt.id
-            defer(context, lambda: refresh_prompt(services, client, prompt_id))
+    where = form.metadata.get("where")
+    prompt = (
+        prompt_in_thread(session, person, str(where[0]), str(where[1]))
+        if isinstance(where, list) and len(where) == 2
+        else None
+    )
+    if prompt is not None:
+        prompt_id = prompt.id
+        defer(context, lambda: refresh_prompt(services, client, prompt_id))
 
 
 def settings_submitted(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     """Save the person's own schedule and re-plan what is pending, at once."""
     services = services_of(context)
-    problems: dict[str, str] = {}
-    at = picked_time(view, SettingsField.PROMPT_TIME, FIELD_INPUT)
-    if at is None:
-        problems[SettingsField.PROMPT_TIME] = "Pick a time, such as 09:30."
-    days = ticked(view, SettingsField.WORKDAYS, FIELD_INPUT)
-    workdays = frozenset(WEEKDAYS.index(d) for d in days if d in WEEKDAYS)
-    if not workdays or len(workdays) != len(days):
-        problems[SettingsField.WORKDAYS] = "Pick at least one workday."
-    typed_zone = (typed(view, SettingsField.TZ, FIELD_INPUT) or "").strip()
-    if typed_zone and not known_zone(typed_zone):
-        problems[SettingsField.TZ] = (
-            f"I don't know the time zone “{typed_zone[:64]}”. "
-            "Use a name such as Europe/Berlin, or leave it empty."
-        )
-    try:
-        wait = _wait(view, SettingsField.CHECKIN_AFTER, services.settings.loops_checkin_after)
-    except InvalidInput as problem:
-        problems.update(problem.fields)
-    if problems:
-        raise InvalidFields(problems)
-    assert at is not None and wait is not None
+    chosen = read_settings(Form(view), services.settings.loops_checkin_after)
     before = person_of(context)
     slack_tz = None
-    if not typed_zone and before is not None and not before.follows_slack_tz:
+    if chosen.tz is None and before is not None and not before.follows_slack_tz:
         # Back to Slack's zone: ask Slack now, while nothing is written.
         profile = fetch_profile(client, before.slack_user_id)
         slack_tz = profile.get("tz") if profile and isinstance(profile.get("tz"), str) else None
-    person, session, now = caller(context), session_of(context), services.now()
-    enrolment.set_schedule(
-        person, services.defaults, now, at=at, workdays=workdays, tz=typed_zone or None, slack_tz=slack_tz
-    )
-    person.nudges = NUDGES_ON in ticked(view, SettingsField.NUDGES, FIELD_INPUT)
-    if not person.nudges:
-        skip_pending_prompts(
-            session,
-            person,
-            before=None,
-            reason="the person turned reminders off",
-            kinds=(DeliveryKind.NUDGE,),
-        )
-    person.checkin_after = wait.value
-    person.in_digest = IN_DIGEST_ON in ticked(view, SettingsField.IN_DIGEST, FIELD_INPUT)
-    recheck_checkins(session, person, now)
+    person = caller(context)
+    people.save_settings(person, chosen, slack_tz, session_of(context), services)
     ack()
-    words = f"Saved: {next_prompt_words(person)}." if person.enrolled else "Saved."
+    words = f"Saved: {people.next_prompt_words(person)}." if person.enrolled else "Saved."
     user_id = person.slack_user_id
     defer(context, lambda: client.chat_postMessage(channel=user_id, **thread_note(words)))
 

@@ -2,7 +2,8 @@
 
 Friday's morning prompt in three zones opens loops; on Monday ana ships a fix with
 `/shipped`, on Wednesday Loops comes back in the loop's thread, she says what happened
-and what's next, and Thursday's prompt carries the loop on. Printed as each person sees it.
+and what's next, and Thursday's prompt carries the loop on. Printed as each person sees it,
+one scene a function.
 
 Everything is real except Slack: the app serves its WSGI stack on a loopback port with
 a throwaway SQLite database, the emulator sends it signed requests as Slack would, and
@@ -13,16 +14,15 @@ from __future__ import annotations
 
 import logging
 import tempfile
-import textwrap
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TextIO
 
-from slackbot.app.services import Services, build_services
-from slackbot.clock.runner import ticker_for
+from slackbot.app.services import build_services
 from slackbot.config import Settings
-from slackbot.fakeslack import FakeSlack, SlackSender
-from slackbot.fakeslack.render import render_conversation, render_message, render_view
-from slackbot.fakeslack.state import Message, User
+from slackbot.demo.stage import Demo, DemoFailed
+from slackbot.fakeslack import FakeSlack
+from slackbot.fakeslack.render import render_message, render_view
+from slackbot.fakeslack.state import Message
 from slackbot.slack.client import delivery_client
 from slackbot.store.db import Database
 from slackbot.store.migrate import upgrade
@@ -31,108 +31,6 @@ from slackbot.web import HttpServer, wsgi_app
 # Thursday evening in UTC: Friday has not begun anywhere in the team yet.
 START = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)
 TEAM = (("chen", "Asia/Kolkata"), ("ana", "Europe/Berlin"), ("ben", "America/New_York"))
-
-
-WIDTH = 96
-
-
-class DemoFailed(Exception):
-    """The story could not go on: what was expected did not happen."""
-
-
-class Demo:
-    """The story's cast and stage: the emulator, the app on a port, and what everyone saw."""
-
-    def __init__(
-        self, out: TextIO, fake: FakeSlack, services: Services, settings: Settings, url: str
-    ) -> None:
-        self.out = out
-        self.fake = fake
-        self.services = services
-        self.settings = settings
-        self.sender = SlackSender(fake, app_url=f"{url}/slack/events")
-        self.people: dict[str, User] = {}
-        self.problems: list[str] = []
-        self.channel = settings.loops_digest_channel or ""
-
-    def say(self, text: str = "") -> None:
-        self.out.write(text + "\n")
-
-    def step(self, moment: datetime, text: str) -> None:
-        self.services.clock = lambda: moment
-        self.say(f"\n── {moment:%a %H:%M} UTC · {text}")
-
-    def show(self, lines: list[str]) -> None:
-        for line in lines:
-            indent = line[: len(line) - len(line.lstrip())]
-            for part in textwrap.wrap(line.strip(), WIDTH - len(indent)) or [""]:
-                self.say(f"   │ {indent}{part}".rstrip())
-
-    def expect(self, condition: bool, problem: str) -> None:
-        if not condition:
-            self.problems.append(problem)
-            self.say(f"   !! {problem}")
-
-    def command(self, name: str, typed: str) -> dict[str, Any]:
-        command, _, text = typed.partition(" ")
-        reply = self.sender.command(self.people[name].id, command, text)
-        self.services.settle()
-        self.expect(reply.status == 200, f"{typed}: HTTP {reply.status}")
-        body: dict[str, Any] = reply.json() if reply.status == 200 and reply.text else {}
-        if reply.status == 200 and not body:
-            # Acknowledged at once, answered through the command's response_url.
-            posts = self.fake.response_url_posts(reply.extra.get("response_url"))
-            body = posts[-1] if posts else {}
-        self.say(f"   {name} types `{typed}` and sees (only visible to them):")
-        self.show(render_message(body))
-        return body
-
-    def tick(self, at: datetime) -> None:
-        report = ticker_for(self.settings, self.services.database).tick(at)
-        self.services.settle()
-        self.say(f"   the clock ticks: {report.sent.sent} sent, {report.sent.skipped} skipped")
-
-    def dm(self, name: str) -> list[Message]:
-        return self.fake.messages(channel=self.fake.dm_channel_id(self.people[name].id))
-
-    def prompts(self, name: str) -> list[Message]:
-        return [
-            m for m in self.dm(name) if "What's broken right now" in m.text and m.thread_ts in (None, m.ts)
-        ]
-
-    def latest_prompt(self, name: str) -> Message:
-        prompts = self.prompts(name)
-        if not prompts:
-            raise DemoFailed(f"{name} got no prompt")
-        return prompts[-1]
-
-    def author(self, message: Message) -> str:
-        if message.bot_id:
-            return "Loops"
-        return next((name for name, user in self.people.items() if user.id == message.user), "someone")
-
-    def thread(self, name: str, root: Message) -> list[Message]:
-        channel = self.fake.dm_channel_id(self.people[name].id)
-        return [m for m in self.fake.messages(channel=channel, thread_ts=root.ts) if m.ts != root.ts]
-
-    def checkins(self, name: str, root: Message) -> list[Message]:
-        return [m for m in self.thread(name, root) if m.text.startswith(("Check-in", "Checking in"))]
-
-    def show_thread(self, name: str, root: Message) -> None:
-        channel = self.fake.dm_channel_id(self.people[name].id)
-        self.show(render_conversation(self.fake.messages(channel=channel, thread_ts=root.ts), self.author))
-
-    def show_channel(self, top: list[Message]) -> None:
-        """These messages of the team channel, each with its thread."""
-        everything = self.fake.messages(channel=self.channel)
-        roots = {m.ts for m in top}
-        shown = [m for m in everything if m.ts in roots or (m.thread_ts in roots)]
-        self.say("   in #product:")
-        self.show(render_conversation(shown, self.author))
-
-    def show_dm(self, name: str) -> None:
-        self.say(f"   {name}'s DM with Loops now reads:")
-        self.show(render_conversation(self.dm(name), self.author))
 
 
 def run_demo(out: TextIO) -> int:
@@ -160,7 +58,7 @@ def run_demo(out: TextIO) -> int:
         server = HttpServer(wsgi_app(settings, database, services)).start()
         demo = Demo(out, fake, services, settings, server.url)
         try:
-            _morning(demo)
+            _the_story(demo)
         except DemoFailed as failure:
             demo.problems.append(str(failure))
         finally:
@@ -178,7 +76,18 @@ def run_demo(out: TextIO) -> int:
     return 0
 
 
-def _morning(demo: Demo) -> None:
+def _the_story(demo: Demo) -> None:
+    _cast(demo)
+    _friday(demo)
+    _monday_review(demo)
+    loop = _monday_ship(demo)
+    _tuesday(demo, loop)
+    _wednesday_checkin(demo, loop)
+    _thursday(demo)
+    _closing_the_loop(demo, loop)
+
+
+def _cast(demo: Demo) -> None:
     demo.say(
         "Loops demo: one Friday for a team in three time zones. Slack is played by the bundled emulator;"
     )
@@ -187,6 +96,9 @@ def _morning(demo: Demo) -> None:
         demo.people[name] = demo.fake.add_user(name=name, tz=tz)
     demo.say("Team: " + ", ".join(f"{name} ({tz})" for name, tz in TEAM))
 
+
+def _friday(demo: Demo) -> None:
+    """Each person's 09:30: chen answers in the modal, ana in the thread, ben not at all."""
     demo.step(START, "everyone opts in")
     for name, _ in TEAM:
         demo.command(name, "/loops start")
@@ -248,6 +160,9 @@ def _morning(demo: Demo) -> None:
     demo.say("   the team's daily thread, opened at 09:30 in Berlin; each shared answer joined it:")
     demo.show_channel(daily)
 
+
+def _monday_review(demo: Demo) -> None:
+    """Monday's prompt lists ana's open loop; she says it is still broken."""
     monday = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
     demo.step(monday, "Monday, 09:30 in Berlin: the prompt reviews ana's open loop")
     demo.tick(monday)
@@ -263,12 +178,10 @@ def _morning(demo: Demo) -> None:
     for name, _ in TEAM:
         count, expected = len(demo.prompts(name)), 2 if name == "ana" else 1
         demo.expect(count == expected, f"{name} got {count} prompts, expected {expected}")
-    _second_half(demo)
 
 
-def _second_half(demo: Demo) -> None:
-    """I shipped X, Y happened, next: Z."""
-    ana = demo.people["ana"].id
+def _monday_ship(demo: Demo) -> Message:
+    """ana ships a fix with `/shipped #1 … expect: …`; the loop's thread says so. Returns its root."""
     shipped_at = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
     demo.step(shipped_at, "Monday 16:00 in Berlin: ana ships a fix for Loop #1")
     demo.command(
@@ -280,6 +193,12 @@ def _second_half(demo: Demo) -> None:
     demo.say("   the loop's thread now reads:")
     demo.show_thread("ana", loop)
 
+    return loop
+
+
+def _tuesday(demo: Demo, loop: Message) -> None:
+    """One workday later: too early for the check-in; the month's first workday brings the reflection."""
+    ana = demo.people["ana"].id
     tuesday = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
     demo.step(tuesday, "Tuesday 09:30 in Berlin: one workday later, too early to ask")
     demo.tick(tuesday)
@@ -293,6 +212,10 @@ def _second_half(demo: Demo) -> None:
         demo.say("   December's first workday: Loops also looks back on November, in ana's DM:")
         demo.show(render_message({"text": looking_back[0].text, "blocks": looking_back[0].blocks}))
 
+
+def _wednesday_checkin(demo: Demo, loop: Message) -> None:
+    """Two workdays after the ship, the check-in comes in the loop's thread, and ana answers it."""
+    ana = demo.people["ana"].id
     wednesday = datetime(2026, 12, 2, 8, 30, tzinfo=UTC)
     demo.step(wednesday, "Wednesday 09:30 in Berlin: two workdays after the ship, Loops comes back")
     demo.tick(wednesday)
@@ -328,13 +251,15 @@ def _second_half(demo: Demo) -> None:
         "the answer was not read back in the thread",
     )
 
+
+def _thursday(demo: Demo) -> None:
+    """The prompt carries the loop on with its next step."""
     thursday = datetime(2026, 12, 3, 8, 30, tzinfo=UTC)
     demo.step(thursday, "Thursday 09:30 in Berlin: the prompt carries the loop on with its next step")
     demo.tick(thursday)
     prompt = demo.latest_prompt("ana")
     demo.show(render_message({"text": prompt.text, "blocks": prompt.blocks}))
     demo.expect("Next:" in str(prompt.blocks), "the prompt did not show the loop's next step")
-    _closing_the_loop(demo, loop)
 
 
 def _closing_the_loop(demo: Demo, loop: Message) -> None:

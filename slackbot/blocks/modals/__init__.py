@@ -1,0 +1,1 @@
+"""The modals: one module each (what's broken, what shipped, a check-in's answer, settings)."""
