@@ -18,7 +18,7 @@ class DeliveryKind(StrEnum):
     SHIPMENT = "shipment"  # "Shipped: … Expecting: …" in the loop's thread; key: shipment id
     CHECKIN = "checkin"  # the post-ship question, broadcast from the loop's thread; key: check-in id
     OUTCOME = "outcome"  # "I shipped X, Y happened, next: Z" in the thread; key: check-in id
-    UNWATCHED = "unwatched"  # "nobody looked": the check-in went unanswered; key: shipment id
+    UNWATCHED = "unwatched"  # "nobody looked": the check-in went unanswered; key: check-in id
     REFLECTION = "reflection"  # "Last month you shipped N things"; key: that month, `2026-11`
     # Owed to a workspace (no person): the weekly digest in its channel, one delivery a message;
     # key: the Monday's local date and the part (`2026-11-30#1`; #2… are replies in #1's thread).

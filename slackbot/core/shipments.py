@@ -139,11 +139,6 @@ def checkin_moment(
     return Moment(False, schedule.next_after(now), "outside the working day")
 
 
-def give_up_date(asked_on: date, after_workdays: int, workdays: frozenset[int]) -> date:
-    """The local date an unanswered check-in asked on `asked_on` becomes an unwatched ship."""
-    return add_workdays(asked_on, after_workdays, workdays)
-
-
 class CheckinAnswer(StrEnum):
     """The four answers a check-in offers."""
 

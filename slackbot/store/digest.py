@@ -162,10 +162,6 @@ def _answers(session: Session, shipment_ids: list[int], moment: datetime) -> dic
     return found
 
 
-def _answered_since(answer: CheckIn | None, start: datetime) -> bool:
-    return answer is not None and answer.answered_at is not None and answer.answered_at >= start
-
-
 def _as_of(shipment: Shipment, answer: CheckIn | None, moment: datetime) -> CountedShipment:
     """The shipment as the figures saw it at `moment`: an outcome later than that is not known yet."""
     known = (
@@ -180,12 +176,6 @@ def _as_of(shipment: Shipment, answer: CheckIn | None, moment: datetime) -> Coun
         answered=answer is not None,
         unwatched=gave_up and shipment.state == ShipmentState.UNWATCHED,
     )
-
-
-def shared_morning(session: Session, loop: Loop) -> bool:
-    """Whether a new loop may be posted in the daily thread: its owner shares, and it isn't private."""
-    owner = session.get(Person, loop.person_id)
-    return owner is not None and owner.in_digest and not loop.private
 
 
 def team_morning(
