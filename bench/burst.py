@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,7 @@ class Outcome:
     elapsed: float
     status: int  # 0: no answer (timeout, refused or reset)
     text: str
+    started: float = 0.0  # time.monotonic() when it left
 
 
 @dataclass
@@ -135,8 +137,14 @@ def _read_line(child: subprocess.Popen[str], timeout: float) -> str:
 
 
 def start_emulator(people: int) -> Emulator:
+    return run_emulator(EMULATOR, str(people), json.dumps(ZONES))
+
+
+def run_emulator(script: str, *argv: str) -> Emulator:
+    """`script` in a Python process of its own, on this checkout: it prints its ready JSON first,
+    then answers each word it reads on stdin with one line of JSON (see EMULATOR)."""
     child = subprocess.Popen(
-        [sys.executable, "-c", EMULATOR, str(people), json.dumps(ZONES)],
+        [sys.executable, "-c", script, *argv],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -252,26 +260,30 @@ def stop_web(web: subprocess.Popen[bytes]) -> None:
 
 def command_bodies(ready: dict[str, Any], minted: dict[str, list[str]], text: str) -> list[bytes]:
     """`/loops <text>` from every person, form-encoded with the fields Slack sends."""
-    bodies = []
-    for user_id, name, dm in ready["users"]:
-        response_url, trigger_id = minted[user_id]
-        fields = {
-            "token": ready["verification"],
-            "team_id": ready["team"],
-            "team_domain": ready["domain"],
-            "channel_id": dm,
-            "channel_name": "directmessage",
-            "user_id": user_id,
-            "user_name": name,
-            "command": "/loops",
-            "text": text,
-            "api_app_id": ready["app"],
-            "is_enterprise_install": "false",
-            "response_url": response_url,
-            "trigger_id": trigger_id,
-        }
-        bodies.append(urlencode(fields).encode())
-    return bodies
+    return [command_body(ready, user, *minted[user[0]], text) for user in ready["users"]]
+
+
+def command_body(
+    ready: dict[str, Any], user: Sequence[str], response_url: str, trigger_id: str, text: str
+) -> bytes:
+    """`/loops <text>` from one person (user id, name, DM channel), as Slack sends it."""
+    user_id, name, dm = user
+    fields = {
+        "token": ready["verification"],
+        "team_id": ready["team"],
+        "team_domain": ready["domain"],
+        "channel_id": dm,
+        "channel_name": "directmessage",
+        "user_id": user_id,
+        "user_name": name,
+        "command": "/loops",
+        "text": text,
+        "api_app_id": ready["app"],
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+    }
+    return urlencode(fields).encode()
 
 
 def send(port: int, secret: str, body: bytes, due: float) -> Outcome:
@@ -298,7 +310,7 @@ def send(port: int, secret: str, body: bytes, due: float) -> Outcome:
         status, text = 0, f"{type(error).__name__}: {error}"
     finally:
         connection.close()
-    return Outcome(started - due, time.monotonic() - started, status, text)
+    return Outcome(started - due, time.monotonic() - started, status, text, started)
 
 
 def burst(port: int, secret: str, bodies: list[bytes], rate: float) -> tuple[list[Outcome], float]:

@@ -9,10 +9,8 @@ loops (UHEAVY) and the one with 10 (ULIGHT), each read is built `--runs` times t
 app builds it after the ack: a fresh session, the caller looked up, the queries, the blocks
 (and, for `/loops N`, chat.getPermalink to the bundled emulator). Figures are the time
 from the start of that work to the reply ready to send: median and p99 in ms, and heavy
-over light. The ack itself (Bolt, the signature, the HTTP server) is bench/ack.py's figure; the first
-row is the read the ack makes itself when the clock has rendered the summary ahead (it has,
-for everyone, after the seed), the second the summary built after the ack.
-Then `EXPLAIN` of the main queries for UHEAVY.
+over light. The ack, and the time until the answer reaches the response_url over HTTP, are
+bench/answer.py's figures. Then `EXPLAIN` of the main queries for UHEAVY.
 """
 
 from __future__ import annotations
@@ -33,8 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import select, text
 
-from slackbot.app.history import READS, build_answer, summary_kept
-from slackbot.app.reader import ReadRequest
+from slackbot.app.history import READS, ReadRequest, build_answer
 from slackbot.app.services import Services, build_services
 from slackbot.blocks.home import LOOPS_ON_HOME, first_square, home_view
 from slackbot.config import Settings
@@ -125,14 +122,7 @@ def reads(
             text("SELECT max(number) FROM loop WHERE person_id = :p"), {"p": pid}
         ).scalar_one()
 
-    def kept() -> Any:
-        read = ReadRequest(TEAM, user, "", services.now(), response_url="")
-        found = summary_kept(services, read)
-        assert found is not None, "rendered ahead after the seed"
-        return found
-
     return {
-        "/loops (kept: in the ack)": kept,
         "/loops": command(""),
         f"/loops {newest // 2}": command(str(newest // 2)),
         "/loops search checkout": command("search checkout"),
@@ -148,12 +138,6 @@ def explain(database: Database, user: str) -> None:
         pid = session.scalar(select(Person.id).where(Person.slack_user_id == user))
         prefix = "EXPLAIN QUERY PLAN " if database.is_sqlite else "EXPLAIN "
         queries = {
-            "kept summary (the ack's read)": "SELECT person_summary.body FROM person_summary "
-            "JOIN person ON person.id = person_summary.person_id "
-            "JOIN workspace ON workspace.id = person.workspace_id "
-            "WHERE workspace.team_id = :team AND person.slack_user_id = :user "
-            "AND person_summary.rendered_version = person_summary.version "
-            "AND person_summary.valid_until > :until",
             "open loops (page)": "SELECT * FROM loop WHERE person_id = :p "
             "AND state IN ('open','shipped','continued') ORDER BY number DESC LIMIT 16",
             "count open": "SELECT count(*) FROM loop WHERE person_id = :p "
@@ -180,8 +164,6 @@ def explain(database: Database, user: str) -> None:
                 text(prefix + sql),
                 {
                     "p": pid,
-                    "team": TEAM,
-                    "user": user,
                     "since": since,
                     "until": until,
                     "l": loop_id,
@@ -204,7 +186,7 @@ def main() -> int:
     logging.basicConfig(level=logging.ERROR)
 
     from burst import migrate
-    from seed import print_figures, print_summaries, render_summaries, seed, work_out_figures
+    from seed import print_figures, seed, work_out_figures
 
     server = None
     with tempfile.TemporaryDirectory(prefix="loops-history-") as folder:
@@ -221,7 +203,6 @@ def main() -> int:
             report = seed(database_url, people=args.people, entries=args.entries)
             print(f"seeded {report.counts} in {report.seconds:.1f} s")
             print_figures(work_out_figures(database_url))
-            print_summaries(render_summaries(database_url))
             with FakeSlack() as fake:
                 settings = Settings(
                     database_url=database_url,

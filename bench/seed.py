@@ -49,7 +49,6 @@ from slackbot.core.figures import days_between, problem_days  # noqa: E402
 from slackbot.core.loops import LoopState, PromptAnswer  # noqa: E402
 from slackbot.core.parse import search_terms  # noqa: E402
 from slackbot.core.shipments import CheckinAnswer, ShipmentState  # noqa: E402
-from slackbot.outbox.summary import render_due_summaries  # noqa: E402
 from slackbot.store.db import Database  # noqa: E402
 from slackbot.store.history import store_figures  # noqa: E402
 from slackbot.store.models import (  # noqa: E402
@@ -733,36 +732,6 @@ def work_out_figures(database_url: str) -> FiguresReport:
 
 def print_figures(report: FiguresReport) -> None:
     print(f"the clock worked out {report.people:,} people's figures in {report.seconds:.1f} s")
-
-
-def print_summaries(report: FiguresReport) -> None:
-    print(f"the clock rendered {report.people:,} people's /loops summaries in {report.seconds:.1f} s")
-
-
-def render_summaries(database_url: str) -> FiguresReport:
-    """Everyone's `/loops` summary, as a running clock keeps them (outbox.summary).
-
-    The seed writes its rows in bulk, past the ORM's flush that gives each person a
-    summary row, so they are made here as migration 0012 makes them for existing loops.
-    """
-    started, rendered = time.monotonic(), 0
-    database = Database(normalize_database_url(database_url))
-    try:
-        with database.transaction() as session:
-            session.execute(
-                text(
-                    "INSERT INTO person_summary (person_id) SELECT DISTINCT person_id FROM loop "
-                    "WHERE person_id NOT IN (SELECT person_id FROM person_summary)"
-                )
-            )
-        while True:
-            done = render_due_summaries(database, datetime.now(UTC), FIGURES_BATCH)
-            rendered += done
-            if done < FIGURES_BATCH:
-                break
-    finally:
-        database.dispose()
-    return FiguresReport(rendered, time.monotonic() - started)
 
 
 def print_report(report: SeedReport) -> None:

@@ -8,7 +8,7 @@ interaction payloads. It follows Slack's documented behaviour, not the app's wis
 from .faults import Fault
 from .sender import Reply, SlackSender, sign
 from .server import FakeSlack
-from .state import Call, Channel, File, Message, User, View
+from .state import Call, Channel, File, Message, ResponsePost, User, View
 
 __all__ = [
     "Call",
@@ -18,6 +18,7 @@ __all__ = [
     "File",
     "Message",
     "Reply",
+    "ResponsePost",
     "SlackSender",
     "User",
     "View",

@@ -988,7 +988,7 @@ def deliver(
     ws.post(message)
 
 
-def response_url_post(ws: Workspace, rid: str, body: Any) -> tuple[int, JSON]:
+def response_url_post(ws: Workspace, rid: str, body: Any, arrived: float) -> tuple[int, JSON]:
     """The answer to a POST on a response_url, applying it when it is still good.
 
     Slack answers an expired response_url with ``{"ok": false, "error": "Expired url"}``
@@ -1027,6 +1027,7 @@ def response_url_post(ws: Workspace, rid: str, body: Any) -> tuple[int, JSON]:
             body=body if isinstance(body, dict) else {"raw": body},
             status=status,
             at=ws.now(),
+            arrived=arrived,
         )
     )
     ws.changed()

@@ -29,7 +29,20 @@ from .faults import Fault, Faults, RateLimiter
 from .methods import APP_TOKEN_METHODS, CLIENT_AUTH_METHODS, METHODS, Params, SlackError, response_url_post
 from .params import unknown_params
 from .socket_mode import SocketModeServer
-from .state import JSON, SLACKBOT_ID, Call, Channel, File, IdMint, Message, User, View, Workspace, tz_facts
+from .state import (
+    JSON,
+    SLACKBOT_ID,
+    Call,
+    Channel,
+    File,
+    IdMint,
+    Message,
+    ResponsePost,
+    User,
+    View,
+    Workspace,
+    tz_facts,
+)
 
 T = TypeVar("T")
 
@@ -480,6 +493,11 @@ class FakeSlack:
         with self.state.lock:
             return [p.body for p in self.state.response_posts if response_url in (None, p.response_url)]
 
+    def response_posts(self) -> list[ResponsePost]:
+        """Every POST to a response_url as recorded: where, body, status, and when it arrived."""
+        with self.state.lock:
+            return list(self.state.response_posts)
+
     def calls(self, method: str | None = None) -> list[Call]:
         """Every Web API call: method, params (token removed), response JSON and HTTP status."""
         with self.state.lock:
@@ -857,6 +875,7 @@ class FakeSlack:
         self._send(handler, 200, f"OK - {len(data)}".encode(), "text/plain; charset=utf-8")
 
     def _serve_response_url(self, handler: _Handler, rid: str) -> None:
+        arrived = time.monotonic()
         raw = self._body(handler)
         payload: Any
         try:
@@ -876,7 +895,7 @@ class FakeSlack:
                     target = hosted
                     break
         with target.state.lock:
-            status, answer = response_url_post(target.state, rid, payload)
+            status, answer = response_url_post(target.state, rid, payload, arrived)
         self._send_json(handler, status, answer)
 
     # ------------------------------------------------------------------ conveniences for tests

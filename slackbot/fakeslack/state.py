@@ -442,7 +442,10 @@ class ResponsePost:
     response_url: str
     body: JSON
     status: int
-    at: float
+    at: float  # the fake's clock when it answered
+    # time.monotonic() when the POST arrived: system-wide on Linux, so a benchmark in another
+    # process can time an answer from the moment it sent the command.
+    arrived: float
 
 
 class IdMint:

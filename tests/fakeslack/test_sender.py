@@ -295,6 +295,22 @@ def test_response_url_allows_five_uses_in_thirty_minutes(
     assert WebhookClient(fake.base_url + "response/R0NOPE").send(text="x").status_code == 404
 
 
+def test_response_url_posts_are_kept_with_when_they_arrived(
+    fake: FakeSlack, sender: SlackSender, clock: FakeClock, ana: User
+) -> None:
+    url = sender.command(ana.id, "/loops", "x").extra["response_url"]
+    before = time.monotonic()
+    assert WebhookClient(url).send(text="first").status_code == 200
+    assert WebhookClient(url + "NOPE").send(text="lost").status_code == 404
+    after = time.monotonic()
+    posts = fake.response_posts()
+    assert [(p.body.get("text"), p.status) for p in posts] == [("first", 200), ("lost", 404)]
+    assert posts[0].response_url == url
+    # Arrival is monotonic time, whatever the fake's own clock says (here it stands still).
+    assert before <= posts[0].arrived <= posts[1].arrived <= after
+    assert [p.at for p in posts] == [clock.now(), clock.now()]
+
+
 def test_response_url_validates_blocks(fake: FakeSlack, sender: SlackSender, ana: User) -> None:
     webhook = WebhookClient(sender.command(ana.id, "/loops", "x").extra["response_url"])
     bad = webhook.send(text="x", blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}])
