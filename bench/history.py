@@ -31,14 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import select, text
 
-from slackbot.app.history import READS, ReadRequest, build_answer
+from slackbot.app.history import READS, build_answer, history_read
 from slackbot.app.services import Services, build_services
 from slackbot.blocks.home import LOOPS_ON_HOME, first_square, home_view
 from slackbot.config import Settings
 from slackbot.core.enrolment import schedule_for
 from slackbot.core.parse import parse_loops_command
 from slackbot.fakeslack import FakeSlack
-from slackbot.outbox.client import delivery_client
+from slackbot.slack.client import delivery_client
 from slackbot.store.db import Database
 from slackbot.store.history import home_of
 from slackbot.store.models import Person
@@ -99,8 +99,11 @@ def reads(
     def command(typed: str) -> Callable[[], Any]:
         assert parse_loops_command(typed).subcommand.name in READS
 
+        with database.session() as session:
+            person = session.get(Person, pid)  # as the middleware found them, before the ack
+
         def work() -> Any:
-            read = ReadRequest(TEAM, user, typed, services.now(), response_url="")
+            read = history_read(parse_loops_command(typed), person, services.now())
             return build_answer(database, client, read)
 
         return work

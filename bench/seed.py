@@ -50,7 +50,7 @@ from slackbot.core.loops import LoopState, PromptAnswer  # noqa: E402
 from slackbot.core.parse import search_terms  # noqa: E402
 from slackbot.core.shipments import CheckinAnswer, ShipmentState  # noqa: E402
 from slackbot.store.db import Database  # noqa: E402
-from slackbot.store.history import store_figures  # noqa: E402
+from slackbot.store.figures import store_figures  # noqa: E402
 from slackbot.store.models import (  # noqa: E402
     Base,
     CheckIn,
@@ -536,7 +536,7 @@ def _shipment(
             "first_of_loop": True,
             # The distances the app keeps on each ship (core.figures), from the same moments.
             "problem_days": problem_days(
-                loop.opened_at, loop.shipped_at, first_of_loop=True, opened_by_ship=False
+                loop.opened_at, loop.shipped_at, first_of_loop=True, opened_by_shipment=False
             ),
             "outcome_days": days_between(loop.shipped_at, loop.checked_at)
             if answer is not None and loop.checked_at is not None
