@@ -6,10 +6,7 @@ emulator; the emulator runs in this test process and counts what reached Slack.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,32 +16,11 @@ from sqlalchemy import select
 from slackbot.fakeslack import FakeSlack
 from slackbot.store.models import Delivery
 from tests.support.bot import Bot
-from tests.test_prompt import FRIDAY
+from tests.support.processes import tick_process
+from tests.support.story import FRIDAY
 
 DUE = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)  # 09:30 in Berlin
 ZONES = ["Europe/Berlin", "Europe/Paris", "Europe/Madrid", "Europe/Rome"]  # all 09:30 at 08:30 UTC
-
-
-def tick_process(
-    bot: Bot, at: datetime, cwd: Path, concurrency: int = 16, env: dict[str, str] | None = None
-) -> subprocess.Popen[bytes]:
-    extra = env or {}
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LOOPS_", "DATABASE_URL"))}
-    env.update(extra)
-    env.update(
-        DATABASE_URL=bot.settings.database_url,
-        SLACK_BOT_TOKEN=bot.fake.bot_token,
-        SLACK_API_URL=bot.fake.api_url,
-        LOG_LEVEL="WARNING",
-        LOOPS_SEND_CONCURRENCY=str(concurrency),
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "slackbot", "tick", "--at", at.isoformat()],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
 
 
 def enrol_team(bot: Bot, size: int) -> list[str]:

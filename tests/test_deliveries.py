@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.support.bot import Bot
-from tests.test_prompt import FRIDAY, enrol
+from tests.support.story import FRIDAY, enrol
 
 DUE = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)  # 09:30 in Berlin
 

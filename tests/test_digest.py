@@ -22,9 +22,8 @@ from slackbot.store.db import Database
 from slackbot.store.digest import digest_of
 from slackbot.store.models import CheckIn, Delivery, Loop, Person, Shipment, Workspace
 from tests.support.bot import Bot, BotFactory
-from tests.test_concurrency import tick_process
-from tests.test_prompt import FRIDAY, enrol, only_prompt
-from tests.test_shipped import at
+from tests.support.processes import tick_process
+from tests.support.story import FRIDAY, at, enrol, only_prompt
 
 DIGEST_AT = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # Monday 09:00 in Berlin
 FRIDAY_PROMPT = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)  # 09:30 in Berlin

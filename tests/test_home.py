@@ -12,9 +12,8 @@ from slack_sdk import WebClient
 from slackbot.fakeslack.state import View
 from slackbot.store.models import Loop
 from tests.support.bot import Bot, BotFactory
-from tests.test_history import history
-from tests.test_prompt import enrol
-from tests.test_shipped import WEDNESDAY_DUE, at, checkins, ship_quick, with_loop
+from tests.support.history import history
+from tests.support.story import WEDNESDAY_DUE, at, checkins, enrol, ship_quick, with_loop
 
 MONDAY_23 = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)  # 09:30 in Berlin
 

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from slackbot.blocks.ids import Action
 from slackbot.store.models import CheckIn, Delivery, Entry, Loop, Person, Shipment
 from tests.support.bot import Bot
-from tests.test_prompt import FRIDAY, enrol
+from tests.support.story import FRIDAY, enrol
 
 DUE = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
 

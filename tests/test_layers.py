@@ -1,8 +1,10 @@
 """The package graph keeps its shape: imports point downward, app and clock never import each
-other, and nothing imports itself back, however indirectly."""
+other, and nothing imports itself back, however indirectly. And the tests' own: test modules
+are leaves, what they share lives in tests/support."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +71,40 @@ def test_no_package_runs_its_own_modules_on_import() -> None:
         if graph.find_modules_directly_imported_by(package)
     }
     assert importing == {}
+
+
+def is_test_module(name: str) -> bool:
+    """`tests.test_prompt`, `tests.fakeslack.test_views`: a module pytest collects tests from."""
+    return name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_")
+
+
+def modules_imported_by(path: Path) -> set[str]:
+    """Every module the file names in an import, anywhere in it (inside functions too), relative
+    imports resolved, and `from package import module` counted as the module."""
+    package = path.relative_to(ROOT).parent.parts  # what `from .` means, in a package's __init__ too
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package[: len(package) - node.level + 1]) if node.level else []
+            module = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_no_test_module_imports_another() -> None:
+    """What two test modules share (a person's story, the OAuth install, running `slackbot` as a
+    process) lives in tests/support. A test module imported by another ties the two together:
+    a change to one file's tests breaks the other's, and a test or fixture imported by name is
+    collected a second time where it lands."""
+    files = sorted((ROOT / "tests").rglob("*.py"))
+    assert any(is_test_module(".".join(f.relative_to(ROOT).with_suffix("").parts)) for f in files)
+    found = {
+        str(path.relative_to(ROOT)): sorted(
+            name for name in modules_imported_by(path) if is_test_module(name)
+        )
+        for path in files
+    }
+    assert {path: names for path, names in found.items() if names} == {}

@@ -29,9 +29,8 @@ from slackbot.store.models import (
     slack_installations,
 )
 from tests.support.bot import Bot, BotFactory
-from tests.test_install import install, oauth_bot
-from tests.test_prompt import FRIDAY, enrol
-from tests.test_shipped import MONDAY, WEDNESDAY_DUE, at, checkins, ship_quick, with_loop
+from tests.support.oauth import install, oauth_bot
+from tests.support.story import FRIDAY, MONDAY, WEDNESDAY_DUE, at, checkins, enrol, ship_quick, with_loop
 
 PEOPLE_TABLES: tuple[type[Any], ...] = (
     Person,

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from slackbot.fakeslack import FakeSlack, SlackSender
 from slackbot.store.db import Database
 from slackbot.store.migrate import pending_revisions
+from tests.support.processes import environment, slackbot
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,15 +36,6 @@ def procfile() -> dict[str, str]:
     }
 
 
-def environment(**values: str) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LOOPS_", "DATABASE_URL", "PORT"))
-    }
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update(values)
-    return env
-
-
 def slack_env(fake: FakeSlack, **values: str) -> dict[str, str]:
     """The environment of a process that talks to the emulator."""
     return environment(
@@ -51,17 +43,6 @@ def slack_env(fake: FakeSlack, **values: str) -> dict[str, str]:
         SLACK_SIGNING_SECRET=fake.signing_secret,
         SLACK_API_URL=fake.api_url,
         **values,
-    )
-
-
-def slackbot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "slackbot", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
 
 

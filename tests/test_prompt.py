@@ -13,9 +13,7 @@ import pytest
 
 from slackbot.fakeslack.state import Message
 from tests.support.bot import Bot, BotFactory
-
-# Friday 27 November 2026, 07:00 UTC: 08:00 in Berlin, 02:00 in New York.
-FRIDAY = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+from tests.support.story import FRIDAY, enrol, only_prompt
 
 
 @pytest.fixture
@@ -23,19 +21,6 @@ def team(make_bot: BotFactory) -> Bot:
     bot = make_bot()
     bot.services.clock = lambda: FRIDAY
     return bot
-
-
-def enrol(bot: Bot, name: str, tz: str) -> str:
-    user = bot.fake.add_user(name=name, tz=tz)
-    said = json.dumps(bot.command(user.id, "/loops start"))
-    assert "You're in" in said
-    return user.id
-
-
-def only_prompt(bot: Bot, user_id: str) -> Message:
-    prompts = bot.prompts(user_id)
-    assert len(prompts) == 1, [p.text for p in prompts]
-    return prompts[0]
 
 
 def test_start_says_when_the_first_prompt_comes(team: Bot) -> None:

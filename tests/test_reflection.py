@@ -15,9 +15,8 @@ from slackbot.core.reflection import REFLECTION_DAYS, reflection_month
 from slackbot.fakeslack.state import Message
 from slackbot.store.models import Delivery, Reflection
 from tests.support.bot import Bot, BotFactory
-from tests.test_concurrency import tick_process
-from tests.test_prompt import FRIDAY, enrol
-from tests.test_shipped import at, checkins, ship_quick, with_loop
+from tests.support.processes import tick_process
+from tests.support.story import FRIDAY, at, checkins, enrol, ship_quick, with_loop
 
 TUESDAY_1ST = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)  # 09:30 in Berlin: December's first workday
 

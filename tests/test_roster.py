@@ -8,7 +8,7 @@ from sqlalchemy.exc import NoResultFound
 
 from slackbot.fakeslack import FakeSlack
 from tests.support.bot import Bot, BotFactory
-from tests.test_prompt import FRIDAY, enrol
+from tests.support.story import FRIDAY, enrol
 
 DUE = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
 # Thursday 20:00 UTC is 01:30 on Friday in Kolkata: the Friday prompt is still to come.

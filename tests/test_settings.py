@@ -8,8 +8,7 @@ from datetime import UTC, datetime, time
 import pytest
 
 from tests.support.bot import Bot, BotFactory
-from tests.test_prompt import FRIDAY, enrol
-from tests.test_shipped import at, ship_quick, shipments, with_loop
+from tests.support.story import FRIDAY, at, enrol, ship_quick, shipments, with_loop
 
 
 @pytest.fixture

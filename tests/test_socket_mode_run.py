@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from slackbot.fakeslack import FakeSlack, Message, SlackSender
 from slackbot.fakeslack.socket_mode import SocketConnection
 from slackbot.store.models import Delivery, Loop, Person
-from tests.test_processes import environment, slackbot
+from tests.support.processes import environment, slackbot
 
 
 class Output:

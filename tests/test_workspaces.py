@@ -34,14 +34,11 @@ from slackbot.store.models import (
     Workspace,
 )
 from tests.support.bot import Bot, BotFactory
-from tests.test_install import allow, get, install, oauth_bot, start_install
-from tests.test_prompt import FRIDAY, only_prompt
-from tests.test_shipped import at
+from tests.support.oauth import allow, get, install, oauth_bot, start_install
+from tests.support.story import FRIDAY, MONDAY, WEDNESDAY_DUE, at, only_prompt
 
 FRIDAY_PROMPT = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
-MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 TUESDAY_1ST = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
-WEDNESDAY_DUE = datetime(2026, 12, 2, 8, 30, tzinfo=UTC)
 A_WORDS = ("OTP SMS arrive late", "new sign-ups in India", "Swap to a second SMS vendor")
 
 OWNED: tuple[Any, ...] = (Person, Loop, Entry, Shipment, CheckIn, Delivery, Reflection, SearchTerm)
