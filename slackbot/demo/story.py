@@ -78,7 +78,9 @@ def run_demo(out: TextIO) -> int:
 
 def _the_story(demo: Demo) -> None:
     _cast(demo)
-    _friday(demo)
+    _friday_kolkata(demo)
+    _friday_berlin(demo)
+    _friday_new_york(demo)
     _monday_review(demo)
     loop = _monday_ship(demo)
     _tuesday(demo, loop)
@@ -97,8 +99,8 @@ def _cast(demo: Demo) -> None:
     demo.say("Team: " + ", ".join(f"{name} ({tz})" for name, tz in TEAM))
 
 
-def _friday(demo: Demo) -> None:
-    """Each person's 09:30: chen answers in the modal, ana in the thread, ben not at all."""
+def _friday_kolkata(demo: Demo) -> None:
+    """Everyone opts in; at chen's 09:30 (Kolkata) he answers with the modal."""
     demo.step(START, "everyone opts in")
     for name, _ in TEAM:
         demo.command(name, "/loops start")
@@ -125,6 +127,9 @@ def _friday(demo: Demo) -> None:
     demo.services.settle()
     demo.show_dm("chen")
 
+
+def _friday_berlin(demo: Demo) -> None:
+    """At ana's 09:30 (Berlin) she answers in the prompt's thread; answered, she gets no nudge."""
     ana_due = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
     demo.step(ana_due, "09:30 in Berlin")
     demo.tick(ana_due)
@@ -144,6 +149,9 @@ def _friday(demo: Demo) -> None:
     demo.tick(nudge_time)
     demo.expect(not [m for m in demo.dm("ana") if "Still there?" in m.text], "ana was nudged after answering")
 
+
+def _friday_new_york(demo: Demo) -> None:
+    """ben (New York) does not answer: one nudge; the team's daily thread has the shared answers."""
     ben_due = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
     demo.step(ben_due, "09:30 in New York")
     demo.tick(ben_due)
