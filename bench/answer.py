@@ -24,15 +24,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
@@ -254,33 +250,7 @@ def main() -> int:
         parser.error("--people must be at least 3, and each of the --turns needs a request")
     args.engine = "PostgreSQL" if args.postgres else "SQLite"
 
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)  # a kill of the benchmark still stops its children
-    started = time.monotonic()
-    folder = Path(tempfile.mkdtemp(prefix="loops-answer-"))
-    server = None
-    try:
-        if args.postgres:
-            from tests.support.pgserver import PostgresServer
-
-            server = PostgresServer.start()
-            database_url = server.admin_url
-        else:
-            database_url = f"sqlite:///{folder}/answer.db"
-        return run(args, folder, database_url)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    finally:
-        if server is not None:
-            server.stop()
-        if args.keep:
-            print(f"kept {folder}")
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
-        print(f"total {time.monotonic() - started:.1f} s")
+    return burst.on_a_database(args, "answer", lambda folder, url: run(args, folder, url))
 
 
 if __name__ == "__main__":

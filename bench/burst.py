@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -429,12 +429,19 @@ def main() -> int:
     if args.people < 1 or args.rate <= 0:
         parser.error("--people and --rate must be positive")
 
+    return on_a_database(args, "burst", lambda folder, url: run(args, web, folder, url))
+
+
+def on_a_database(args: argparse.Namespace, name: str, work: Callable[[Path, str], int]) -> int:
+    """Run a benchmark in a temp folder, on a SQLite file there or (`--postgres`) a throwaway
+    PostgreSQL server; a SIGTERM stops it and its children as Ctrl-C does. `--keep` keeps the folder."""
+
     def stop(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)  # a kill of the benchmark still stops its children
+    signal.signal(signal.SIGTERM, stop)
     started = time.monotonic()
-    folder = Path(tempfile.mkdtemp(prefix="loops-burst-"))
+    folder = Path(tempfile.mkdtemp(prefix=f"loops-{name}-"))
     server = None
     try:
         if args.postgres:
@@ -443,8 +450,8 @@ def main() -> int:
             server = PostgresServer.start()
             database_url = server.admin_url
         else:
-            database_url = f"sqlite:///{folder}/burst.db"
-        return run(args, web, folder, database_url)
+            database_url = f"sqlite:///{folder}/{name}.db"
+        return work(folder, database_url)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
