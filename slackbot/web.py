@@ -109,7 +109,6 @@ class WebApp:
     """
 
     def __init__(self, app: LoopsApp, database: Database, signing_secret: str) -> None:
-        self.app = app
         self.bolt = SlackRequestHandler(app, path=EVENTS_PATH)
         self.database = database
         self.signing_secret = signing_secret.encode()

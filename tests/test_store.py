@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -237,19 +238,26 @@ def test_0007_works_out_each_ships_distances_from_what_is_stored(database: Datab
     assert found[2][2] is None, "a loop opened by /shipped has no problem → ship distance"
 
 
-def test_0013_drops_kept_summaries_and_figures_kept_under_their_old_names(database: Database) -> None:
-    """Up: no `person_summary`, no figures with the old field names; down: the table again, empty."""
+def test_0013_drops_kept_summaries_and_keeps_figures_readable_by_both_versions(database: Database) -> None:
+    """Up: no `person_summary`; figures the previous version kept read as they were, and figures
+    kept now carry the names it reads. Down: the table again, empty."""
     from alembic import command
     from sqlalchemy import inspect
 
+    from slackbot.store.figures import standing_of, store_figures
     from slackbot.store.migrate import alembic_config
+    from slackbot.store.models import Person, PersonFigures
 
     config = alembic_config(database.url.render_as_string(hide_password=False))
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
     with database.transaction() as session:
         person = ensure_person(session, ensure_workspace(session, "T1"), "U1")
         person_id = person.id
     command.downgrade(config, "0012")
-    old = '{"problem_to_ship_days": 1.0, "ship_to_outcome_days": null, "watched_share": null, "ships": 1}'
+    before = (
+        '{"problem_to_ship_days": 1.5, "ship_to_outcome_days": null, "watched_share": null, '
+        '"ships": 1, "watched": 0, "judged": 0}'
+    )
     with database.engine.begin() as connection:
         connection.execute(text("INSERT INTO person_summary (person_id) VALUES (:p)"), {"p": person_id})
         connection.execute(
@@ -257,12 +265,29 @@ def test_0013_drops_kept_summaries_and_figures_kept_under_their_old_names(databa
                 "INSERT INTO person_figures (person_id, computed_on, version, recent, previous) "
                 "VALUES (:p, :d, 0, :f, :f)"
             ),
-            {"p": person_id, "d": datetime(2026, 12, 7).date(), "f": old},
+            {"p": person_id, "d": now.date(), "f": before},
         )
     upgrade(database)
     assert "person_summary" not in inspect(database.engine).get_table_names()
-    with database.engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM person_figures")).scalar_one() == 0
+    with database.session() as session:
+        found = session.get(Person, person_id)
+        assert found is not None
+        standing = standing_of(session, found, now)
+    assert (standing.recent.shipments, standing.recent.problem_to_shipment_days) == (1, 1.5)
+    with database.transaction() as session:
+        session.execute(text("DELETE FROM person_figures"))
+        session.execute(
+            text(
+                "INSERT INTO shipment (workspace_id, person_id, what, state, asks, cant_tell_streak, "
+                "shipped_at, first_of_loop, watched) VALUES (1, :p, 'fix', 'waiting', 1, 0, :t, FALSE, FALSE)"
+            ),
+            {"p": person_id, "t": now},
+        )
+        assert store_figures(session, now, 10) == 1
+    with database.session() as session:
+        kept = session.get(PersonFigures, person_id)
+        assert kept is not None
+        assert set(json.loads(kept.recent)) == set(json.loads(before)), "the names the previous version reads"
     command.downgrade(config, "0012")
     with database.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM person_summary")).scalar_one() == 0

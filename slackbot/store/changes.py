@@ -1,13 +1,14 @@
 """Whose loops a transaction changed: the one listener every session of a `Database` has.
 
-After each flush it notes the people whose rows changed (a loop, an entry, a shipment, a
-check-in, a delivery, a reflection, or the person), so the app can redraw their Home tab once
-the request has committed (`changed_people`). For those whose shipments changed it also moves
+After each flush it notes the people whose rows changed (a loop, a shipment, a check-in, a
+reflection, a delivery, or the person), so the app can redraw their Home tab once the request
+has committed (`changed_people`). For those whose shipments changed it also moves
 their `figures_version` on, in the same transaction: stored figures of another version no
 longer hold (store/figures.py). Counted in SQL (`+ 1` there), so two changes at once are two.
 
-Writes made with Core statements (UPDATE or DELETE without the ORM) pass no flush; none of
-them changes a shipment.
+Writes made with Core statements pass no flush: entries and new deliveries (INSERT … ON
+CONFLICT), which the Home tab does not show, and the bulk UPDATEs and DELETEs of deliveries and
+people; none of them changes a shipment.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from slackbot.store.models import CheckIn, Delivery, Entry, Loop, Person, Reflection, Shipment
+from slackbot.store.models import CheckIn, Delivery, Loop, Person, Reflection, Shipment
 
 # Rows that belong to one person: a change to any may change what their Home tab shows.
-OWNED = (Person, Loop, Entry, Shipment, CheckIn, Delivery, Reflection)
+OWNED = (Person, Loop, Shipment, CheckIn, Delivery, Reflection)
 CHANGED_PEOPLE = "loops.changed_people"  # Session.info key
 
 

@@ -59,7 +59,7 @@ def standing_of(session: Session, person: Person, now: datetime) -> Standing:
     ).one()
     stored: PersonFigures | None = row[2]
     if stored is not None and _current(stored, person, now):
-        recent, previous = Figures(**json.loads(stored.recent)), Figures(**json.loads(stored.previous))
+        recent, previous = _loaded(stored.recent), _loaded(stored.previous)
     else:
         recent, previous = work_out_windows(session, person, now)
     return Standing(int(row[0] or 0), int(row[1] or 0), recent, previous)
@@ -123,8 +123,8 @@ def store_figures(session: Session, now: datetime, limit: int) -> int:
         kept = {
             "computed_on": today,
             "version": version,
-            "recent": json.dumps(asdict(current)),
-            "previous": json.dumps(asdict(previous)),
+            "recent": _stored(current),
+            "previous": _stored(previous),
         }
         # Two clock processes may both find a person's figures missing (PostgreSQL lets both
         # read before either writes): the second waits for the first's row, then writes over it.
@@ -134,3 +134,21 @@ def store_figures(session: Session, now: datetime, limit: int) -> int:
             .on_conflict_do_update(index_elements=[PersonFigures.person_id], set_=kept)
         )
     return len(due)
+
+
+# Kept figures are JSON under the names they were first kept with, so that rows written by this
+# version and by the one before read the same in both (a deploy runs the two side by side).
+_STORED_NAMES = {
+    "problem_to_shipment_days": "problem_to_ship_days",
+    "shipment_to_outcome_days": "ship_to_outcome_days",
+    "shipments": "ships",
+}
+
+
+def _stored(figures: Figures) -> str:
+    return json.dumps({_STORED_NAMES.get(name, name): value for name, value in asdict(figures).items()})
+
+
+def _loaded(text: str) -> Figures:
+    kept = json.loads(text)
+    return Figures(**{name: kept[_STORED_NAMES.get(name, name)] for name in Figures.__dataclass_fields__})

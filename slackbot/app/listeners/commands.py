@@ -163,9 +163,9 @@ def no_such_loop(number: int) -> InvalidInput:
 def shipped(ack: Ack, command: dict[str, str], context: BoltContext, client: WebClient) -> None:
     """`/shipped #N <what> expect: <change>` records at once; anything less opens the modal."""
     request = parse_shipped(command.get("text", ""))
+    loop = _typed_loop(context, request.loop_number)
     if len(request.what) > COMMAND_TEXT_LIMIT or len(request.expected or "") > COMMAND_TEXT_LIMIT:
         raise InvalidInput(f"That's more than {COMMAND_TEXT_LIMIT:,} characters; please shorten it.")
-    loop = _typed_loop(context, request.loop_number)
     # Slack mints a trigger per command: it names this one (a replayed request stores once).
     trigger = trigger_of(command)
     if request.quick:

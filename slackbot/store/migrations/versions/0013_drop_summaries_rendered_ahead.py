@@ -1,4 +1,4 @@
-"""drop summaries rendered ahead, and figures kept under the old names
+"""drop summaries rendered ahead
 
 Revision ID: 0013
 Revises: 0012
@@ -7,10 +7,6 @@ Create Date: 2026-12-08
 `/loops` is answered after its ack, built from what is stored then, like every other read:
 the summaries the clock rendered ahead (0012) are no longer kept. A downgrade makes the table
 again, empty; the older code's clock fills it on its next tick.
-
-The figures kept per person name their fields after shipments now (`shipments`,
-`problem_to_shipment_days`, …): the kept ones are dropped both ways, and until the clock works
-them out again (its next tick) `/loops` and the Home tab work them out from the shipments.
 """
 
 from collections.abc import Sequence
@@ -26,11 +22,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.drop_table("person_summary")
-    op.execute("DELETE FROM person_figures")
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM person_figures")
     op.create_table(
         "person_summary",
         sa.Column("person_id", sa.Integer(), nullable=False),
