@@ -108,17 +108,8 @@ def start_web_apps(
     webs = {}
     for name, command in (("bare", real.replace(REAL_APP, BARE_APP)), ("real", real)):
         port = burst._free_port()
-        env = burst.environment(
-            PORT=str(port),
-            DATABASE_URL=database_url,
-            SLACK_BOT_TOKEN=ready["token"],
-            SLACK_SIGNING_SECRET=ready["secret"],
-            SLACK_API_URL=ready["api_url"],
-            WEB_CONCURRENCY=str(args.workers),
-            WEB_THREADS=str(args.threads),
-            LOG_LEVEL="WARNING",
-            **({"PYTHONPATH": str(BENCH)} if name == "bare" else {}),
-        )
+        extra = {"PYTHONPATH": str(BENCH)} if name == "bare" else {}
+        env = burst.web_environment(args, port, database_url, ready, **extra)
         log = folder / f"web-{name}.log"
         with log.open("wb") as out:  # the child has its own copy
             webs[name] = (port, burst.start_web(command, env, folder, out), log)

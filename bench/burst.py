@@ -465,6 +465,23 @@ def on_a_database(args: argparse.Namespace, name: str, work: Callable[[Path, str
         print(f"total {time.monotonic() - started:.1f} s")
 
 
+def web_environment(
+    args: argparse.Namespace, port: int, database_url: str, ready: dict[str, Any], **more: str
+) -> dict[str, str]:
+    """A web process's environment: the Procfile's, pointed at the emulator and the database."""
+    return environment(
+        PORT=str(port),
+        DATABASE_URL=database_url,
+        SLACK_BOT_TOKEN=ready["token"],
+        SLACK_SIGNING_SECRET=ready["secret"],
+        SLACK_API_URL=ready["api_url"],
+        WEB_CONCURRENCY=str(args.workers),
+        WEB_THREADS=str(args.threads),
+        LOG_LEVEL="WARNING",
+        **more,
+    )
+
+
 def run(args: argparse.Namespace, command: str, folder: Path, database_url: str) -> int:
     if not migrate(database_url, folder):
         return 1
@@ -473,16 +490,7 @@ def run(args: argparse.Namespace, command: str, folder: Path, database_url: str)
     try:
         ready = emulator.ready
         port = _free_port()
-        env = environment(
-            PORT=str(port),
-            DATABASE_URL=database_url,
-            SLACK_BOT_TOKEN=ready["token"],
-            SLACK_SIGNING_SECRET=ready["secret"],
-            SLACK_API_URL=ready["api_url"],
-            WEB_CONCURRENCY=str(args.workers),
-            WEB_THREADS=str(args.threads),
-            LOG_LEVEL="WARNING",
-        )
+        env = web_environment(args, port, database_url, ready)
         with (folder / "web.log").open("wb") as log:
             web = start_web(command, env, folder, log)
             try:
