@@ -295,10 +295,12 @@ class Settings(BaseSettings):
 
 
 def configure_logging(settings: Settings) -> None:
-    """One format for every process; Alembic's per-connection chatter only when debugging."""
+    """One format for every process; Alembic's and APScheduler's chatter only when debugging."""
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.log_level != "DEBUG":
         logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+        # APScheduler's "Running job…" and "…executed successfully", twice a minute.
+        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 
 
 def _misspelled_variables(env_file: Any) -> list[str]:

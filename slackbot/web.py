@@ -30,6 +30,7 @@ from slackbot.app.payloads import problem_with
 from slackbot.app.services import Services
 from slackbot.config import Settings, SettingsError, configure_logging, load_settings
 from slackbot.store.db import Database
+from slackbot.store.installations import warn_if_tokens_unsealed
 from slackbot.store.migrate import require_current_schema
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ HEALTH_PATH = "/healthz"
 # Slack's own payloads are far smaller; anything bigger is not from Slack.
 MAX_BODY_BYTES = 1_000_000
 SIGNATURE_MAX_AGE = 300
+UNSIGNED_SAID_EVERY = 60.0  # seconds between warnings about refused signatures
 TEXT = "text/plain;charset=utf-8"
 JSON = "application/json;charset=utf-8"
 Answer = tuple[int, str, str]  # status, content type, body: what the gate answers itself
@@ -112,6 +114,7 @@ class WebApp:
         self.bolt = SlackRequestHandler(app, path=EVENTS_PATH)
         self.database = database
         self.signing_secret = signing_secret.encode()
+        self._unsigned_said_at = float("-inf")
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
@@ -140,6 +143,18 @@ class WebApp:
             return 503, JSON, json.dumps({"ok": False, "database": "down"})
         return 200, JSON, json.dumps({"ok": True, "database": "up"})
 
+    def _say_unsigned(self) -> None:
+        """At most one line a minute: a wrong signing secret refuses every request Slack sends,
+        and forged requests must not flood the log."""
+        now = time.monotonic()
+        if now - self._unsigned_said_at >= UNSIGNED_SAID_EVERY:
+            self._unsigned_said_at = now
+            logger.warning(
+                "refused a request whose signature does not match (401): if Slack sent it, "
+                "SLACK_SIGNING_SECRET is not this app's Signing Secret (Basic Information, App "
+                "Credentials). Said at most once a minute."
+            )
+
     def _gate(self, environ: WSGIEnvironment) -> Answer | Passed:
         """Refuse what Slack could not have sent; what it could is passed on, parsed."""
         try:
@@ -155,6 +170,7 @@ class WebApp:
         timestamp = str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""))
         signature = str(environ.get("HTTP_X_SLACK_SIGNATURE", ""))
         if not signed_by_slack(self.signing_secret, raw, timestamp, signature, now=time.time()):
+            self._say_unsigned()
             return _plain(401, "Unauthorized")
         try:
             body = raw.decode("utf-8")
@@ -245,7 +261,9 @@ def create_app() -> WebApp:
         require_current_schema(database)
         # No pooled connection may cross gunicorn's fork into the workers.
         database.dispose()
-        return wsgi_app(settings, database)
+        app = wsgi_app(settings, database)
+        warn_if_tokens_unsealed(settings)
+        return app
     except SettingsError as error:
         print(f"loops: {error}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -1,8 +1,8 @@
 """Installing into any workspace with OAuth, against the emulator's authorize page and oauth.v2.access.
 
 The browser's part is played with plain HTTP (tests/support/oauth.py): open /slack/install,
-follow the Add to Slack link to the emulator (which presses Allow for the workspace's first
-person), and come back to /slack/oauth_redirect with the cookie /slack/install set.
+press Add to Slack (which sets the state cookie and redirects to the emulator, where the
+workspace's first person presses Allow), and come back to /slack/oauth_redirect with the cookie.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 from slack_sdk import WebClient
 
 from slackbot.app.authorize import SingleWorkspace
@@ -25,6 +26,19 @@ from slackbot.store.changes import changed_people
 from slackbot.store.db import Database
 
 logger = logging.getLogger(__name__)
+
+
+class _TokenWarnings(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN "will be unused" whenever a client or authorize is given
+    with it in the environment; Loops gives both on purpose, so the warning only alarms."""
+
+    said = frozenset({warning_client_prioritized_and_token_skipped(), warning_token_skipped()})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() not in self.said
+
+
+logging.getLogger("slack_bolt.App").addFilter(_TokenWarnings())
 
 
 class LoopsApp(App):

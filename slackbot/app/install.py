@@ -1,7 +1,9 @@
 """Installing Loops into any workspace: Bolt's OAuth flow, on our database, with pages in words.
 
 With SLACK_CLIENT_ID and SLACK_CLIENT_SECRET set, `/slack/install` shows a short page with
-the Add to Slack button, Slack sends the person back to `/slack/oauth_redirect`, and Bolt
+the Add to Slack button, whose link (`/slack/install?start=slack`) issues the OAuth state and
+redirects to Slack (so a crawler or a script reading the page writes no state row), Slack
+sends the person back to `/slack/oauth_redirect`, and Bolt
 exchanges the code (oauth.v2.access) and saves the installation in slack-sdk's SQLAlchemy
 store (store/installations.py: our tables, tokens sealed). Every request is then authorized
 from that store, with rotating tokens refreshed when near expiry (Bolt's
@@ -15,14 +17,17 @@ import html
 import logging
 from collections.abc import Sequence
 from functools import partial
+from urllib.parse import urlencode
 
 from slack_bolt import BoltResponse
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.error import BoltError
 from slack_bolt.oauth import OAuthFlow
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store import Installation
 
 from slackbot.config import Settings
 from slackbot.store.db import Database
@@ -33,6 +38,7 @@ from slackbot.store.installations import (
     state_store,
 )
 from slackbot.store.leaving import mark_reinstalled
+from slackbot.store.migrate import first_line
 from slackbot.store.people import ensure_workspace
 
 logger = logging.getLogger(__name__)
@@ -135,11 +141,31 @@ FAILURE_OTHERWISE = (
 )
 
 
-class LoopsOAuthFlow(OAuthFlow):
-    """Bolt's OAuth flow with our install page."""
+# The query of the install page's link: only a request carrying it is given a state.
+START = "start"
 
-    def build_install_page_html(self, url: str, request: BoltRequest) -> str:
-        return install_page(url)
+
+class LoopsOAuthFlow(OAuthFlow):
+    """Bolt's OAuth flow with our install page, and states issued only on the way to Slack."""
+
+    def handle_installation(self, request: BoltRequest) -> BoltResponse:
+        """The page alone writes nothing; its link comes back here and Bolt issues the state and
+        redirects (`install_page_rendering_enabled=False`), so each state row is a person's click."""
+        if START in request.query:
+            return super().handle_installation(request)
+        team = request.query.get("team", [""])[0]
+        link = "?" + urlencode({"team": team, START: "slack"} if team else {START: "slack"})
+        return BoltResponse(status=200, body=install_page(link), headers=dict(HTML))
+
+    def store_installation(self, request: BoltRequest, installation: Installation) -> None:
+        """Bolt shows its failure page only for a BoltError: a database error would be a 500."""
+        try:
+            super().store_installation(request, installation)
+        except BoltError:
+            raise
+        except Exception as error:
+            # The driver's first line only: SQLAlchemy's message goes on with the tokens.
+            raise BoltError(f"{type(error).__name__}: {first_line(error)}") from None
 
 
 def authorize_url_for(api_url: str) -> str:
@@ -179,7 +205,8 @@ def install_failed(args: FailureArgs) -> BoltResponse:
     title, words = FAILURES.get(args.reason, FAILURE_OTHERWISE)
     logger.warning("an install failed: %s %s", args.reason, args.error or "")
     return BoltResponse(
-        status=args.suggested_status_code,
+        # Our own store failing is not the person's doing, and passes: "try again in a minute".
+        status=503 if args.reason == "storage_error" else args.suggested_status_code,
         body=page(title, html.escape(words), '<a href="/slack/install">Back to the install page</a>'),
         headers={**HTML, "Set-Cookie": [args.settings.state_utils.build_set_cookie_for_deletion()]},
     )
@@ -199,6 +226,7 @@ def build_oauth_flow(settings: Settings, database: Database, client: WebClient) 
         installation_store_bot_only=True,
         state_store=state_store(database),
         state_expiration_seconds=STATE_EXPIRY_SECONDS,
+        install_page_rendering_enabled=False,  # our page, without a state (handle_installation)
         authorization_url=authorize_url_for(settings.slack_api_url),
         callback_options=CallbackOptions(success=partial(installed, database), failure=install_failed),
         token_rotation_expiration_minutes=REFRESH_MINUTES_BEFORE_EXPIRY,

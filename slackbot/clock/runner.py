@@ -28,6 +28,7 @@ from slackbot.slack.tokens import WorkspaceClients
 from slackbot.store.db import Database
 from slackbot.store.events import forget_events_before
 from slackbot.store.figures import store_figures
+from slackbot.store.installations import forget_expired_states
 from slackbot.store.leaving import purge_workspaces
 from slackbot.store.models import Workspace
 
@@ -36,12 +37,16 @@ logger = logging.getLogger(__name__)
 TICK_SECONDS = 30
 # Slack retries an event for a few minutes at most; two days is a wide margin.
 EVENT_MEMORY = timedelta(days=2)
+# Expired OAuth states are deleted this often per process: they only pile up when someone
+# presses Add to Slack and never comes back.
+STATE_PURGE_EVERY = timedelta(hours=1)
 
 
 @dataclass
 class TickReport:
     at: datetime
     forgotten_events: int = 0
+    forgotten_states: int = 0  # expired OAuth states deleted
     planned: PlanReport = field(default_factory=PlanReport)
     sent: SendReport = field(default_factory=SendReport)
     roster: RosterReport = field(default_factory=RosterReport)
@@ -76,6 +81,8 @@ class Ticker:
     clients: Callable[[], WorkspaceClients] | None = None
     retention: timedelta = timedelta(days=30)  # LOOPS_RETENTION_AFTER_UNINSTALL
     team_rules: TeamRules = field(default_factory=lambda: TeamRules(None, None, time(18, 0)))
+    # When this process last deleted expired OAuth states (by the tick's time).
+    states_purged: list[datetime] = field(default_factory=list, init=False, repr=False)
 
     def tick(self, at: datetime) -> TickReport:
         """One pass as if the time were `at` (UTC-aware); time moves on while it runs."""
@@ -83,6 +90,10 @@ class Ticker:
         report = TickReport(at=at)
         with self.database.transaction() as session:
             report.forgotten_events = forget_events_before(session, at - EVENT_MEMORY)
+            if not self.states_purged or abs(at - self.states_purged[-1]) >= STATE_PURGE_EVERY:
+                # Never past the real time: a `tick --at` ahead must not void a link being used.
+                report.forgotten_states = forget_expired_states(session, min(at, datetime.now(UTC)))
+                self.states_purged[:] = [at]
             # Workspaces that left longer ago than the retention take their data with them.
             report.purged = purge_workspaces(session, at, self.retention)
             installed = session.scalar(

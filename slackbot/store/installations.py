@@ -8,15 +8,22 @@ and the sealing of every token column on the way in and out (core/sealing.py).
 from __future__ import annotations
 
 import copy
+import logging
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
 from slackbot.config import Settings
 from slackbot.core.sealing import Sealer
 from slackbot.store.db import Database
+from slackbot.store.models import slack_oauth_states
+
+logger = logging.getLogger(__name__)
 
 # Ten minutes from "Add to Slack" to the redirect back, as Bolt's default.
 STATE_EXPIRY_SECONDS = 600
@@ -83,6 +90,23 @@ class SealedInstallationStore(SQLAlchemyInstallationStore):
 def state_store(database: Database) -> SQLAlchemyOAuthStateStore:
     """The OAuth `state` values handed out by /slack/install, each good once for ten minutes."""
     return SQLAlchemyOAuthStateStore(expiration_seconds=STATE_EXPIRY_SECONDS, engine=database.engine)
+
+
+def forget_expired_states(session: Session, now: datetime) -> int:
+    """Delete the states nobody came back with (slack-sdk deletes only the ones used)."""
+    cutoff = now.astimezone(UTC).replace(tzinfo=None)  # the column is naive UTC, as slack-sdk writes it
+    result = session.execute(delete(slack_oauth_states).where(slack_oauth_states.c.expire_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def warn_if_tokens_unsealed(settings: Settings) -> None:
+    """Said once as a process starts: unsealed tokens are a choice the operator should know of."""
+    if settings.oauth_mode and settings.loops_encryption_key is None:
+        logger.warning(
+            "Slack tokens are stored unencrypted in the database: set LOOPS_ENCRYPTION_KEY to a Fernet key "
+            "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'; "
+            "docs/OPERATIONS.md, Encrypting tokens)"
+        )
 
 
 def installation_store(settings: Settings, database: Database) -> SealedInstallationStore:

@@ -1,8 +1,9 @@
 """Installing through the OAuth flow, against the emulator's authorize page and oauth.v2.access.
 
-The browser's part is played with plain HTTP: open /slack/install, follow the Add to Slack link
-to the emulator (which presses Allow for the workspace's first person), and come back to
-/slack/oauth_redirect with the cookie /slack/install set.
+The browser's part is played with plain HTTP: open /slack/install, press Add to Slack (our
+link, which sets the state cookie and redirects to the emulator's authorize page), where the
+emulator presses Allow for the workspace's first person, and come back to /slack/oauth_redirect
+with the cookie.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import http.client
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from slackbot.fakeslack import FakeSlack
 from tests.support.bot import Bot, BotFactory
@@ -48,16 +49,19 @@ def oauth_bot(make_bot: BotFactory, fake: FakeSlack, **overrides: Any) -> Bot:
     return bot
 
 
-def start_install(bot: Bot) -> tuple[str, str]:
-    """The install page: (the Add to Slack link, the cookie it set)."""
-    page = get(f"{bot.server.url}/slack/install")
+def start_install(bot: Bot, query: str = "") -> tuple[str, str]:
+    """The install page, Add to Slack pressed: (Slack's authorize link, the state cookie)."""
+    page = get(f"{bot.server.url}/slack/install{query}")
     assert page.status == 200
     assert page.headers["content-type"].startswith("text/html")
     assert "Add to Slack" in page.body
+    assert "set-cookie" not in page.headers  # no state for a page only read
     link = re.search(r'<a href="([^"]+)"><img alt="Add to Slack"', page.body)
     assert link is not None, page.body
-    cookie = page.headers["set-cookie"].split(";", 1)[0]
-    return html.unescape(link.group(1)), cookie
+    pressed = get(urljoin(f"{bot.server.url}/slack/install", html.unescape(link.group(1))))
+    assert pressed.status == 302, pressed.body
+    cookie = pressed.headers["set-cookie"].split(";", 1)[0]
+    return pressed.headers["location"], cookie
 
 
 def allow(link: str) -> str:
