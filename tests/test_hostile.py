@@ -12,8 +12,11 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlencode
 
@@ -440,3 +443,60 @@ def test_crafted_settings_are_refused_inline(scene: Scene, caplog: pytest.LogCap
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     after = bot.person(scene.ana)
     assert (after.prompt_time, after.workdays, after.tz) == (before.prompt_time, before.workdays, before.tz)
+
+
+@pytest.fixture
+def trap() -> Iterator[tuple[str, list[str]]]:
+    """A listener on loopback that records every request it gets: a response_url pointing here
+    must never be requested."""
+    hits: list[str] = []
+
+    class Record(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Record)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", hits
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "{trap}/hooks/T1/B1/x",  # plain http, not the API's host and port
+        "https://hooks.slack.com.example.invalid/commands/1",
+        "ftp://hooks.slack.com/commands/1",
+        "javascript:alert(1)",
+        "x" * 5000,
+    ],
+)
+def test_a_response_url_that_is_not_slacks_is_never_requested(
+    scene: Scene, caplog: pytest.LogCaptureFixture, trap: tuple[str, list[str]], where: str
+) -> None:
+    bot = scene.bot
+    url, hits = trap
+    where = where.replace("{trap}", url)
+    click = scene.click(Action.LOOP_DROP, "99999999") | {"response_url": where}
+    command = scene.command("open") | {"response_url": where}
+    with caplog.at_level(logging.INFO):
+        reply = bot.sender.post(urlencode({"payload": json.dumps(click)}))
+        assert reply.status == 200, reply.text
+        answer = bot.sender.post(urlencode(command))
+        bot.settle()
+    assert answer.status == 200 and "please try again" in answer.text, answer.text
+    assert hits == [], "the response_url was requested"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [
+        r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR
+    ]
+    warned = [r for r in caplog.records if "response_url" in r.getMessage() and r.levelno == logging.WARNING]
+    assert len(warned) == 2, [r.getMessage() for r in warned]
+    told = [m.text for m in bot.dm(scene.ana) if "couldn't find that" in (m.text or "")]
+    assert told, "the click's failure still reaches the person, by DM"
