@@ -42,6 +42,7 @@ HEALTH_PATH = "/healthz"
 # Slack's own payloads are far smaller; anything bigger is not from Slack.
 MAX_BODY_BYTES = 1_000_000
 SIGNATURE_MAX_AGE = 300
+TIMESTAMP_MAX_DIGITS = 12
 TEXT = "text/plain;charset=utf-8"
 JSON = "application/json;charset=utf-8"
 Answer = tuple[int, str, str]  # status, content type, body: what the gate answers itself
@@ -57,7 +58,11 @@ def signed_by_slack(secret: bytes, raw: bytes, timestamp: str, signature: str, *
     Done here rather than with slack_sdk's SignatureVerifier, which raises on a body
     that is not UTF-8 or a timestamp that is not a number instead of refusing them.
     """
-    if not (timestamp.isascii() and timestamp.isdigit() and signature.isascii()):
+    # Unix seconds are ten digits; a longer number would only make int() work (or raise, past
+    # Python's 4,300-digit limit) before it is refused as stale.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= TIMESTAMP_MAX_DIGITS):
+        return False
+    if not signature.isascii():
         return False
     if abs(now - int(timestamp)) > SIGNATURE_MAX_AGE:
         return False
