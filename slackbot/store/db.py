@@ -117,7 +117,9 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {"echo": echo}
+        # An error's message would otherwise carry its statement's parameters into the log:
+        # tokens being saved, and whatever a person typed.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         self.writers: WriterQueue | None = None
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
