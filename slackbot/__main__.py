@@ -53,7 +53,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     from slackbot.web import HttpServer, wsgi_app
 
     settings.require_slack(http=not settings.socket_mode)
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, connections=settings.loops_database_connections)
     # Development convenience: one command brings a fresh SQLite file up to date.
     try:
         upgrade(database)
@@ -89,7 +89,7 @@ def cmd_clock(settings: Settings, _args: argparse.Namespace) -> int:
     from slackbot.clock.runner import run_clock, ticker_for
 
     settings.require_slack(http=False)
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, connections=settings.loops_database_connections)
     require_current_schema(database)
     signal.signal(signal.SIGTERM, _stop)
     try:

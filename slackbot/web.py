@@ -139,7 +139,8 @@ class WebApp:
 
     def _health(self) -> Answer:
         try:
-            self.database.ping()
+            with self.database.answering():
+                self.database.ping()
         except Exception as error:
             logger.warning("health check: database unavailable: %s", error)
             return 503, JSON, json.dumps({"ok": False, "database": "down"})
@@ -250,7 +251,7 @@ def create_app() -> WebApp:
     try:
         settings = load_settings()
         configure_logging(settings)
-        database = Database(settings.database_url)
+        database = Database(settings.database_url, connections=settings.loops_database_connections)
         require_current_schema(database)
         # No pooled connection may cross gunicorn's fork into the workers.
         database.dispose()

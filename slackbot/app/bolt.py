@@ -53,7 +53,8 @@ class LoopsApp(App):
         if url is not None and not is_response_url(url, self.services.settings.slack_api_url):
             _answer_without_response_url(req)
         deferred: list[Callable[[], object]] = []
-        with self.services.database.session() as session:
+        database = self.services.database
+        with database.answering(), database.session() as session:
             req.context[ContextKey.SESSION] = session
             req.context[ContextKey.SERVICES] = self.services
             req.context[ContextKey.DEFERRED] = deferred
