@@ -28,7 +28,7 @@ from sqlalchemy import select
 from slackbot.blocks.ids import Action
 from slackbot.store.models import CheckIn, Delivery, Entry, Loop, Person, Shipment
 from tests.support.bot import Bot
-from tests.support.story import FRIDAY, enrol
+from tests.support.story import FRIDAY, enrol, with_loop
 
 DUE = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
 
@@ -500,3 +500,33 @@ def test_a_response_url_that_is_not_slacks_is_never_requested(
     assert len(warned) == 2, [r.getMessage() for r in warned]
     told = [m.text for m in bot.dm(scene.ana) if "couldn't find that" in (m.text or "")]
     assert told, "the click's failure still reaches the person, by DM"
+
+
+def test_an_answer_meant_for_a_bad_response_url_goes_by_ephemeral_message(
+    bot: Bot, caplog: pytest.LogCaptureFixture, trap: tuple[str, list[str]]
+) -> None:
+    """A click that works ("Still broken") answers on the response_url; one that is not Slack's
+    is not asked, and the person reads the answer as an ephemeral message where they clicked."""
+    url, hits = trap
+    bot.services.clock = lambda: FRIDAY
+    ana, loop = with_loop(bot)
+    channel = bot.fake.dm_channel_id(ana)
+    click = {
+        "type": "block_actions",
+        "user": {"id": ana, "team_id": bot.fake.team_id},
+        "team": {"id": bot.fake.team_id},
+        "api_app_id": "A0LOOPS",
+        "trigger_id": "1.2.3",
+        "response_url": f"{url}/hooks/elsewhere",
+        "container": {"type": "message", "channel_id": channel, "message_ts": loop.thread_ts},
+        "channel": {"id": channel},
+        "actions": [{"action_id": Action.LOOP_STILL_BROKEN, "block_id": "b", "value": str(loop.id)}],
+    }
+    with caplog.at_level(logging.INFO):
+        reply = bot.sender.post(urlencode({"payload": json.dumps(click)}))
+        bot.settle()
+    assert reply.status == 200, reply.text
+    assert hits == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    said = [m.text for m in bot.fake.ephemeral_for(ana)]
+    assert any("Noted: Loop #1" in (text or "") for text in said), said
