@@ -65,11 +65,14 @@ class LimitedConnection(psycopg.Connection[Any]):
 
     def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
         left = _time_left(self.limit)
-        if left is not None and (timeout is None or left < timeout):
-            timeout = max(left, 0.001)
+        ours = left is not None and (timeout is None or left < timeout)
+        if ours:
+            timeout = max(left or 0.0, 0.001)
         try:
             return super().wait(gen, interval, timeout)
         except _WaitTimeout:
+            if not ours:
+                raise  # psycopg's own limit, which psycopg handles
             # Half a conversation cannot be resumed: closed, the pool sees it as disconnected.
             self.close()
             raise psycopg.OperationalError(f"PostgreSQL did not answer within {timeout:.1f}s") from None
