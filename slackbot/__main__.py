@@ -128,7 +128,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
 
     settings.require_slack(http=not settings.socket_mode)
     warn_if_tokens_unsealed(settings)
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, connections=settings.loops_database_connections)
     # Development convenience: one command brings a fresh SQLite file up to date.
     try:
         upgrade(database)
@@ -177,7 +177,7 @@ def cmd_clock(settings: Settings, _args: argparse.Namespace) -> int:
 
     settings.require_slack(http=False)
     warn_if_tokens_unsealed(settings)
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, connections=settings.loops_database_connections)
     require_current_schema(database)
     signal.signal(signal.SIGTERM, _stop)
     try:

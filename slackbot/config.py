@@ -118,6 +118,8 @@ class Settings(BaseSettings):
     loops_send_concurrency: int = Field(default=32, ge=1, le=128)
     # A ceiling on messages per second per workspace (0: none; Slack's 429s still pace us).
     loops_send_rate: float = Field(default=0.0, ge=0.0, le=1000.0)
+    # The most connections one process (each web worker, the clock) opens to PostgreSQL.
+    loops_database_connections: int = Field(default=15, ge=2, le=100)
     # Fernet keys, comma-separated, newest first: tokens are encrypted at rest with the first
     # and read with any (so a key can be rotated). Unset: tokens are stored as Slack gave them.
     loops_encryption_key: SecretStr | None = None

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -44,6 +44,7 @@ HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 1_000_000
 SIGNATURE_MAX_AGE = 300
 UNSIGNED_SAID_EVERY = 60.0  # seconds between warnings about refused signatures
+TIMESTAMP_MAX_DIGITS = 12
 TEXT = "text/plain;charset=utf-8"
 JSON = "application/json;charset=utf-8"
 Answer = tuple[int, str, str]  # status, content type, body: what the gate answers itself
@@ -59,7 +60,11 @@ def signed_by_slack(secret: bytes, raw: bytes, timestamp: str, signature: str, *
     Done here rather than with slack_sdk's SignatureVerifier, which raises on a body
     that is not UTF-8 or a timestamp that is not a number instead of refusing them.
     """
-    if not (timestamp.isascii() and timestamp.isdigit() and signature.isascii()):
+    # Unix seconds are ten digits; a longer number would only make int() work (or raise, past
+    # Python's 4,300-digit limit) before it is refused as stale.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= TIMESTAMP_MAX_DIGITS):
+        return False
+    if not signature.isascii():
         return False
     if abs(now - int(timestamp)) > SIGNATURE_MAX_AGE:
         return False
@@ -137,7 +142,8 @@ class WebApp:
 
     def _health(self) -> Answer:
         try:
-            self.database.ping()
+            with self.database.answering():
+                self.database.ping()
         except Exception as error:
             logger.warning("health check: database unavailable: %s", error)
             return 503, JSON, json.dumps({"ok": False, "database": "down"})
@@ -210,6 +216,10 @@ class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # The path without its query: the OAuth redirect's carries the install's code and state.
+        self.log_message('"%s %s" %s %s', self.command, urlsplit(self.path).path, code, size)
+
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
 
@@ -257,7 +267,7 @@ def create_app() -> WebApp:
     try:
         settings = load_settings()
         configure_logging(settings)
-        database = Database(settings.database_url)
+        database = Database(settings.database_url, connections=settings.loops_database_connections)
         require_current_schema(database)
         # No pooled connection may cross gunicorn's fork into the workers.
         database.dispose()

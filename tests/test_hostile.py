@@ -12,8 +12,11 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,7 +28,7 @@ from sqlalchemy import select
 from slackbot.blocks.ids import Action
 from slackbot.store.models import CheckIn, Delivery, Entry, Loop, Person, Shipment
 from tests.support.bot import Bot
-from tests.support.story import FRIDAY, enrol
+from tests.support.story import FRIDAY, enrol, with_loop
 
 DUE = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
 
@@ -440,3 +443,90 @@ def test_crafted_settings_are_refused_inline(scene: Scene, caplog: pytest.LogCap
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     after = bot.person(scene.ana)
     assert (after.prompt_time, after.workdays, after.tz) == (before.prompt_time, before.workdays, before.tz)
+
+
+@pytest.fixture
+def trap() -> Iterator[tuple[str, list[str]]]:
+    """A listener on loopback that records every request it gets: a response_url pointing here
+    must never be requested."""
+    hits: list[str] = []
+
+    class Record(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Record)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", hits
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "{trap}/hooks/T1/B1/x",  # plain http, not the API's host and port
+        "https://hooks.slack.com.example.invalid/commands/1",
+        "ftp://hooks.slack.com/commands/1",
+        "javascript:alert(1)",
+        "x" * 5000,
+    ],
+)
+def test_a_response_url_that_is_not_slacks_is_never_requested(
+    scene: Scene, caplog: pytest.LogCaptureFixture, trap: tuple[str, list[str]], where: str
+) -> None:
+    bot = scene.bot
+    url, hits = trap
+    where = where.replace("{trap}", url)
+    click = scene.click(Action.LOOP_DROP, "99999999") | {"response_url": where}
+    command = scene.command("open") | {"response_url": where}
+    with caplog.at_level(logging.INFO):
+        reply = bot.sender.post(urlencode({"payload": json.dumps(click)}))
+        assert reply.status == 200, reply.text
+        answer = bot.sender.post(urlencode(command))
+        bot.settle()
+    assert answer.status == 200 and "please try again" in answer.text, answer.text
+    assert hits == [], "the response_url was requested"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [
+        r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR
+    ]
+    warned = [r for r in caplog.records if "response_url" in r.getMessage() and r.levelno == logging.WARNING]
+    assert len(warned) == 2, [r.getMessage() for r in warned]
+    told = [m.text for m in bot.dm(scene.ana) if "couldn't find that" in (m.text or "")]
+    assert told, "the click's failure still reaches the person, by DM"
+
+
+def test_an_answer_meant_for_a_bad_response_url_goes_by_ephemeral_message(
+    bot: Bot, caplog: pytest.LogCaptureFixture, trap: tuple[str, list[str]]
+) -> None:
+    """A click that works ("Still broken") answers on the response_url; one that is not Slack's
+    is not asked, and the person reads the answer as an ephemeral message where they clicked."""
+    url, hits = trap
+    bot.services.clock = lambda: FRIDAY
+    ana, loop = with_loop(bot)
+    channel = bot.fake.dm_channel_id(ana)
+    click = {
+        "type": "block_actions",
+        "user": {"id": ana, "team_id": bot.fake.team_id},
+        "team": {"id": bot.fake.team_id},
+        "api_app_id": "A0LOOPS",
+        "trigger_id": "1.2.3",
+        "response_url": f"{url}/hooks/elsewhere",
+        "container": {"type": "message", "channel_id": channel, "message_ts": loop.thread_ts},
+        "channel": {"id": channel},
+        "actions": [{"action_id": Action.LOOP_STILL_BROKEN, "block_id": "b", "value": str(loop.id)}],
+    }
+    with caplog.at_level(logging.INFO):
+        reply = bot.sender.post(urlencode({"payload": json.dumps(click)}))
+        bot.settle()
+    assert reply.status == 200, reply.text
+    assert hits == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    said = [m.text for m in bot.fake.ephemeral_for(ana)]
+    assert any("Noted: Loop #1" in (text or "") for text in said), said

@@ -13,8 +13,10 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import IO
+from urllib.error import HTTPError
 from urllib.request import urlopen
 
 import pytest
@@ -152,10 +154,16 @@ def test_procfile_web_serves_signed_requests_with_gunicorn(database_url: str, tm
             fake.wait_for(lambda fake: bool(fake.response_url_posts(url)), timeout=60)
             (answer,) = fake.response_url_posts(url)
             assert answer["response_type"] == "ephemeral" and "/shipped" in json.dumps(answer)
+            # The access log names the path, never the OAuth redirect's code and state.
+            redirect = f"http://127.0.0.1:{port}/slack/oauth_redirect?code=C0DE4242&state=S7ATE4242"
+            with suppress(HTTPError):  # not installing with OAuth here: only the log line matters
+                urlopen(redirect, timeout=10).close()
         finally:
             web.send_signal(signal.SIGTERM)
             output = web.communicate(timeout=30)[0].decode()
     assert "Traceback" not in output
+    assert "/slack/oauth_redirect" in output, output
+    assert "C0DE4242" not in output and "S7ATE4242" not in output, output
 
 
 def test_procfile_web_stops_with_one_line_on_a_bad_setting(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from slack_sdk.signature import SignatureVerifier
 
+from slackbot.fakeslack.sender import sign
 from slackbot.web import signed_by_slack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -25,8 +26,23 @@ def test_agrees_with_slack_sdk_on_text_bodies(body: str, skew: int) -> None:
     assert ours == (abs(skew) <= 300)
 
 
-@given(raw=st.binary(max_size=100), timestamp=st.text(max_size=12), signature=st.text(max_size=70))
+TIMESTAMPS = st.one_of(
+    st.text(max_size=12),
+    st.text(max_size=6000),
+    st.text(alphabet="0123456789", min_size=11, max_size=6000),
+    st.integers(min_value=4290, max_value=4400).map(lambda n: "1" * n),
+)
+
+
+@given(raw=st.binary(max_size=100), timestamp=TIMESTAMPS, signature=st.text(max_size=70))
 def test_anything_else_is_refused_without_raising(raw: bytes, timestamp: str, signature: str) -> None:
+    assert signed_by_slack(SECRET.encode(), raw, timestamp, signature, now=time.time()) is False
+
+
+@given(raw=st.binary(max_size=100), timestamp=TIMESTAMPS)
+def test_a_correct_signature_over_any_odd_timestamp_is_refused(raw: bytes, timestamp: str) -> None:
+    """Signed as Slack signs, so only the timestamp can refuse it: never by raising."""
+    signature = sign(SECRET, timestamp, raw)
     assert signed_by_slack(SECRET.encode(), raw, timestamp, signature, now=time.time()) is False
 
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from slackbot.fakeslack.sender import sign
 from slackbot.store.models import Base, Person, SeenEvent, Workspace
 from tests.support.bot import Bot
 
@@ -126,6 +127,20 @@ def test_bad_signature_is_401_and_stores_nothing(bot: Bot) -> None:
     reply = bot.sender.post(body, sign=False)
     assert reply.status == 401
     assert count(bot, Workspace) == 0
+    assert count(bot, Person) == 0
+
+
+@pytest.mark.parametrize("timestamp", ["1" * 4301, "9" * 20, "0" * 5000, "+1", " 1"])
+def test_a_timestamp_of_any_length_is_401_never_500(bot: Bot, timestamp: str) -> None:
+    """Signed over the odd timestamp as Slack signs, so only the timestamp can refuse it."""
+    ana = bot.fake.add_user(name="ana")
+    body = _signed_command_body(bot, ana.id).encode()
+    headers = {
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": sign(bot.fake.signing_secret, timestamp, body),
+    }
+    reply = bot.sender.post(body, sign=False, headers=headers)
+    assert reply.status == 401, reply.text
     assert count(bot, Person) == 0
 
 

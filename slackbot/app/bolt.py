@@ -17,7 +17,7 @@ from slackbot.app.errors import handle_error
 from slackbot.app.install import NOT_INSTALLED, build_oauth_flow
 from slackbot.app.listeners import actions, commands, events, home, views
 from slackbot.app.middleware import NameTheCaller
-from slackbot.app.payloads import problem_with
+from slackbot.app.payloads import is_response_url, problem_with
 from slackbot.app.services import Services, build_services
 from slackbot.config import Settings
 from slackbot.slack.client import delivery_client, request_client
@@ -63,8 +63,12 @@ class LoopsApp(App):
             # Signed, but not a payload Slack sends: refuse it before anything reads it.
             logger.warning("refused a signed request: %s", problem)
             return BoltResponse(status=400, body="bad request")
+        url = req.context.response_url
+        if url is not None and not is_response_url(url, self.services.settings.slack_api_url):
+            _answer_without_response_url(req)
         deferred: list[Callable[[], object]] = []
-        with self.services.database.session() as session:
+        database = self.services.database
+        with database.answering(), database.session() as session:
             req.context[ContextKey.SESSION] = session
             req.context[ContextKey.SERVICES] = self.services
             req.context[ContextKey.DEFERRED] = deferred
@@ -96,6 +100,23 @@ class LoopsApp(App):
     def _home_publisher(self, client: WebClient, person_id: int) -> Callable[[], object]:
         services = self.services
         return lambda: publish_home(services.database, client, person_id, services.now(), services.defaults)
+
+
+def _answer_without_response_url(req: BoltRequest) -> None:
+    """A response_url that is not Slack's is never requested (it could point anywhere): answers
+    meant for it go to the person by chat.postEphemeral where the request names a channel."""
+    logger.warning("ignoring a response_url that is not Slack's: %.80r", req.context.response_url)
+    req.body.pop("response_url", None)
+    context = req.context
+    del context["response_url"]
+
+    def respond(text: str = "", blocks: Any = None, **_: Any) -> None:
+        if context.channel_id and context.user_id:
+            context.client.chat_postEphemeral(
+                channel=context.channel_id, user=context.user_id, text=text, blocks=blocks
+            )
+
+    context["respond"] = respond
 
 
 def build_app(settings: Settings, database: Database, services: Services | None = None) -> LoopsApp:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, time
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, StringConstraints, ValidationError
 
@@ -323,6 +324,25 @@ def trigger_of(body: Mapping[str, Any]) -> str:
     if not isinstance(trigger, str) or not trigger:
         raise InvalidInput("Slack sent that without what it needs to answer; please try again.")
     return trigger
+
+
+# Slack's response_urls are about 100 characters long.
+RESPONSE_URL_MAX = 2000
+
+
+def is_response_url(url: object, api_url: str) -> bool:
+    """Whether `url` is one Slack could hand us: on hooks.slack.com over https, or on the
+    configured Web API's own scheme and host. Anything else is never requested."""
+    if not isinstance(url, str) or len(url) > RESPONSE_URL_MAX or not url.isascii():
+        return False
+    try:
+        parts = urlsplit(url)
+        api = urlsplit(api_url)
+        origin = (parts.scheme, parts.hostname, parts.port)
+        allowed = {("https", "hooks.slack.com", None), (api.scheme, api.hostname, api.port)}
+    except ValueError:  # a port out of range, a broken IPv6 literal
+        return False
+    return origin in allowed and not any(ch.isspace() for ch in url)
 
 
 def response_url_of(body: Mapping[str, Any]) -> str:

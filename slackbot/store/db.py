@@ -69,14 +69,16 @@ while one is.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from slackbot.store import postgres
 from slackbot.store.changes import note_changes
+from slackbot.store.postgres import STATEMENT_TIMEOUT
 from slackbot.store.transactions import (
     HOLDS_WRITE_LOCK,
     SQLITE_BUSY_TIMEOUT_MS,
@@ -94,9 +96,12 @@ SQLITE_MAX_OVERFLOW = 224
 SQLITE_POOL_TIMEOUT = 0.5
 MIGRATION_LOCK_WAIT = 300.0
 # One web worker: 8 request threads, 4 for work after the answer, a sender; the clock alike.
+# At most this many connections per process (LOOPS_DATABASE_CONNECTIONS), this many kept open.
+POSTGRES_CONNECTIONS = 15
 POSTGRES_POOL_SIZE = 5
-POSTGRES_MAX_OVERFLOW = 10
 POSTGRES_POOL_TIMEOUT = 2.0  # under Slack's 3 seconds, like the SQLite lock
+# What a request (or /healthz) may spend waiting on PostgreSQL, all round trips together.
+REQUEST_DATABASE_TIME = 2.0
 
 
 def _sqlite_file(url: URL) -> str | None:
@@ -114,10 +119,19 @@ class Database:
     writers in this process (None on PostgreSQL).
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        connections: int = POSTGRES_CONNECTIONS,
+        statement_timeout: float | None = STATEMENT_TIMEOUT,
+    ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {"echo": echo}
+        # An error's message would otherwise carry its statement's parameters into the log:
+        # tokens being saved, and whatever a person typed.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         self.writers: WriterQueue | None = None
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
@@ -134,11 +148,18 @@ class Database:
         else:
             kwargs.update(
                 pool_pre_ping=True,
-                pool_size=POSTGRES_POOL_SIZE,
-                max_overflow=POSTGRES_MAX_OVERFLOW,
+                pool_size=min(POSTGRES_POOL_SIZE, connections),
+                max_overflow=max(connections - POSTGRES_POOL_SIZE, 0),
                 pool_timeout=POSTGRES_POOL_TIMEOUT,
+                connect_args=postgres.connect_args(statement_timeout),
             )
         self.engine: Engine = create_engine(self.url, **kwargs)
+        if not self.is_sqlite:
+            event.listen(
+                self.engine,
+                "do_connect",
+                lambda _dialect, _record, cargs, cparams: postgres.connect(statement_timeout, cargs, cparams),
+            )
         Transactions(self.engine, self.writers)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._writing_sessions = sessionmaker(
@@ -170,6 +191,11 @@ class Database:
         two `release` processes must not both find the schema old and both change it; the
         second waits up to `wait` seconds for the first's whole chain)."""
         return self.engine.connect().execution_options(**{HOLDS_WRITE_LOCK: True, WRITE_LOCK_WAIT: wait})
+
+    def answering(self) -> AbstractContextManager[None]:
+        """Around work Slack (or a health check) waits for: on PostgreSQL, its round trips end
+        together within REQUEST_DATABASE_TIME, so a silent server gets the apology in time."""
+        return postgres.answering_within(REQUEST_DATABASE_TIME)
 
     def ping(self) -> None:
         """Raise unless the database answers a query now; used by /healthz.

@@ -70,7 +70,7 @@ def _migration_file_lock(database: Database) -> Iterator[None]:
 
 
 def run_migrations_online() -> None:
-    database = Database(_database_url())
+    database = Database(_database_url(), statement_timeout=None)  # a migration may take its time
     try:
         with _migration_file_lock(database), database.writing_connection() as connection:
             if not database.is_sqlite:
