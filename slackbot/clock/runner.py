@@ -8,12 +8,12 @@ and sending claims each delivery under a lease.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 
@@ -205,13 +205,19 @@ def start_background_clock(ticker: Ticker) -> BackgroundScheduler:
 
 def run_clock(ticker: Ticker) -> None:
     """For `clock`: tick every TICK_SECONDS until the process is told to stop."""
-    scheduler = BlockingScheduler(timezone=UTC)
+    scheduler = BackgroundScheduler(timezone=UTC)
     _add_tick(scheduler, tick_now(ticker))
-    logger.info("clock started: a tick every %s seconds", TICK_SECONDS)
     scheduler.start()
+    logger.info("clock started: a tick every %s seconds", TICK_SECONDS)
+    try:
+        # The wait is ours, not the scheduler's: a BlockingScheduler's loop catches anything
+        # raised while it submits a job, so a SIGTERM landing there was lost and the clock ran on.
+        threading.Event().wait()
+    finally:
+        scheduler.shutdown(wait=False)
 
 
-def _add_tick(scheduler: BackgroundScheduler | BlockingScheduler, job: Callable[[], object]) -> None:
+def _add_tick(scheduler: BackgroundScheduler, job: Callable[[], object]) -> None:
     scheduler.add_job(
         job,
         IntervalTrigger(seconds=TICK_SECONDS, timezone=UTC),
