@@ -11,6 +11,7 @@ import html
 import logging
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -24,7 +25,7 @@ from slackbot.config import SettingsError
 from slackbot.core.deliveries import DeliveryState
 from slackbot.fakeslack import FakeSlack, SlackSender
 from slackbot.store.db import Database
-from slackbot.store.models import Workspace
+from slackbot.store.models import Workspace, slack_bots
 from tests.support.bot import Bot, BotFactory, settings_for
 from tests.support.oauth import allow, get, install, oauth_bot, start_install
 
@@ -405,3 +406,80 @@ def test_0014_fills_in_the_enterprise_of_workspaces_installed_before(database: D
     with database.engine.connect() as connection:
         assert "enterprise_id" not in {c["name"] for c in inspect(connection).get_columns("workspace")}
     upgrade(database)
+
+
+def refuse_bot_saves(database: Database, on: bool) -> None:
+    """Make every update of `slack_bots` fail in the database itself (a full disk, a lost lock)."""
+    with database.engine.begin() as connection:
+        if database.engine.dialect.name == "sqlite":
+            connection.execute(
+                text(
+                    "CREATE TRIGGER no_bot_saves BEFORE UPDATE ON slack_bots "
+                    "BEGIN SELECT RAISE(ABORT, 'no room left'); END"
+                )
+                if on
+                else text("DROP TRIGGER no_bot_saves")
+            )
+        elif on:
+            connection.execute(
+                text(
+                    "CREATE FUNCTION no_bot_saves() RETURNS trigger AS "
+                    "$$ BEGIN RAISE EXCEPTION 'no room left'; END $$ LANGUAGE plpgsql"
+                )
+            )
+            connection.execute(
+                text(
+                    "CREATE TRIGGER no_bot_saves BEFORE UPDATE ON slack_bots "
+                    "FOR EACH ROW EXECUTE FUNCTION no_bot_saves()"
+                )
+            )
+        else:
+            connection.execute(text("DROP TRIGGER no_bot_saves ON slack_bots"))
+            connection.execute(text("DROP FUNCTION no_bot_saves()"))
+
+
+def test_a_refreshed_pair_that_cannot_be_saved_is_kept_and_saved_later(
+    make_bot: BotFactory, fake: FakeSlack, database: Database
+) -> None:
+    """The clock refreshes a token near its expiry and the database refuses the new pair. Slack has
+    spent the old refresh token, so the pair is kept: the prompt goes out with it, requests work,
+    the workspace stays installed, and once the database takes writes again the pair is saved, so
+    the next refresh (the emulator takes each refresh token once) works."""
+    fake.state.oauth.token_rotation = True  # twelve-hour tokens
+    bot = oauth_bot(make_bot, fake)
+    ana = fake.add_user(name="ana")
+    assert install(bot).status == 200
+    bot.command(ana.id, "/loops start")
+
+    def expire_within_the_hour() -> None:
+        with database.engine.begin() as connection:
+            expires = connection.execute(select(slack_bots.c.bot_token_expires_at)).scalar_one()
+            connection.execute(slack_bots.update().values(bot_token_expires_at=expires - timedelta(hours=11)))
+
+    def refreshes() -> list[dict[str, Any]]:
+        calls = fake.calls("oauth.v2.access")
+        return [c.response for c in calls if c.params.get("grant_type") == "refresh_token" and c.response]
+
+    expire_within_the_hour()
+    refuse_bot_saves(database, True)
+    due = bot.person(ana.id).next_prompt_at
+    assert due is not None
+    bot.tick(due)
+    assert [answer["ok"] for answer in refreshes()] == [True]
+    assert len(bot.prompts(ana.id)) == 1
+    bot.command(ana.id, "/loops help")  # a request meanwhile: authorized with the kept pair
+    assert len(refreshes()) == 1
+    with database.session() as session:
+        workspace = session.scalars(select(Workspace).where(Workspace.team_id == fake.team_id)).one()
+        assert workspace.uninstalled_at is None
+
+    refuse_bot_saves(database, False)
+    bot.command(ana.id, "/loops help")  # the next lookup saves the kept pair
+    newest = refreshes()[0]
+    with database.engine.connect() as connection:
+        stored = connection.execute(select(slack_bots.c.bot_token, slack_bots.c.bot_refresh_token)).one()
+    assert tuple(stored) == (newest["access_token"], newest["refresh_token"])
+    expire_within_the_hour()
+    bot.command(ana.id, "/loops help")
+    assert [answer["ok"] for answer in refreshes()] == [True, True]
+    assert bot.person(ana.id).enrolled
