@@ -27,6 +27,12 @@ class TokenRefused(LoopsError):
         )
 
 
+# What someone in another workspace is told when a one-workspace Loops gets their command.
+NOT_INSTALLED_HERE = (
+    "Loops is not installed here. This Loops runs in one Slack workspace only, and it is not this one."
+)
+
+
 class SingleWorkspace:
     """Bolt's `authorize` for a one-workspace install (SLACK_BOT_TOKEN).
 
@@ -43,10 +49,7 @@ class SingleWorkspace:
         self._lock = threading.Lock()
 
     def resolve(self, enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
-        with self._lock:
-            if self._identity is None:
-                self._identity = self._auth_test()
-            identity = self._identity
+        identity = self._known()
         return AuthorizeResult(
             enterprise_id=enterprise_id,
             team_id=team_id,
@@ -55,6 +58,19 @@ class SingleWorkspace:
             bot_user_id=identity.get("user_id"),
             user_id=user_id,
         )
+
+    def team(self) -> str | None:
+        """The token's team; None while Slack cannot say (authorize then answers the request)."""
+        try:
+            return self._known().get("team_id")
+        except (TokenRefused, SlackUnavailable):
+            return None
+
+    def _known(self) -> dict[str, Any]:
+        with self._lock:
+            if self._identity is None:
+                self._identity = self._auth_test()
+            return self._identity
 
     def _auth_test(self) -> dict[str, Any]:
         try:
