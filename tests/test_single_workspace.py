@@ -55,3 +55,18 @@ def test_a_request_from_another_workspace_is_told_loops_is_not_installed_there(
     assert all(m.source == "user" for m in other.messages())  # the bot said nothing there
     # Ours still answers.
     assert "help" in str(bot.command(ana.id, "/loops help")).lower()
+
+
+def test_the_first_request_of_all_from_another_workspace_is_refused_too(
+    make_bot: BotFactory, fake: FakeSlack, database: Database
+) -> None:
+    """Before the token's team is known (auth.test is asked on the first request), the check
+    happens as the request is authorized: the same words, no rows."""
+    bot = make_bot()
+    other = fake.add_workspace("T0OTHERCO", "other-co", "Other Co")
+    stranger = other.add_user(name="sam")
+    there = SlackSender(other, app_url=f"{bot.server.url}/slack/events")
+    reply = there.command(stranger.id, "/loops", "start")
+    bot.settle()
+    assert reply.status == 200 and "Loops is not installed here" in reply.json()["text"]
+    assert set(rows(database).values()) == {0}

@@ -33,6 +33,13 @@ NOT_INSTALLED_HERE = (
 )
 
 
+class NotInstalledHere(LoopsError):
+    """A request from another workspace than the token's: Loops does not run there."""
+
+    def __init__(self) -> None:
+        super().__init__(NOT_INSTALLED_HERE)
+
+
 class SingleWorkspace:
     """Bolt's `authorize` for a one-workspace install (SLACK_BOT_TOKEN).
 
@@ -49,7 +56,12 @@ class SingleWorkspace:
         self._lock = threading.Lock()
 
     def resolve(self, enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
-        identity = self._known()
+        with self._lock:
+            if self._identity is None:
+                self._identity = self._auth_test()
+            identity = self._identity
+        if team_id and team_id != identity.get("team_id"):
+            raise NotInstalledHere()
         return AuthorizeResult(
             enterprise_id=enterprise_id,
             team_id=team_id,
@@ -59,18 +71,10 @@ class SingleWorkspace:
             user_id=user_id,
         )
 
-    def team(self) -> str | None:
-        """The token's team; None while Slack cannot say (authorize then answers the request)."""
-        try:
-            return self._known().get("team_id")
-        except (TokenRefused, SlackUnavailable):
-            return None
-
-    def _known(self) -> dict[str, Any]:
+    def known_team(self) -> str | None:
+        """The token's team, once auth.test has told it (until then `resolve` checks)."""
         with self._lock:
-            if self._identity is None:
-                self._identity = self._auth_test()
-            return self._identity
+            return None if self._identity is None else self._identity.get("team_id")
 
     def _auth_test(self) -> dict[str, Any]:
         try:

@@ -106,11 +106,12 @@ class LoopsApp(App):
     def _from_elsewhere(self, req: BoltRequest) -> BoltResponse | None:
         """One-workspace mode: a request from another workspace than the token's is answered
         here, before anything reads or writes (commands are told Loops is not installed there,
-        the rest acknowledged and ignored)."""
+        the rest acknowledged and ignored). Before the token's team is known, authorize refuses
+        such a request (NotInstalledHere) with the same words."""
         team = req.context.team_id
         if self.single is None or not team:
             return None
-        ours = self.single.team()
+        ours = self.single.known_team()
         if ours is None or team == ours:
             return None
         logger.info("a request from team %s, where Loops is not installed: ignored", team)
