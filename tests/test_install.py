@@ -8,20 +8,25 @@ workspace's first person presses Allow), and come back to /slack/oauth_redirect 
 from __future__ import annotations
 
 import html
+import logging
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
 from cryptography.fernet import Fernet
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 
 from slackbot.app.install import BOT_SCOPES, authorize_url_for
+from slackbot.clock.runner import ticker_for
 from slackbot.config import SettingsError
-from slackbot.fakeslack import FakeSlack
+from slackbot.core.deliveries import DeliveryState
+from slackbot.fakeslack import FakeSlack, SlackSender
 from slackbot.store.db import Database
-from slackbot.store.models import Workspace
-from tests.support.bot import BotFactory
+from slackbot.store.models import Workspace, slack_bots
+from tests.support.bot import Bot, BotFactory, settings_for
 from tests.support.oauth import allow, get, install, oauth_bot, start_install
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -236,11 +241,28 @@ def test_the_clock_refreshes_a_rotating_token_itself_and_keeps_the_new_pair(
     assert failed == []
 
 
+def calls_everywhere(fake: FakeSlack) -> int:
+    """Web API calls received by every workspace the emulator hosts (a tokenless one included)."""
+    return sum(len(hosted.calls()) for hosted in fake.workspaces)
+
+
+def waits_unsent(bot: Bot, user_id: str) -> None:
+    """The person's deliveries are pending (not failed, not withdrawn) and the workspace is still in."""
+    deliveries = bot.deliveries(user_id)
+    assert deliveries and all(d.state == DeliveryState.PENDING for d in deliveries), [
+        (d.kind, d.state, d.last_error) for d in deliveries
+    ]
+    with bot.database.session() as session:
+        workspace = session.scalars(select(Workspace).where(Workspace.team_id == bot.fake.team_id)).one()
+        assert workspace.uninstalled_at is None
+
+
 def test_a_workspace_with_no_install_is_not_sent_to(
     make_bot: BotFactory, fake: FakeSlack, database: Database
 ) -> None:
-    """An enrolled person whose workspace has no install (deleted by Bolt's revocation listeners)
-    is sent nothing with another workspace's token: the calls go tokenless and fail as not_authed."""
+    """An enrolled person whose workspace's install is not found is sent nothing: no Web API call
+    without a token, the deliveries wait, and the workspace is not taken for uninstalled (only
+    Slack's events and answers say that)."""
     bot = oauth_bot(make_bot, fake)
     ana = fake.add_user(name="ana")
     assert install(bot).status == 200
@@ -250,11 +272,82 @@ def test_a_workspace_with_no_install_is_not_sent_to(
         connection.execute(text("DELETE FROM slack_installations"))
     due = bot.person(ana.id).next_prompt_at
     assert due is not None
-    bot.tick(due)
+    before = calls_everywhere(fake)
+    report = bot.tick(due)
+    assert calls_everywhere(fake) == before
+    assert report.sent.waiting >= 1 and report.sent.failed == 0
     assert bot.prompts(ana.id) == []
+    waits_unsent(bot, ana.id)
+
+
+def test_a_single_token_workspace_in_a_shared_database_gets_no_call_from_an_oauth_clock(
+    make_bot: BotFactory,
+    fake: FakeSlack,
+    database: Database,
+    database_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A workspace run with SLACK_BOT_TOKEN shares its database with a clock in OAuth mode, which has
+    no install of it: that clock makes no call at all (once, each of 8 deliveries went out tokenless
+    and came back not_authed), leaves the deliveries waiting, and says so once, not every tick."""
+    bot = make_bot()  # one workspace, one token
+    ana = fake.add_user(name="ana")
+    bot.command(ana.id, "/loops start")
+    oauth = settings_for(
+        fake,
+        database_url,
+        slack_bot_token=None,
+        slack_client_id=fake.client_id,
+        slack_client_secret=fake.client_secret,
+    )
+    ticker = ticker_for(oauth, database)
+    due = bot.person(ana.id).next_prompt_at
+    assert due is not None
+    before = calls_everywhere(fake)
+    with caplog.at_level(logging.WARNING):
+        for minutes in (0, 5, 10):
+            ticker.tick(due + timedelta(minutes=minutes))
+    assert calls_everywhere(fake) == before
+    assert bot.prompts(ana.id) == []
+    waits_unsent(bot, ana.id)
+    said = [r for r in caplog.records if "no usable install" in r.getMessage()]
+    assert len(said) == 1 and fake.team_id in said[0].getMessage()
+
+
+def test_a_grid_workspace_gets_its_prompts_from_the_clock(
+    make_bot: BotFactory, fake: FakeSlack, database: Database
+) -> None:
+    """A workspace of an Enterprise Grid org has its install saved under the org's id: the clock
+    finds it there, and the morning prompt goes out with that workspace's token."""
+    first = oauth_bot(make_bot, fake)
+    grid = fake.add_workspace("T0GRIDTEAM", "grid-team", "Grid Team", enterprise=("E0BIGORG", "Big Org"))
+    bot = Bot(
+        grid,
+        SlackSender(grid, app_url=f"{first.server.url}/slack/events"),
+        first.database,
+        first.settings,
+        first.server,
+        first.services,
+    )
+    ana = grid.add_user(name="ana")
+    link, cookie = start_install(bot)
+    assert get(allow(grid.authorize_link(link)), cookie).status == 200
+    exchanged = grid.calls("oauth.v2.access")[-1].response
+    assert exchanged is not None and exchanged["enterprise"] == {"id": "E0BIGORG", "name": "Big Org"}
+    bot.command(ana.id, "/loops start")  # Bolt finds the install by the request's enterprise_id
+    assert bot.person(ana.id).enrolled
     with database.session() as session:
-        workspace = session.scalars(select(Workspace).where(Workspace.team_id == fake.team_id)).one()
-        assert workspace.uninstalled_at is not None
+        workspace = session.scalars(select(Workspace).where(Workspace.team_id == grid.team_id)).one()
+        assert workspace.enterprise_id == "E0BIGORG"
+    due = bot.person(ana.id).next_prompt_at
+    assert due is not None
+    bot.tick(due)
+    assert len(bot.prompts(ana.id)) == 1
+    posted = grid.calls("chat.postMessage")
+    assert posted and all(c.response is not None and c.response["ok"] for c in posted)
+    with database.session() as session:
+        workspace = session.scalars(select(Workspace).where(Workspace.team_id == grid.team_id)).one()
+        assert workspace.uninstalled_at is None
 
 
 def test_a_refresh_token_spent_elsewhere_does_not_stop_the_clock(
@@ -281,3 +374,112 @@ def test_a_refresh_token_spent_elsewhere_does_not_stop_the_clock(
     assert refused and refused[-1].response is not None
     assert refused[-1].response["error"] == "invalid_refresh_token"
     assert len(bot.prompts(ana.id)) == 1
+
+
+def test_0014_fills_in_the_enterprise_of_workspaces_installed_before(database: Database) -> None:
+    """Grid workspaces installed before 0014 get their org's id from their newest install, so the
+    clock finds their token after the upgrade; a downgrade drops the column."""
+    from alembic import command
+
+    from slackbot.store.migrate import alembic_config, upgrade
+
+    config = alembic_config(database.url.render_as_string(hide_password=False))
+    command.downgrade(config, "0013")
+    with database.engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO workspace (team_id, created_at) VALUES ('T1', :t), ('T2', :t)"),
+            {"t": "2026-12-01 00:00:00"},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO slack_bots (client_id, app_id, enterprise_id, team_id, bot_token, "
+                "is_enterprise_install, installed_at) VALUES "
+                "('c', 'A1', 'E1', 'T1', 'xoxb-1', FALSE, :t), ('c', 'A1', NULL, 'T2', 'xoxb-2', FALSE, :t)"
+            ),
+            {"t": "2026-12-01 00:00:00"},
+        )
+    upgrade(database)
+    with database.session() as session:
+        found = dict(session.execute(select(Workspace.team_id, Workspace.enterprise_id)).all())
+    assert found == {"T1": "E1", "T2": None}
+    command.downgrade(config, "0013")
+    with database.engine.connect() as connection:
+        assert "enterprise_id" not in {c["name"] for c in inspect(connection).get_columns("workspace")}
+    upgrade(database)
+
+
+def refuse_bot_saves(database: Database, on: bool) -> None:
+    """Make every update of `slack_bots` fail in the database itself (a full disk, a lost lock)."""
+    with database.engine.begin() as connection:
+        if database.engine.dialect.name == "sqlite":
+            connection.execute(
+                text(
+                    "CREATE TRIGGER no_bot_saves BEFORE UPDATE ON slack_bots "
+                    "BEGIN SELECT RAISE(ABORT, 'no room left'); END"
+                )
+                if on
+                else text("DROP TRIGGER no_bot_saves")
+            )
+        elif on:
+            connection.execute(
+                text(
+                    "CREATE FUNCTION no_bot_saves() RETURNS trigger AS "
+                    "$$ BEGIN RAISE EXCEPTION 'no room left'; END $$ LANGUAGE plpgsql"
+                )
+            )
+            connection.execute(
+                text(
+                    "CREATE TRIGGER no_bot_saves BEFORE UPDATE ON slack_bots "
+                    "FOR EACH ROW EXECUTE FUNCTION no_bot_saves()"
+                )
+            )
+        else:
+            connection.execute(text("DROP TRIGGER no_bot_saves ON slack_bots"))
+            connection.execute(text("DROP FUNCTION no_bot_saves()"))
+
+
+def test_a_refreshed_pair_that_cannot_be_saved_is_kept_and_saved_later(
+    make_bot: BotFactory, fake: FakeSlack, database: Database
+) -> None:
+    """The clock refreshes a token near its expiry and the database refuses the new pair. Slack has
+    spent the old refresh token, so the pair is kept: the prompt goes out with it, requests work,
+    the workspace stays installed, and once the database takes writes again the pair is saved, so
+    the next refresh (the emulator takes each refresh token once) works."""
+    fake.state.oauth.token_rotation = True  # twelve-hour tokens
+    bot = oauth_bot(make_bot, fake)
+    ana = fake.add_user(name="ana")
+    assert install(bot).status == 200
+    bot.command(ana.id, "/loops start")
+
+    def expire_within_the_hour() -> None:
+        with database.engine.begin() as connection:
+            expires = connection.execute(select(slack_bots.c.bot_token_expires_at)).scalar_one()
+            connection.execute(slack_bots.update().values(bot_token_expires_at=expires - timedelta(hours=11)))
+
+    def refreshes() -> list[dict[str, Any]]:
+        calls = fake.calls("oauth.v2.access")
+        return [c.response for c in calls if c.params.get("grant_type") == "refresh_token" and c.response]
+
+    expire_within_the_hour()
+    refuse_bot_saves(database, True)
+    due = bot.person(ana.id).next_prompt_at
+    assert due is not None
+    bot.tick(due)
+    assert [answer["ok"] for answer in refreshes()] == [True]
+    assert len(bot.prompts(ana.id)) == 1
+    bot.command(ana.id, "/loops help")  # a request meanwhile: authorized with the kept pair
+    assert len(refreshes()) == 1
+    with database.session() as session:
+        workspace = session.scalars(select(Workspace).where(Workspace.team_id == fake.team_id)).one()
+        assert workspace.uninstalled_at is None
+
+    refuse_bot_saves(database, False)
+    bot.command(ana.id, "/loops help")  # the next lookup saves the kept pair
+    newest = refreshes()[0]
+    with database.engine.connect() as connection:
+        stored = connection.execute(select(slack_bots.c.bot_token, slack_bots.c.bot_refresh_token)).one()
+    assert tuple(stored) == (newest["access_token"], newest["refresh_token"])
+    expire_within_the_hour()
+    bot.command(ana.id, "/loops help")
+    assert [answer["ok"] for answer in refreshes()] == [True, True]
+    assert bot.person(ana.id).enrolled

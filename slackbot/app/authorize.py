@@ -27,6 +27,19 @@ class TokenRefused(LoopsError):
         )
 
 
+# What someone in another workspace is told when a one-workspace Loops gets their command.
+NOT_INSTALLED_HERE = (
+    "Loops is not installed here. This Loops runs in one Slack workspace only, and it is not this one."
+)
+
+
+class NotInstalledHere(LoopsError):
+    """A request from another workspace than the token's: Loops does not run there."""
+
+    def __init__(self) -> None:
+        super().__init__(NOT_INSTALLED_HERE)
+
+
 class SingleWorkspace:
     """Bolt's `authorize` for a one-workspace install (SLACK_BOT_TOKEN).
 
@@ -47,6 +60,8 @@ class SingleWorkspace:
             if self._identity is None:
                 self._identity = self._auth_test()
             identity = self._identity
+        if team_id and team_id != identity.get("team_id"):
+            raise NotInstalledHere()
         return AuthorizeResult(
             enterprise_id=enterprise_id,
             team_id=team_id,
@@ -55,6 +70,11 @@ class SingleWorkspace:
             bot_user_id=identity.get("user_id"),
             user_id=user_id,
         )
+
+    def known_team(self) -> str | None:
+        """The token's team, once auth.test has told it (until then `resolve` checks)."""
+        with self._lock:
+            return None if self._identity is None else self._identity.get("team_id")
 
     def _auth_test(self) -> dict[str, Any]:
         try:

@@ -3,6 +3,7 @@ gets its answer; work that talks to Slack afterwards runs once the answer has go
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -11,14 +12,15 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 from slack_sdk import WebClient
 
-from slackbot.app.authorize import SingleWorkspace
+from slackbot.app.authorize import NOT_INSTALLED_HERE, SingleWorkspace
 from slackbot.app.context import ContextKey
-from slackbot.app.errors import handle_error
+from slackbot.app.errors import JSON_HEADERS, handle_error
 from slackbot.app.install import NOT_INSTALLED, build_oauth_flow
 from slackbot.app.listeners import actions, commands, events, home, views
 from slackbot.app.middleware import NameTheCaller
 from slackbot.app.payloads import is_response_url, problem_with
 from slackbot.app.services import Services, build_services
+from slackbot.blocks.errors import error_message
 from slackbot.config import Settings
 from slackbot.slack.client import delivery_client, request_client
 from slackbot.slack.home import publish_home
@@ -53,9 +55,10 @@ class LoopsApp(App):
     Home tab of everyone whose rows the request changed (store/changes.py) is redrawn then too.
     """
 
-    def __init__(self, *, services: Services, **kwargs: Any) -> None:
+    def __init__(self, *, services: Services, single: SingleWorkspace | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
+        self.single = single  # one-workspace mode: the token's identity
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         problem = problem_with(req.body)
@@ -63,6 +66,9 @@ class LoopsApp(App):
             # Signed, but not a payload Slack sends: refuse it before anything reads it.
             logger.warning("refused a signed request: %s", problem)
             return BoltResponse(status=400, body="bad request")
+        elsewhere = self._from_elsewhere(req)
+        if elsewhere is not None:
+            return elsewhere
         url = req.context.response_url
         if url is not None and not is_response_url(url, self.services.settings.slack_api_url):
             _answer_without_response_url(req)
@@ -97,6 +103,23 @@ class LoopsApp(App):
             self.services.run_later(self._home_publisher(client, person_id))
         return response
 
+    def _from_elsewhere(self, req: BoltRequest) -> BoltResponse | None:
+        """One-workspace mode: a request from another workspace than the token's is answered
+        here, before anything reads or writes (commands are told Loops is not installed there,
+        the rest acknowledged and ignored). Before the token's team is known, authorize refuses
+        such a request (NotInstalledHere) with the same words."""
+        team = req.context.team_id
+        if self.single is None or not team:
+            return None
+        ours = self.single.known_team()
+        if ours is None or team == ours:
+            return None
+        logger.info("a request from team %s, where Loops is not installed: ignored", team)
+        if "command" in req.body:
+            answer = {"response_type": "ephemeral", **error_message(NOT_INSTALLED_HERE)}
+            return BoltResponse(status=200, headers=JSON_HEADERS, body=json.dumps(answer))
+        return BoltResponse(status=200, body="")
+
     def _home_publisher(self, client: WebClient, person_id: int) -> Callable[[], object]:
         services = self.services
         return lambda: publish_home(services.database, client, person_id, services.now(), services.defaults)
@@ -127,16 +150,18 @@ def build_app(settings: Settings, database: Database, services: Services | None 
     """
     client = request_client(settings)
     # One workspace from SLACK_BOT_TOKEN, or any that installs through OAuth.
+    single = None if settings.oauth_mode else SingleWorkspace(settings, client)
     who: dict[str, Any] = (
         {
             "oauth_flow": build_oauth_flow(settings, database, client),
             "user_facing_authorize_error_message": NOT_INSTALLED,
         }
-        if settings.oauth_mode
-        else {"authorize": SingleWorkspace(settings, client).as_bolt_authorize()}
+        if single is None
+        else {"authorize": single.as_bolt_authorize()}
     )
     app = LoopsApp(
         services=services or build_services(settings, database, delivery_client(settings)),
+        single=single,
         client=client,
         **who,
         # Answer Slack only after the listener has finished, so that what it stored is

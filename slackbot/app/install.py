@@ -183,6 +183,8 @@ def installed(database: Database, args: SuccessArgs) -> BoltResponse:
         if team_id:
             workspace = ensure_workspace(session, team_id)
             workspace.name = installation.team_name or workspace.name
+            # A Grid workspace's install is kept under its org: the clock looks it up by both.
+            workspace.enterprise_id = installation.enterprise_id
             if workspace.uninstalled_at is not None:
                 mark_reinstalled(session, workspace)
     logger.info("installed into %s (%s)", installation.team_name, team_id)

@@ -130,7 +130,10 @@ def _enrol_member(
 
 
 def refresh_zones(
-    database: Database, client_for: Callable[[str | None], WebClient], defaults: Defaults, now: datetime
+    database: Database,
+    client_for: Callable[[str | None], WebClient | None],
+    defaults: Defaults,
+    now: datetime,
 ) -> RosterReport:
     """Re-read the time zone of enrolled people not checked for a day (Slack sends no event
     for the twice-yearly offset change, but a person who moved changes `tz`).
@@ -155,7 +158,10 @@ def refresh_zones(
         for person, _ in stale:
             person.tz_checked_at = now  # if Slack does not answer, try again tomorrow, not every tick
     for person_id, slack_user_id, team_id in claimed:
-        user = fetch_profile(client_for(team_id), slack_user_id)
+        client = client_for(team_id)
+        if client is None:  # no install found: no call without a token
+            continue
+        user = fetch_profile(client, slack_user_id)
         if user is None:
             continue
         with database.transaction() as session:

@@ -312,6 +312,7 @@ def auth_test(ws: Workspace, params: Params) -> JSON:
         "user_id": ws.bot_user_id,
         "bot_id": ws.bot_id,
         "is_enterprise_install": False,
+        **({"enterprise_id": ws.enterprise_id} if ws.enterprise_id else {}),
     }
 
 

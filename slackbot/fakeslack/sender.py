@@ -200,7 +200,17 @@ class SlackSender:
         return {"id": user.id, "username": user.name, "name": user.name, "team_id": self.fake.team_id}
 
     def _team(self) -> JSON:
-        return {"id": self.fake.team_id, "domain": self.fake.team_domain}
+        team: JSON = {"id": self.fake.team_id, "domain": self.fake.team_domain}
+        if self._ws.enterprise_id:
+            team["enterprise_id"] = self._ws.enterprise_id
+        return team
+
+    def _enterprise_fields(self) -> dict[str, str]:
+        """A slash command's `enterprise_id` and `enterprise_name` (only on Enterprise Grid)."""
+        ws = self._ws
+        if ws.enterprise is None:
+            return {}
+        return {"enterprise_id": ws.enterprise[0], "enterprise_name": ws.enterprise[1]}
 
     def _channel_name(self, channel_id: str) -> str:
         channel = self._ws.resolve_channel(channel_id)
@@ -247,6 +257,7 @@ class SlackSender:
                 "text": text,
                 "api_app_id": self.fake.app_id,
                 "is_enterprise_install": "false",
+                **self._enterprise_fields(),
                 "response_url": response_url.url,
                 "trigger_id": trigger.id,
             }
@@ -303,7 +314,7 @@ class SlackSender:
             "token": self.fake.verification_token,
             "team_id": self.fake.team_id,
             "context_team_id": self.fake.team_id,
-            "context_enterprise_id": None,
+            "context_enterprise_id": self._ws.enterprise_id,
             "api_app_id": self.fake.app_id,
             "event": {**event, "event_ts": event.get("event_ts", f"{now:.6f}")},
             "type": "event_callback",
@@ -311,7 +322,7 @@ class SlackSender:
             "event_time": int(now),
             "authorizations": [
                 {
-                    "enterprise_id": None,
+                    "enterprise_id": self._ws.enterprise_id,
                     "team_id": self.fake.team_id,
                     "user_id": self.fake.bot_user_id,
                     "is_bot": True,
@@ -321,6 +332,8 @@ class SlackSender:
             "is_ext_shared_channel": False,
             "event_context": "4-" + context,
         }
+        if self._ws.enterprise_id:  # Enterprise Grid: the org of the workspace the event is from
+            envelope["enterprise_id"] = self._ws.enterprise_id
         if self.mode == "socket":
             reply = self._socket(
                 "events_api",
@@ -504,7 +517,7 @@ class SlackSender:
             },
             "trigger_id": trigger.id,
             "team": self._team(),
-            "enterprise": None,
+            "enterprise": self._ws.enterprise_api(),
             "is_enterprise_install": False,
             "channel": {"id": current.channel, "name": self._channel_name(current.channel)},
             "state": {"values": {}},
@@ -549,7 +562,7 @@ class SlackSender:
             "container": {"type": "view", "view_id": current.id},
             "trigger_id": trigger.id,
             "team": self._team(),
-            "enterprise": None,
+            "enterprise": self._ws.enterprise_api(),
             "is_enterprise_install": False,
             "view": current.to_api(),
             "state": current.state,
@@ -638,7 +651,7 @@ class SlackSender:
                 "view": view.to_api(),
                 "response_urls": [],
                 "is_enterprise_install": False,
-                "enterprise": None,
+                "enterprise": self._ws.enterprise_api(),
             }
         reply = self._interaction(payload)
         self._apply_submission(reply, user_id, view)
@@ -713,7 +726,7 @@ class SlackSender:
                 "view": view.to_api(),
                 "is_cleared": cleared,
                 "is_enterprise_install": False,
-                "enterprise": None,
+                "enterprise": self._ws.enterprise_api(),
             }
         if not view.payload.get("notify_on_close"):
             return None

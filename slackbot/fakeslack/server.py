@@ -196,8 +196,11 @@ class FakeSlack:
 
     # ------------------------------------------------------------------ workspaces
 
-    def add_workspace(self, team_id: str, team_domain: str, team_name: str) -> FakeSlack:
-        """Host another workspace on this server, for tests of an app installed in several.
+    def add_workspace(
+        self, team_id: str, team_domain: str, team_name: str, enterprise: tuple[str, str] | None = None
+    ) -> FakeSlack:
+        """Host another workspace on this server, for tests of an app installed in several;
+        ``enterprise`` (id, name) puts it in an Enterprise Grid org.
 
         Returns its FakeSlack: same URLs, secrets and app, its own people, channels, messages,
         views, calls and bot token. People get ids the same way in every workspace, so the first
@@ -219,6 +222,7 @@ class FakeSlack:
                 oauth=primary.state.oauth,
                 verification_token=primary.state.verification_token,
                 app_token=primary.state.app_token,
+                enterprise=enterprise,
             )
             self._host.workspaces[team_id] = handle
         return handle

@@ -520,10 +520,12 @@ class Workspace:
         oauth: OAuthSide | None = None,
         verification_token: str | None = None,
         app_token: str | None = None,
+        enterprise: tuple[str, str] | None = None,
     ) -> None:
         """``oauth``, ``verification_token`` and ``app_token`` are the app's, given when another
         workspace of the same server already has them; a given ``app_token`` stays that one's to
-        answer for (it is not a token of this workspace)."""
+        answer for (it is not a token of this workspace). ``enterprise`` (id, name): the
+        Enterprise Grid org the workspace belongs to."""
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)
         self.clock = clock
@@ -532,6 +534,7 @@ class Workspace:
         self.team_id = team_id
         self.team_domain = team_domain
         self.team_name = team_name
+        self.enterprise = enterprise
         self.ids = IdMint()
         self.app_id = "A0LOOPSAPP1"
         self.bot_id = "B0LOOPSBOT1"
@@ -596,6 +599,14 @@ class Workspace:
         )
 
     # ---------------------------------------------------------------- plumbing
+
+    @property
+    def enterprise_id(self) -> str | None:
+        return self.enterprise[0] if self.enterprise else None
+
+    def enterprise_api(self) -> JSON | None:
+        """`enterprise` as Slack's payloads and oauth.v2.access give it (None outside Grid)."""
+        return {"id": self.enterprise[0], "name": self.enterprise[1]} if self.enterprise else None
 
     def changed(self) -> None:
         """Wake every waiter; call with the lock held after a mutation."""
@@ -778,7 +789,7 @@ class Workspace:
             "scope": scopes,
             "bot_user_id": self.bot_user_id,
             "team": {"id": self.team_id, "name": self.team_name},
-            "enterprise": None,
+            "enterprise": self.enterprise_api(),
             "is_enterprise_install": False,
         }
         if self.oauth.token_rotation:

@@ -34,6 +34,10 @@ from slackbot.store.shipments import Agenda, agendas_of
 
 logger = logging.getLogger(__name__)
 
+# A workspace whose install is not found is looked up again this much later.
+NO_INSTALL_WAIT = timedelta(minutes=1)
+NO_INSTALL = "no install of Loops found for the workspace"
+
 # Deliveries that change what a person's Home tab shows once they reach Slack.
 HOME_KINDS = frozenset({DeliveryKind.CHECKIN, DeliveryKind.UNWATCHED})
 
@@ -49,7 +53,7 @@ class Sender:
         *,
         owner: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
-        clients: Callable[[str | None], SlackClient] | None = None,
+        clients: Callable[[str | None], SlackClient | None] | None = None,
     ) -> None:
         self.database = database
         self.rules = rules
@@ -60,10 +64,13 @@ class Sender:
         self.clients = clients
         self._posters: dict[str | None, Poster] = {}  # by team id; a rotated token replaces its own
 
-    def _poster_for(self, team_id: str | None) -> Poster:
+    def _poster_for(self, team_id: str | None) -> Poster | None:
+        """None: no install of the workspace found, so no token to call Slack with."""
         if self.clients is None:
             return self.poster
         client = self.clients(team_id)
+        if client is None:
+            return None
         poster = self._posters.get(team_id)
         if poster is None or poster.client is not client:
             poster = self._posters[team_id] = Poster(client, self.rules.per_second, self.monotonic)
@@ -106,7 +113,7 @@ class Sender:
         homes: set[int] = set()
         jobs = self._prepare(claimed, clock(), post_by(self.monotonic), report, homes)
         posters = {team: self._poster_for(team) for team in {job.team_id for job in jobs}}
-        outcomes = list(pool.map(lambda job: posters[job.team_id].attempt(job, report), jobs))
+        outcomes = list(pool.map(lambda job: _attempt(posters[job.team_id], job, report, clock), jobs))
         if outcomes:
             with self.database.transaction() as session:
                 record(session, outcomes, owner=self.owner, now=clock(), report=report)
@@ -126,9 +133,11 @@ class Sender:
             if o.job.delivery_id in homes and o.ts and o.failure is None and o.job.person_id is not None
         }
         for person_id, team_id in sorted(people.items()):
-            client = self._poster_for(team_id).client
+            poster = self._poster_for(team_id)
+            if poster is None:
+                continue
             try:
-                publish_home(self.database, client, person_id, clock(), self.rules.defaults)
+                publish_home(self.database, poster.client, person_id, clock(), self.rules.defaults)
             except Exception as error:
                 logger.warning("could not redraw the Home tab of person %s: %s", person_id, error)
 
@@ -194,6 +203,13 @@ class _Batch:
         ]
         agendas = agendas_of(session, prompted, LOOPS_SHOWN)
         return cls(deliveries, people, workspaces, agendas, preload_threads(session, deliveries))
+
+
+def _attempt(poster: Poster | None, job: Job, report: SendReport, clock: Callable[[], datetime]) -> Outcome:
+    """The job's post; with no install found for its workspace, no call: it waits (not failed)."""
+    if poster is None:
+        return Outcome(job, ended=Later(clock() + NO_INSTALL_WAIT, NO_INSTALL))
+    return poster.attempt(job, report)
 
 
 def _job(

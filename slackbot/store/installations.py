@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -16,6 +17,7 @@ from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import delete
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from slackbot.config import Settings
@@ -35,6 +37,11 @@ _ALL_TOKENS = (*_BOT_TOKENS, "user_token", "user_refresh_token")
 
 T = TypeVar("T", Bot, Installation)
 
+# Refreshed pairs not saved yet, by (client id, org, team): one for every store of the process
+# (Bolt's and the clock's), so each uses the pair the other could not save.
+_UNSAVED: dict[tuple[str, str | None, str | None], Bot] = {}
+_UNSAVED_LOCK = threading.Lock()
+
 
 def _with(found: T, fields: tuple[str, ...], change: object) -> T:
     """A copy of an installation or bot with each token field passed through `change`."""
@@ -45,18 +52,59 @@ def _with(found: T, fields: tuple[str, ...], change: object) -> T:
 
 
 class SealedInstallationStore(SQLAlchemyInstallationStore):
-    """slack-sdk's SQLAlchemy installation store, with tokens encrypted at rest when a key is set."""
+    """slack-sdk's SQLAlchemy installation store, with tokens encrypted at rest when a key is set.
+
+    A refreshed token pair that cannot be saved is kept in memory (the process's), used, and
+    saved again at each lookup until that works: Slack has spent the refresh token it replaces,
+    so losing the pair would lose the workspace when its token expires.
+    """
 
     def __init__(self, client_id: str, database: Database, sealer: Sealer) -> None:
         super().__init__(client_id=client_id, engine=database.engine)
         self.sealer = sealer
+        self._installing = threading.local()
 
     def save(self, installation: Installation) -> None:
         # super().save() saves the bot too, through self.save_bot: already-sealed values pass.
-        super().save(_with(installation, _ALL_TOKENS, self.sealer.seal))
+        # An install that cannot be saved fails as a whole (the person is told to try again).
+        self._installing.now = True
+        try:
+            super().save(_with(installation, _ALL_TOKENS, self.sealer.seal))
+        finally:
+            self._installing.now = False
 
     def save_bot(self, bot: Bot) -> None:
-        super().save_bot(_with(bot, _BOT_TOKENS, self.sealer.seal))
+        if getattr(self._installing, "now", False) or bot.bot_refresh_token is None:
+            super().save_bot(_with(bot, _BOT_TOKENS, self.sealer.seal))
+            return
+        key = (self.client_id, bot.enterprise_id, bot.team_id)
+        with _UNSAVED_LOCK:
+            _UNSAVED[key] = bot
+        self._save_refreshed(key)
+
+    def _save_refreshed(self, key: tuple[str, str | None, str | None]) -> Bot | None:
+        """Save the pair kept for `key`, if any; the pair when it is still unsaved."""
+        with _UNSAVED_LOCK:
+            bot = _UNSAVED.get(key)
+            if bot is None:
+                return None
+            try:
+                stored = super().find_bot(enterprise_id=bot.enterprise_id, team_id=bot.team_id)
+                if stored is None or stored.installed_at != bot.installed_at:
+                    # Uninstalled (or installed again) since: the pair refreshes nothing kept.
+                    del _UNSAVED[key]
+                    return None
+                super().save_bot(_with(bot, _BOT_TOKENS, self.sealer.seal))
+            except SQLAlchemyError as error:
+                logger.warning(
+                    "could not save the refreshed token of team %s (%s); it is used from memory and "
+                    "saved again at its next use",
+                    bot.team_id,
+                    type(error).__name__,
+                )
+                return bot
+            del _UNSAVED[key]
+            return None
 
     def find_bot(
         self,
@@ -65,10 +113,20 @@ class SealedInstallationStore(SQLAlchemyInstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
+        key = (self.client_id, enterprise_id, team_id)
+        if key in _UNSAVED:
+            held = self._save_refreshed(key)
+            if held is not None:
+                return held
         found = super().find_bot(
             enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_enterprise_install
         )
         return None if found is None else _with(found, _BOT_TOKENS, self.sealer.open)
+
+    def delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        with _UNSAVED_LOCK:  # an uninstall: a pair kept in memory goes too
+            _UNSAVED.pop((self.client_id, enterprise_id, team_id), None)
+        super().delete_bot(enterprise_id=enterprise_id, team_id=team_id)
 
     def find_installation(
         self,

@@ -83,6 +83,8 @@ class Workspace(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32), unique=True)
+    # Its Enterprise Grid org (None outside one): its install is saved, and found, under it.
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
     name: Mapped[str | None] = mapped_column(String(255))
     # auth.test's `url` (`https://acme.slack.com/`): links to threads without a call per link.
     url: Mapped[str | None] = mapped_column(String(255))
