@@ -767,7 +767,13 @@ class FakeSlack:
         if told is None and "Retry-After" in headers:
             told = float(headers["Retry-After"])
         target._record(
-            method, params, body, status, fault=fault.kind if fault else None, received=received, retry_after=told
+            method,
+            params,
+            body,
+            status,
+            fault=fault.kind if fault else None,
+            received=received,
+            retry_after=told,
         )
         return target, status, body, headers
 
