@@ -101,6 +101,8 @@ class Failure:
     reason: str
     # True when Slack may have acted although we saw a failure (timeout, 5xx, dropped line).
     outcome_unknown: bool
+    # A 429: the seconds Slack asked us to wait (Retry-After) before calling again.
+    retry_after: float = 0.0
 
 
 def judge(*, status: int | None, error: str | None) -> Failure:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from urllib.error import URLError
 
@@ -59,9 +60,7 @@ class Poster:
                 except SLACK_ERRORS as error:
                     # Opening a DM posts nothing; what an earlier attempt did is as unknown as before.
                     failure = failure_of(error)
-                    return Outcome(
-                        job, failure=Failure(failure.verdict, failure.reason, outcome_unknown=False)
-                    )
+                    return Outcome(job, failure=replace(failure, outcome_unknown=False))
                 channel = str(opened["channel"]["id"])
             if job.maybe_posted:
                 try:
@@ -69,9 +68,7 @@ class Poster:
                 except SLACK_ERRORS as error:
                     # Not knowing whether it was posted, never post blindly: try again later.
                     failure = failure_of(error)
-                    return Outcome(
-                        job, channel, failure=Failure(failure.verdict, failure.reason, outcome_unknown=True)
-                    )
+                    return Outcome(job, channel, failure=replace(failure, outcome_unknown=True))
                 looked = True
                 if found:
                     return Outcome(job, channel, ts=found, found=True, looked=True)
@@ -110,18 +107,18 @@ class Poster:
         another sender could then post the same delivery.
         """
         for attempt in range(RATE_LIMIT_WAITS + 1):
-            self.pacer.wait(name, deadline=job.post_by, clock=self.monotonic)
-            if self.monotonic() > job.post_by:
-                raise LeaseRunningOut
-            try:
-                return method(**arguments)
-            except (SlackApiError, HeldBySlack) as error:
-                if failure_of(error).verdict is not Verdict.RATE_LIMITED:
-                    raise
-                report.count("rate_limited")
-                seconds = retry_after(error) if isinstance(error, SlackApiError) else error.seconds
-                if attempt == RATE_LIMIT_WAITS or seconds > LONGEST_WAIT:
-                    raise
+            with self.pacer.turn(name, deadline=job.post_by, clock=self.monotonic):
+                if self.monotonic() > job.post_by:
+                    raise LeaseRunningOut
+                try:
+                    return method(**arguments)
+                except (SlackApiError, HeldBySlack) as error:
+                    failure = failure_of(error)
+                    if failure.verdict is not Verdict.RATE_LIMITED:
+                        raise
+                    report.count("rate_limited")
+                    if attempt == RATE_LIMIT_WAITS or failure.retry_after > LONGEST_WAIT:
+                        raise
         raise AssertionError("unreachable")
 
     def _find_posted(self, job: Job, channel: str, report: SendReport) -> str | None:
@@ -154,9 +151,12 @@ class Poster:
 def failure_of(error: Exception) -> Failure:
     """What a failed call means for the delivery (see core.deliveries.judge)."""
     if isinstance(error, HeldBySlack):
-        return Failure(Verdict.RATE_LIMITED, str(error), outcome_unknown=False)
+        return Failure(Verdict.RATE_LIMITED, str(error), outcome_unknown=False, retry_after=error.seconds)
     if isinstance(error, SlackApiError):
         status = getattr(error.response, "status_code", None)
         data = error.response.data if isinstance(error.response.data, dict) else {}
-        return judge(status=status, error=data.get("error"))
+        failure = judge(status=status, error=data.get("error"))
+        if failure.verdict is Verdict.RATE_LIMITED:
+            return replace(failure, retry_after=retry_after(error))
+        return failure
     return judge(status=None, error=type(error).__name__)

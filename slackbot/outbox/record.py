@@ -164,6 +164,12 @@ def _retry_later(
     delivery.maybe_posted = maybe_posted
     delivery.lease_owner = delivery.lease_until = None
     delivery.last_error = failure.reason
+    if failure.verdict is Verdict.RATE_LIMITED:
+        # Slack asked us to wait, nothing went wrong: not an attempt that counts toward giving up.
+        wait = timedelta(seconds=max(failure.retry_after, 1.0))
+        delivery.state, delivery.ready_at = DeliveryState.PENDING, now + wait
+        report.count("retried")
+        return
     delivery.attempts += 1
     if delivery.attempts >= MAX_ATTEMPTS and delivery.kind in PATIENT:
         # A loop's thread and its second half have no later day to come back on: keep trying,
