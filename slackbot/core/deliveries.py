@@ -27,6 +27,10 @@ class DeliveryKind(StrEnum):
     DAILY_THREAD = "daily_thread"
     # A shared morning answer, posted in that day's thread; key: `<the thread's date>#<loop id>`.
     DAILY_SHARE = "daily_share"
+    # Owed to a workspace: deleting a post of ours (`/loops forget-me` takes a person's shares
+    # out of the daily thread); key: `<channel> <ts>`, or `<share id>@<thread ts>` for a share
+    # that may be in Slack though its ts was never learned (it was being sent).
+    REMOVAL = "removal"
 
 
 # Deliveries owed to a workspace rather than one person (Delivery.person_id is None).

@@ -18,8 +18,8 @@ from urllib.error import URLError
 from slack_sdk.errors import SlackApiError
 
 from slackbot.blocks.ids import DELIVERY_EVENT
-from slackbot.core.deliveries import Failure, Verdict, judge
-from slackbot.outbox.model import Job, Outcome, SendReport
+from slackbot.core.deliveries import DeliveryState, Failure, Verdict, judge
+from slackbot.outbox.model import Ended, Job, Outcome, SendReport
 from slackbot.outbox.pace import LeaseRunningOut, Pacer, pacer_for
 from slackbot.slack.client import HeldBySlack, SlackClient, retry_after, workspace_key
 
@@ -32,6 +32,7 @@ RATE_LIMIT_WAITS = 3
 LOOK_BACK_SECONDS = 120
 
 SLACK_ERRORS = (SlackApiError, HeldBySlack, OSError, URLError)
+NEVER_POSTED = Ended(DeliveryState.SKIPPED, "the share never reached Slack", "skipped")
 
 
 class Poster:
@@ -48,6 +49,8 @@ class Poster:
         channel = job.channel
         looked = False
         try:
+            if job.removal is not None:
+                return self._remove(job, report)
             if channel is None:
                 try:
                     opened = self._call(
@@ -121,8 +124,33 @@ class Poster:
                         raise
         raise AssertionError("unreachable")
 
-    def _find_posted(self, job: Job, channel: str, report: SendReport) -> str | None:
-        """The ts of this delivery's message if an earlier attempt did post it."""
+    def _remove(self, job: Job, report: SendReport) -> Outcome:
+        """Delete a post of ours; one already gone is as good as deleted."""
+        assert job.removal is not None and job.channel is not None
+        ts = job.removal.ts
+        if ts is None:
+            # A share that was being sent: deleted only if it landed.
+            assert job.removal.of_delivery is not None
+            try:
+                ts = self._find_posted(job, job.channel, report, job.removal.of_delivery)
+            except SLACK_ERRORS as error:
+                return Outcome(job, job.channel, failure=failure_of(error))
+            if ts is None:
+                return Outcome(job, job.channel, looked=True, ended=NEVER_POSTED)
+        try:
+            self._call(report, job, "chat.delete", self.client.chat_delete, channel=job.channel, ts=ts)
+        except SlackApiError as error:
+            if error.response.get("error") != "message_not_found":
+                return Outcome(job, job.channel, failure=failure_of(error))
+        except SLACK_ERRORS as error:
+            return Outcome(job, job.channel, failure=failure_of(error))
+        return Outcome(job, job.channel, ts=ts)
+
+    def _find_posted(
+        self, job: Job, channel: str, report: SendReport, delivery_id: int | None = None
+    ) -> str | None:
+        """The ts of this delivery's message (or `delivery_id`'s) if an earlier attempt did post it."""
+        wanted = job.delivery_id if delivery_id is None else delivery_id
         # A thread reply is found among the thread's replies, a top-level post in the history.
         name, method, where = (
             ("conversations.replies", self.client.conversations_replies, {"ts": job.thread_ts})
@@ -143,7 +171,7 @@ class Poster:
         for posted in response.get("messages") or []:
             metadata = posted.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == DELIVERY_EVENT and payload.get("delivery_id") == job.delivery_id:
+            if metadata.get("event_type") == DELIVERY_EVENT and payload.get("delivery_id") == wanted:
                 return str(posted["ts"])
         return None
 

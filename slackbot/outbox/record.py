@@ -20,7 +20,8 @@ from slackbot.store.models import CheckIn, Delivery, Loop, Person, Workspace
 
 logger = logging.getLogger(__name__)
 
-# Deliveries that are not replaced by tomorrow's: a 5xx storm delays them, never drops them.
+# Deliveries that are not replaced by tomorrow's: a 5xx storm delays them, never drops them
+# (nor a forgotten person's posts in a team channel).
 PATIENT = frozenset(
     {
         DeliveryKind.LOOP_ROOT,
@@ -28,6 +29,7 @@ PATIENT = frozenset(
         DeliveryKind.CHECKIN,
         DeliveryKind.OUTCOME,
         DeliveryKind.UNWATCHED,
+        DeliveryKind.REMOVAL,
     }
 )
 PATIENT_RETRY = timedelta(hours=1)
