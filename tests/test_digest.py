@@ -468,3 +468,58 @@ def test_a_digest_whose_answer_was_lost_is_found_in_the_channel_not_posted_twice
     assert second.sent.found_in_slack == 1
     assert len(digests(team, channel)) == 1
     assert team.fake.calls("conversations.history")[-1].params["channel"] == channel.id
+
+
+def chatter(team: Bot, channel: Channel, count: int, thread_ts: str | None = None) -> None:
+    """People talk in the channel (or in a thread of it): `count` messages, newer than any post."""
+    talker = team.fake.add_user(name="talker", tz="Europe/Berlin")
+    ws = team.fake.state
+    for n in range(count):
+        ws.post(
+            Message(
+                channel=channel.id,
+                ts=ws.next_ts(ws.channels[channel.id]),
+                text=f"lunch? {n}",
+                user=talker.id,
+                thread_ts=thread_ts,
+                source="user",
+            )
+        )
+
+
+def test_a_lost_digest_in_a_busy_channel_is_found_pages_back_not_posted_twice(
+    team: Bot, channel: Channel
+) -> None:
+    the_week(team)
+    team.fake.faults.add(method="chat.postMessage", kind="server_error", status=503, commit=True, times=1)
+    assert team.tick(DIGEST_AT).sent.retried == 1
+    chatter(team, channel, 450)  # more than one page of the look-back after the digest
+    team.fake.reset_calls()
+    second = team.tick(DIGEST_AT + timedelta(minutes=1))
+    assert second.sent.found_in_slack == 1
+    assert len(digests(team, channel)) == 1
+    pages = team.fake.calls("conversations.history")
+    assert len(pages) > 1 and all(page.params["channel"] == channel.id for page in pages)
+
+
+def test_a_lost_share_in_a_busy_daily_thread_is_found_pages_on_not_posted_twice(
+    team: Bot, channel: Channel
+) -> None:
+    """Ana answers before the team's morning, so the clock posts her share in the day's thread,
+    where 250 replies came first; Slack takes the share but its answer is lost."""
+    at(team, datetime(2026, 11, 26, 20, 0, tzinfo=UTC))
+    ana = enrol(team, "ana", "Asia/Tokyo")
+    tokyo_prompt = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)
+    team.tick(tokyo_prompt)
+    at(team, tokyo_prompt + timedelta(minutes=5))
+    answer_in_thread(team, ana, "OTP SMS arrive late\nfor: new sign-ups in India")
+    team.tick(FRIDAY_PROMPT)  # the day's thread; the share waits for it
+    root, _ = shares_in_daily_thread(team, channel)
+    chatter(team, channel, 250, thread_ts=root.ts)
+    team.fake.faults.add(method="chat.postMessage", kind="server_error", status=503, commit=True, times=1)
+    assert team.tick(FRIDAY_PROMPT + timedelta(minutes=2)).sent.retried == 1
+    team.fake.reset_calls()
+    assert team.tick(FRIDAY_PROMPT + timedelta(minutes=3)).sent.found_in_slack == 1
+    _, replies = shares_in_daily_thread(team, channel)
+    assert len([m for m in replies if ana in m.text]) == 1, "found two pages on, not posted twice"
+    assert len(team.fake.calls("conversations.replies")) > 1

@@ -30,6 +30,8 @@ LONGEST_WAIT = 60.0
 RATE_LIMIT_WAITS = 3
 # How far before an attempt's first try to look for its post (clocks differ a little).
 LOOK_BACK_SECONDS = 120
+# Messages a page of the look-back asks for: Slack's recommended most (apps it limits get 15).
+LOOK_BACK_PAGE = 200
 
 SLACK_ERRORS = (SlackApiError, HeldBySlack, OSError, URLError)
 NEVER_POSTED = Ended(DeliveryState.SKIPPED, "the share never reached Slack", "skipped")
@@ -157,23 +159,32 @@ class Poster:
             if job.thread_ts
             else ("conversations.history", self.client.conversations_history, {})
         )
-        response = self._call(
-            report,
-            job,
-            name,
-            method,
-            channel=channel,
-            oldest=f"{job.since.timestamp() - LOOK_BACK_SECONDS:.6f}",
-            include_all_metadata=True,
-            limit=200,
-            **where,
-        )
-        for posted in response.get("messages") or []:
-            metadata = posted.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == DELIVERY_EVENT and payload.get("delivery_id") == wanted:
-                return str(posted["ts"])
-        return None
+        # Page by page (cursor) back to the first attempt's moment: in a busy channel the post
+        # may lie many messages back. Only a post whose outcome is unknown is looked for, as
+        # new apps get these methods at one call a minute.
+        cursor: dict[str, str] = {}
+        while True:
+            response = self._call(
+                report,
+                job,
+                name,
+                method,
+                channel=channel,
+                oldest=f"{job.since.timestamp() - LOOK_BACK_SECONDS:.6f}",
+                include_all_metadata=True,
+                limit=LOOK_BACK_PAGE,
+                **where,
+                **cursor,
+            )
+            for posted in response.get("messages") or []:
+                metadata = posted.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == DELIVERY_EVENT and payload.get("delivery_id") == wanted:
+                    return str(posted["ts"])
+            following = (response.get("response_metadata") or {}).get("next_cursor")
+            if not response.get("has_more") or not following:
+                return None
+            cursor = {"cursor": str(following)}
 
 
 def failure_of(error: Exception) -> Failure:
