@@ -234,3 +234,45 @@ def test_a_429_holds_the_method_for_every_caller_in_the_process(team: Bot) -> No
     assert len(team.prompts(ana)) == 1
     (loop,) = team.loops(ana)
     assert loop.thread_ts is not None
+
+
+def calls_inside_holds(team: Bot, method: str) -> list[float]:
+    """How soon after each 429 of `method` another call of it arrived, for those inside its Retry-After."""
+    calls = team.fake.calls(method)
+    return [
+        round(later.received - limited.at, 3)
+        for limited in calls
+        if limited.status == 429
+        for later in calls
+        if limited.retry_after is not None and limited.at < later.received < limited.at + limited.retry_after
+    ]
+
+
+def test_rate_limiting_alone_never_fails_a_delivery(team: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slack answers 429 to every post for an hour of ticks: the prompt waits, then goes out."""
+    monkeypatch.setattr("slackbot.outbox.post.RATE_LIMIT_WAITS", 0)  # one 429 a tick, to keep it short
+    ana = enrol(team, "ana", "Europe/Berlin")
+    limited = team.fake.faults.add(method="chat.postMessage", kind="ratelimited", retry_after=1)
+    moment = DUE
+    for _ in range(7):
+        team.tick(moment)
+        (prompt,) = team.deliveries(ana, "prompt")
+        assert (prompt.state, prompt.attempts) == ("pending", 0), prompt.last_error
+        moment += timedelta(minutes=10)
+    assert limited.hits == 7
+    team.fake.faults.remove(limited)
+    team.tick(moment)
+    (prompt,) = team.deliveries(ana, "prompt")
+    assert prompt.state == "sent"
+    assert posts(team, ana) == 1
+    assert calls_inside_holds(team, "chat.postMessage") == []
+
+
+def test_no_post_starts_inside_a_retry_after_while_others_are_being_sent(team: Bot) -> None:
+    """Many prompts go out at once; the first post meets a 429: no other post reaches Slack
+    before its Retry-After has passed (by the emulator's own record of when calls arrived)."""
+    people = [enrol(team, name, "Europe/Berlin") for name in ("ana", "ben", "carol", "dan", "eve", "fay")]
+    team.fake.faults.add(method="chat.postMessage", kind="ratelimited", retry_after=1, times=1)
+    report = team.tick(DUE)
+    assert report.sent.sent == len(people)
+    assert calls_inside_holds(team, "chat.postMessage") == []

@@ -8,6 +8,7 @@ sharing off in her settings.
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -255,6 +256,98 @@ def test_forget_me_takes_the_persons_answers_out_of_the_daily_thread(team: Bot, 
     assert [ben in m.text for m in left] == [True], "only Ben's answer is left"
 
 
+def shares_in_daily_thread(team: Bot, channel: Channel) -> tuple[Message, list[Message]]:
+    (root,) = [m for m in in_channel(team, channel) if "What's broken today" in (m.text or "")]
+    return root, [m for m in in_channel(team, channel, thread_ts=root.ts) if m.ts != root.ts]
+
+
+def forget(team: Bot, user: str) -> None:
+    team.sender.command(user, "/loops", "forget-me")
+    team.settle()
+    (modal,) = team.fake.views_of(user)
+    assert team.sender.submit_view(user, modal.id).status == 200
+
+
+def removals(team: Bot) -> list[Delivery]:
+    with team.database.session() as session:
+        return list(session.scalars(select(Delivery).where(Delivery.kind == "removal")))
+
+
+def two_shares(team: Bot) -> tuple[str, str]:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    ben = enrol(team, "ben", "Europe/Berlin")
+    team.tick(FRIDAY_PROMPT)
+    at(team, FRIDAY_PROMPT + timedelta(minutes=5))
+    answer_in_thread(team, ana, "OTP SMS arrive late\nfor: new sign-ups in India")
+    answer_in_thread(team, ben, "Invoices show the wrong VAT\nfor: German customers")
+    return ana, ben
+
+
+@pytest.mark.parametrize("fault", ["server_error", "error"])
+def test_forget_me_deletes_the_shares_once_slack_lets_it(team: Bot, channel: Channel, fault: str) -> None:
+    """chat.delete fails (a 5xx, or an error of Slack's) for a while: the deletion is owed, not
+    dropped, and the clock makes it once Slack recovers."""
+    ana, ben = two_shares(team)
+    failing = team.fake.faults.add(method="chat.delete", kind=fault, status=500, error="internal_error")
+    forget(team, ana)
+    team.settle()
+    team.tick(FRIDAY_PROMPT + timedelta(minutes=10))
+    _, left = shares_in_daily_thread(team, channel)
+    assert len(left) == 2, "still there while Slack fails"
+    assert failing.hits >= 2, "the app tried, and the clock tried again"
+    team.fake.faults.remove(failing)
+    team.tick(FRIDAY_PROMPT + timedelta(hours=1))
+    _, left = shares_in_daily_thread(team, channel)
+    assert [ben in m.text for m in left] == [True], "only Ben's answer is left"
+    assert [r.state for r in removals(team)] == ["sent"]
+
+
+def test_forget_me_deletes_the_shares_when_chat_delete_is_rate_limited(team: Bot, channel: Channel) -> None:
+    ana, ben = two_shares(team)
+    limited = team.fake.faults.add(method="chat.delete", kind="ratelimited", retry_after=1, times=5)
+    forget(team, ana)
+    team.settle()
+    team.tick(FRIDAY_PROMPT + timedelta(minutes=10))
+    assert limited.hits == 5
+    _, left = shares_in_daily_thread(team, channel)
+    assert [ben in m.text for m in left] == [True], "only Ben's answer is left"
+    ((state, attempts),) = [(r.state, r.attempts) for r in removals(team)]
+    assert (state, attempts) == ("sent", 0), "a 429 is no failed attempt"
+
+
+def test_a_share_being_sent_when_forget_me_runs_is_deleted_once_it_lands(team: Bot, channel: Channel) -> None:
+    """Ana answers before the team's morning, so the clock posts her share after the daily thread;
+    she says forget-me while that post is on its way to Slack."""
+    at(team, datetime(2026, 11, 26, 20, 0, tzinfo=UTC))  # Thursday evening in Berlin
+    ana = enrol(team, "ana", "Asia/Tokyo")
+    ben = enrol(team, "ben", "Europe/Berlin")
+    tokyo_prompt = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)  # 09:30 in Tokyo
+    team.tick(tokyo_prompt)
+    at(team, tokyo_prompt + timedelta(minutes=5))
+    answer_in_thread(team, ana, "OTP SMS arrive late\nfor: new sign-ups in India")
+    team.tick(FRIDAY_PROMPT)  # the team's morning: the daily thread, then ben's prompt
+    at(team, FRIDAY_PROMPT + timedelta(minutes=5))
+    answer_in_thread(team, ben, "Invoices show the wrong VAT\nfor: German customers")
+    (share,) = team.deliveries(ana, "daily_share")
+    assert share.state == "pending" and share.slack_ts is None, "waiting for the thread's root"
+    held = team.fake.faults.add(method="chat.postMessage", kind="hold")
+    ticking = threading.Thread(target=team.tick, args=(FRIDAY_PROMPT + timedelta(minutes=6),))
+    ticking.start()
+    team.fake.wait_for(lambda fake: held.hits >= 1)
+    (share,) = team.deliveries(ana, "daily_share")
+    assert share.state == "claimed", "on its way to Slack"
+    forget(team, ana)
+    held.release()
+    ticking.join(timeout=30)
+    team.fake.faults.remove(held)
+    team.settle()
+    _, left = shares_in_daily_thread(team, channel)
+    assert len(left) == 2, "the share landed after ana was forgotten"
+    team.tick(FRIDAY_PROMPT + timedelta(minutes=10))
+    _, left = shares_in_daily_thread(team, channel)
+    assert [ben in m.text for m in left] == [True], "only Ben's answer is left"
+
+
 def test_the_digest_reads_the_week_as_it_stood_at_its_moment(database: Database) -> None:
     """Hand-made rows: an earlier ship whose outcome came last week, one that went unwatched,
     one answered only after the digest's moment (not known to it), and a private loop."""
@@ -375,3 +468,58 @@ def test_a_digest_whose_answer_was_lost_is_found_in_the_channel_not_posted_twice
     assert second.sent.found_in_slack == 1
     assert len(digests(team, channel)) == 1
     assert team.fake.calls("conversations.history")[-1].params["channel"] == channel.id
+
+
+def chatter(team: Bot, channel: Channel, count: int, thread_ts: str | None = None) -> None:
+    """People talk in the channel (or in a thread of it): `count` messages, newer than any post."""
+    talker = team.fake.add_user(name="talker", tz="Europe/Berlin")
+    ws = team.fake.state
+    for n in range(count):
+        ws.post(
+            Message(
+                channel=channel.id,
+                ts=ws.next_ts(ws.channels[channel.id]),
+                text=f"lunch? {n}",
+                user=talker.id,
+                thread_ts=thread_ts,
+                source="user",
+            )
+        )
+
+
+def test_a_lost_digest_in_a_busy_channel_is_found_pages_back_not_posted_twice(
+    team: Bot, channel: Channel
+) -> None:
+    the_week(team)
+    team.fake.faults.add(method="chat.postMessage", kind="server_error", status=503, commit=True, times=1)
+    assert team.tick(DIGEST_AT).sent.retried == 1
+    chatter(team, channel, 450)  # more than one page of the look-back after the digest
+    team.fake.reset_calls()
+    second = team.tick(DIGEST_AT + timedelta(minutes=1))
+    assert second.sent.found_in_slack == 1
+    assert len(digests(team, channel)) == 1
+    pages = team.fake.calls("conversations.history")
+    assert len(pages) > 1 and all(page.params["channel"] == channel.id for page in pages)
+
+
+def test_a_lost_share_in_a_busy_daily_thread_is_found_pages_on_not_posted_twice(
+    team: Bot, channel: Channel
+) -> None:
+    """Ana answers before the team's morning, so the clock posts her share in the day's thread,
+    where 250 replies came first; Slack takes the share but its answer is lost."""
+    at(team, datetime(2026, 11, 26, 20, 0, tzinfo=UTC))
+    ana = enrol(team, "ana", "Asia/Tokyo")
+    tokyo_prompt = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)
+    team.tick(tokyo_prompt)
+    at(team, tokyo_prompt + timedelta(minutes=5))
+    answer_in_thread(team, ana, "OTP SMS arrive late\nfor: new sign-ups in India")
+    team.tick(FRIDAY_PROMPT)  # the day's thread; the share waits for it
+    root, _ = shares_in_daily_thread(team, channel)
+    chatter(team, channel, 250, thread_ts=root.ts)
+    team.fake.faults.add(method="chat.postMessage", kind="server_error", status=503, commit=True, times=1)
+    assert team.tick(FRIDAY_PROMPT + timedelta(minutes=2)).sent.retried == 1
+    team.fake.reset_calls()
+    assert team.tick(FRIDAY_PROMPT + timedelta(minutes=3)).sent.found_in_slack == 1
+    _, replies = shares_in_daily_thread(team, channel)
+    assert len([m for m in replies if ana in m.text]) == 1, "found two pages on, not posted twice"
+    assert len(team.fake.calls("conversations.replies")) > 1

@@ -27,6 +27,10 @@ class DeliveryKind(StrEnum):
     DAILY_THREAD = "daily_thread"
     # A shared morning answer, posted in that day's thread; key: `<the thread's date>#<loop id>`.
     DAILY_SHARE = "daily_share"
+    # Owed to a workspace: deleting a post of ours (`/loops forget-me` takes a person's shares
+    # out of the daily thread); key: `<channel> <ts>`, or `<share id>@<thread ts>` for a share
+    # that may be in Slack though its ts was never learned (it was being sent).
+    REMOVAL = "removal"
 
 
 # Deliveries owed to a workspace rather than one person (Delivery.person_id is None).
@@ -101,6 +105,8 @@ class Failure:
     reason: str
     # True when Slack may have acted although we saw a failure (timeout, 5xx, dropped line).
     outcome_unknown: bool
+    # A 429: the seconds Slack asked us to wait (Retry-After) before calling again.
+    retry_after: float = 0.0
 
 
 def judge(*, status: int | None, error: str | None) -> Failure:

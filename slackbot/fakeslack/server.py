@@ -127,6 +127,11 @@ class _BadRequest(Exception):
         self.error = error
 
 
+def _told(fault: Fault) -> float | None:
+    """The Retry-After a fault answers with (only a ``ratelimited`` one has one)."""
+    return float(fault.retry_after) if fault.kind == "ratelimited" else None
+
+
 def _fault_outcome(fault: Fault) -> tuple[JSON | None, int]:
     """What a failing fault answers: the JSON body (None when not JSON) and HTTP status (0: none)."""
     if fault.kind == "ratelimited":
@@ -718,7 +723,9 @@ class FakeSlack:
             target = self._owner_of_token(token if isinstance(token, str) else None)
             params.pop("token", None)
             body, status = _fault_outcome(fault)
-            target._record(method, params, body, status, fault=fault.kind, received=received)
+            target._record(
+                method, params, body, status, fault=fault.kind, received=received, retry_after=_told(fault)
+            )
             target._fail(handler, fault)
             return
         target, status, answer, headers = self._api_call(handler, method, raw, fault, received)
@@ -760,7 +767,18 @@ class FakeSlack:
             status, body, headers = target._authenticated(
                 method, params, token, bool(query_token), from_header
             )
-        target._record(method, params, body, status, fault=fault.kind if fault else None, received=received)
+        told = _told(fault) if fault is not None else None
+        if told is None and "Retry-After" in headers:
+            told = float(headers["Retry-After"])
+        target._record(
+            method,
+            params,
+            body,
+            status,
+            fault=fault.kind if fault else None,
+            received=received,
+            retry_after=told,
+        )
         return target, status, body, headers
 
     def _authenticated(
@@ -827,6 +845,7 @@ class FakeSlack:
         status: int,
         fault: str | None = None,
         received: float | None = None,
+        retry_after: float | None = None,
     ) -> None:
         with self.state.lock:
             now = self.clock()
@@ -838,6 +857,7 @@ class FakeSlack:
                 at=now,
                 fault=fault,
                 received=now if received is None else received,
+                retry_after=retry_after,
             )
             self.state.calls.append(call)
             self.state.changed()

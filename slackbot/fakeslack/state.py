@@ -433,6 +433,7 @@ class Call:
     at: float  # when the fake answered
     fault: str | None = None  # the injected fault kind the client saw instead, if any
     received: float = 0.0  # when the request arrived (before any injected latency)
+    retry_after: float | None = None  # a 429's Retry-After: no call of the method is due before at + this
 
 
 @dataclass

@@ -81,12 +81,22 @@ class Later:
 
 
 @dataclass(frozen=True)
+class Removal:
+    """A post of ours to delete: its ts, or (None) the delivery whose post to find first."""
+
+    ts: str | None
+    of_delivery: int | None = None
+
+
+@dataclass(frozen=True)
 class Draft:
-    """A message ready to post: where (None: the person's DM, opened first) and what."""
+    """A message ready to post: where (None: the person's DM, opened first) and what;
+    or, with `removal`, a post of ours to delete there."""
 
     channel: str | None
     thread_ts: str | None
     body: dict[str, Any]
+    removal: Removal | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,7 @@ class Job:
     since: datetime  # where to start looking for an earlier attempt's post
     post_by: float  # monotonic time after which no Slack call may start (the lease runs out)
     team_id: str | None = None  # the workspace, whose token sends it (OAuth mode)
+    removal: Removal | None = None  # not a post: a post of ours to delete
 
 
 @dataclass

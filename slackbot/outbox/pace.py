@@ -1,11 +1,12 @@
-"""Pacing a workspace's deliveries: an optional steady ceiling (LOOPS_SEND_RATE), and Slack's
-429 holds (slack/holds.py), shared by the process."""
+"""Pacing a workspace's deliveries: an optional steady ceiling (LOOPS_SEND_RATE), Slack's 429
+holds (slack/holds.py), and one call of a method at a time, shared by the process."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from slackbot.slack.holds import HOLDS, Holds, hold_key
 
@@ -37,6 +38,27 @@ class Pacer:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._next_slot = 0.0
+        self._turns: dict[str, threading.Lock] = {}
+
+    @contextmanager
+    def turn(
+        self, method: str, deadline: float = float("inf"), clock: Callable[[], float] | None = None
+    ) -> Iterator[None]:
+        """Wait (as `wait` does), then hold the workspace's turn at `method` through the call.
+
+        One call of a method at a time per workspace: a 429 is known (and held) before the
+        next call of that method starts, so none is already on its way inside the hold.
+        """
+        with self._lock:
+            turn = self._turns.setdefault(method, threading.Lock())
+        left = deadline - (clock or self._monotonic)()
+        if left <= 0 or not turn.acquire(timeout=min(left, threading.TIMEOUT_MAX)):
+            raise LeaseRunningOut
+        try:
+            self.wait(method, deadline, clock)
+            yield
+        finally:
+            turn.release()
 
     def wait(
         self, method: str, deadline: float = float("inf"), clock: Callable[[], float] | None = None

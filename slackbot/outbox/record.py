@@ -20,7 +20,8 @@ from slackbot.store.models import CheckIn, Delivery, Loop, Person, Workspace
 
 logger = logging.getLogger(__name__)
 
-# Deliveries that are not replaced by tomorrow's: a 5xx storm delays them, never drops them.
+# Deliveries that are not replaced by tomorrow's: a 5xx storm delays them, never drops them
+# (nor a forgotten person's posts in a team channel).
 PATIENT = frozenset(
     {
         DeliveryKind.LOOP_ROOT,
@@ -28,6 +29,7 @@ PATIENT = frozenset(
         DeliveryKind.CHECKIN,
         DeliveryKind.OUTCOME,
         DeliveryKind.UNWATCHED,
+        DeliveryKind.REMOVAL,
     }
 )
 PATIENT_RETRY = timedelta(hours=1)
@@ -164,6 +166,12 @@ def _retry_later(
     delivery.maybe_posted = maybe_posted
     delivery.lease_owner = delivery.lease_until = None
     delivery.last_error = failure.reason
+    if failure.verdict is Verdict.RATE_LIMITED:
+        # Slack asked us to wait, nothing went wrong: not an attempt that counts toward giving up.
+        wait = timedelta(seconds=max(failure.retry_after, 1.0))
+        delivery.state, delivery.ready_at = DeliveryState.PENDING, now + wait
+        report.count("retried")
+        return
     delivery.attempts += 1
     if delivery.attempts >= MAX_ATTEMPTS and delivery.kind in PATIENT:
         # A loop's thread and its second half have no later day to come back on: keep trying,

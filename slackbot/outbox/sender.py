@@ -222,8 +222,10 @@ def _job(
 ) -> Job:
     """The Slack side of one delivery: its post, or (for one that may be in Slack already but
     ends or waits now) the look for that post before it ends or waits."""
+    removal = None
     if isinstance(decided, Draft):
         channel, thread_ts, body, otherwise = decided.channel, decided.thread_ts, decided.body, None
+        removal = decided.removal
     else:
         assert decided.where is not None
         (channel, thread_ts), body, otherwise = decided.where, None, decided
@@ -239,6 +241,7 @@ def _job(
         since=delivery.first_attempt_at or delivery.created_at,
         post_by=deadline,
         team_id=workspace.team_id,
+        removal=removal,
     )
 
 

@@ -1,5 +1,5 @@
 """What the deliveries of the team become when sent: the weekly digest and the daily thread in
-the digest channel, and the shared morning answers posted in that thread.
+the digest channel, the shared morning answers posted in that thread, and their removal.
 
 A digest is one delivery per message (clock/team.py owes them); the first posts, the others
 wait for its ts and reply in its thread. Each part is worked out again when it is sent, from
@@ -22,7 +22,7 @@ from slackbot.core.deliveries import (
     digest_key,
     digest_part,
 )
-from slackbot.outbox.model import Draft, Ended, Later
+from slackbot.outbox.model import Draft, Ended, Later, Removal
 from slackbot.store.deliveries import owed_to_team
 from slackbot.store.digest import digest_of
 from slackbot.store.models import Delivery, Loop, Person, Workspace
@@ -46,6 +46,8 @@ def render_team(
     if workspace.uninstalled_at is not None:
         return Ended(DeliveryState.SKIPPED, WORKSPACE_GONE_REASON, "skipped")
     assert delivery.channel is not None
+    if delivery.kind == DeliveryKind.REMOVAL:
+        return removal_of(delivery)
     if delivery.kind == DeliveryKind.DAILY_THREAD:
         return Draft(delivery.channel, None, daily_root(date.fromisoformat(delivery.key)))
     assert delivery.kind == DeliveryKind.DIGEST
@@ -95,3 +97,12 @@ def render_share(
     return Draft(
         root.channel or delivery.channel, root.slack_ts, daily_share(person.slack_user_id, loop, link)
     )
+
+
+def removal_of(delivery: Delivery) -> Draft:
+    """Which post a removal deletes: its ts, or the share (by id) to find in the thread first."""
+    assert delivery.channel is not None
+    if delivery.slack_ts is not None:
+        return Draft(delivery.channel, None, {}, Removal(delivery.slack_ts))
+    share, _, thread_ts = delivery.key.partition("@")
+    return Draft(delivery.channel, thread_ts, {}, Removal(None, of_delivery=int(share)))

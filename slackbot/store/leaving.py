@@ -20,6 +20,7 @@ from slackbot.core.deliveries import (
     DeliveryKind,
     DeliveryState,
 )
+from slackbot.store.deliveries import owed_to_team
 from slackbot.store.models import (
     CheckIn,
     Delivery,
@@ -110,16 +111,44 @@ def holdings_of(session: Session, person: Person) -> Holdings:
     )
 
 
-def shared_posts(session: Session, person: Person) -> list[tuple[str, str]]:
-    """(channel, ts) of what Loops posted about the person in a team channel (the daily thread)."""
-    rows = session.execute(
-        select(Delivery.channel, Delivery.slack_ts).where(
-            Delivery.person_id == person.id,
-            Delivery.kind == DeliveryKind.DAILY_SHARE,
-            Delivery.slack_ts.is_not(None),
-        )
+def owe_removals(session: Session, person: Person, now: datetime) -> list[Delivery]:
+    """What Loops posted about the person in a team channel (the daily thread), owed for deletion.
+
+    Deliveries, so that Slack failing (or the process stopping) does not leave them behind. A
+    share that was being sent (claimed, or tried with no answer) may land after this: it is
+    looked for in its thread once its lease has run out, and deleted if found.
+    """
+    removals = []
+    shares = session.scalars(
+        select(Delivery).where(Delivery.person_id == person.id, Delivery.kind == DeliveryKind.DAILY_SHARE)
     )
-    return [(str(channel), str(ts)) for channel, ts in rows if channel and ts]
+    for share in shares:
+        if share.slack_ts and share.channel:
+            key, channel, ts, ready = f"{share.channel} {share.slack_ts}", share.channel, share.slack_ts, now
+        elif share.state == DeliveryState.CLAIMED or share.maybe_posted:
+            day = share.key.partition("#")[0]
+            root = owed_to_team(session, share.workspace_id, DeliveryKind.DAILY_THREAD, day)
+            if root is None or root.slack_ts is None or root.channel is None:
+                continue  # no thread yet: the share cannot have been posted
+            key, channel, ts = f"{share.id}@{root.slack_ts}", root.channel, None
+            ready = max(now, share.lease_until or now)  # a claim's send is over when its lease is
+        else:
+            continue
+        removal = Delivery(
+            workspace_id=share.workspace_id,
+            kind=DeliveryKind.REMOVAL,
+            key=key,
+            due_at=now,
+            ready_at=ready,
+            channel=channel,
+            slack_ts=ts,
+            first_attempt_at=share.first_attempt_at,
+            created_at=now,
+        )
+        session.add(removal)
+        removals.append(removal)
+    session.flush()
+    return removals
 
 
 def delete_people(session: Session, person_ids: list[int]) -> int:
@@ -149,14 +178,18 @@ def fingerprint(team_id: str, slack_user_id: str) -> str:
     return hashlib.sha256(f"loops-forgotten:{team_id}:{slack_user_id}".encode()).hexdigest()
 
 
-def forget_person(session: Session, person: Person, team_id: str, now: datetime) -> Holdings:
-    """`/loops forget-me`: the person's loops, entries, shipments, deliveries and row, gone."""
+def forget_person(
+    session: Session, person: Person, team_id: str, now: datetime
+) -> tuple[Holdings, list[int]]:
+    """`/loops forget-me`: the person's loops, entries, shipments, deliveries and row, gone;
+    and the deliveries that delete their posts in team channels (see `owe_removals`)."""
     held = holdings_of(session, person)
+    removals = [removal.id for removal in owe_removals(session, person, now)]
     mark = fingerprint(team_id, person.slack_user_id)
     if session.get(ForgottenPerson, (person.workspace_id, mark)) is None:
         session.add(ForgottenPerson(workspace_id=person.workspace_id, fingerprint=mark, forgotten_at=now))
     delete_people(session, [person.id])
-    return held
+    return held, removals
 
 
 def forgotten_among(session: Session, workspace_id: int, team_id: str, slack_user_ids: set[str]) -> set[str]:

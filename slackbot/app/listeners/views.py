@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -42,7 +41,7 @@ from slackbot.core.shipments import ShipmentState
 from slackbot.slack.profile import fetch_profile
 from slackbot.store.deliveries import prompt_in_thread
 from slackbot.store.export import reflection_from_source
-from slackbot.store.leaving import forget_person, shared_posts
+from slackbot.store.leaving import forget_person
 from slackbot.store.loops import loop_of
 from slackbot.store.models import Delivery, Loop, Person, Reflection, Shipment
 from slackbot.store.shipments import checkin_of, shipment_from_source, shipment_of
@@ -216,8 +215,7 @@ def forget_me_submitted(ack: Ack, context: BoltContext, client: WebClient) -> No
         ack(response_action="update", view=forgotten_modal(None))
         return
     user_id, had_home = person.slack_user_id, person.home_opened_at is not None
-    in_channels = shared_posts(session, person)
-    held = forget_person(session, person, str(context.team_id), services.now())
+    held, removals = forget_person(session, person, str(context.team_id), services.now())
     logger.info("forgot a person of team %s at their request", context.team_id)
     ack(response_action="update", view=forgotten_modal(held))
     works: list[Callable[[], object]] = [
@@ -225,9 +223,9 @@ def forget_me_submitted(ack: Ack, context: BoltContext, client: WebClient) -> No
     ]
     if had_home:
         works.append(lambda: client.views_publish(user_id=user_id, view=forgotten_home()))
-    # What the daily thread showed of theirs goes too (each on its own: one already gone
-    # must not keep the others).
-    works += [partial(client.chat_delete, channel=channel, ts=ts) for channel, ts in in_channels]
+    # What the daily thread showed of theirs goes too: owed deliveries, sent now if Slack
+    # lets us, else by the clock until it does.
+    works.append(lambda: services.send_now(removals))
     defer(context, *works)
 
 
