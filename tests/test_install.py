@@ -280,6 +280,35 @@ def test_a_workspace_with_no_install_is_not_sent_to(
     waits_unsent(bot, ana.id)
 
 
+def test_a_post_whose_answer_was_lost_is_still_looked_for_after_its_install_was_missing(
+    make_bot: BotFactory, fake: FakeSlack, database: Database
+) -> None:
+    """Waiting for an install does not forget that an earlier attempt may be in Slack already:
+    once the install is back, the prompt is looked for, not posted twice."""
+    bot = oauth_bot(make_bot, fake)
+    ana = fake.add_user(name="ana")
+    assert install(bot).status == 200
+    bot.command(ana.id, "/loops start")
+    due = bot.person(ana.id).next_prompt_at
+    assert due is not None
+    fake.faults.add(method="chat.postMessage", kind="timeout", seconds=0.2, commit=True, times=1)
+    bot.tick(due)
+    (prompt,) = bot.deliveries(ana.id, "prompt")
+    assert prompt.maybe_posted and prompt.state == "pending"
+    with database.engine.begin() as connection:
+        saved = [dict(row._mapping) for row in connection.execute(select(slack_bots))]
+        connection.execute(text("DELETE FROM slack_bots"))
+    waiting = bot.tick(due + timedelta(minutes=2))
+    assert waiting.sent.waiting == 1
+    (prompt,) = bot.deliveries(ana.id, "prompt")
+    assert prompt.maybe_posted, "an install that was missing for a while changes nothing in Slack"
+    with database.engine.begin() as connection:
+        connection.execute(slack_bots.insert(), saved)
+    back = bot.tick(due + timedelta(minutes=4))
+    assert back.sent.found_in_slack == 1
+    assert len(bot.prompts(ana.id)) == 1
+
+
 def test_a_single_token_workspace_in_a_shared_database_gets_no_call_from_an_oauth_clock(
     make_bot: BotFactory,
     fake: FakeSlack,

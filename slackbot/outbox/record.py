@@ -63,7 +63,9 @@ def record(
             delivery.lease_owner = delivery.lease_until = None
             delivery.maybe_posted = outcome.job.maybe_posted
         elif isinstance(outcome.ended, Later):
-            wait_until(delivery, outcome.ended.at, outcome.ended.reason)
+            # Not looked for (no install to look with, say): it may still be in Slack.
+            maybe_posted = outcome.job.maybe_posted and not outcome.looked
+            wait_until(delivery, outcome.ended.at, outcome.ended.reason, maybe_posted=maybe_posted)
             report.count("waiting")
         elif outcome.ended is not None:
             finish(delivery, outcome.ended.state, outcome.ended.reason)
@@ -83,11 +85,11 @@ def finish(delivery: Delivery, state: DeliveryState, reason: str | None) -> None
     delivery.maybe_posted = False
 
 
-def wait_until(delivery: Delivery, at: datetime, reason: str) -> None:
+def wait_until(delivery: Delivery, at: datetime, reason: str, *, maybe_posted: bool = False) -> None:
     """Not due after all (a check-in whose day moved): back to pending until `at`."""
     delivery.state, delivery.ready_at = DeliveryState.PENDING, at
     delivery.lease_owner = delivery.lease_until = None
-    delivery.maybe_posted = False
+    delivery.maybe_posted = maybe_posted
     delivery.last_error = f"waiting: {reason}"
 
 
