@@ -118,17 +118,28 @@ def forget_me(call: Call) -> None:
 
 
 def choose_digest(call: Call) -> None:
-    context = call.context
-    call.say(
-        digest.choose(
-            session_of(context),
-            call.client,
-            services_of(context),
-            str(context.team_id),
-            str(context.user_id),
-            call.request.argument,
-            workspace_of(context),
-        )
+    """Answered in the ack, except a channel typed by name: that is looked for after the ack."""
+    context, services, team_id = call.context, services_of(call.context), str(call.context.team_id)
+    answer = digest.choose(
+        session_of(context),
+        call.client,
+        services,
+        team_id,
+        str(context.user_id),
+        call.request.argument,
+        workspace_of(context),
+    )
+    if isinstance(answer, str):
+        call.say(answer)
+        return
+    response_url_of(call.command)  # where the answer goes
+    call.ack()
+    client, respond = call.client, call.respond
+    defer(
+        context,
+        lambda: respond(
+            response_type="ephemeral", **digest.choose_by_name(client, services, team_id, answer)
+        ),
     )
 
 
