@@ -28,6 +28,7 @@ from slackbot.core.errors import InvalidInput
 from slackbot.core.loops import SHIPPABLE
 from slackbot.core.parse import FIELD_LIMIT, LoopsCommand, ShippedCommand, parse_loops_command, parse_shipped
 from slackbot.slack.profile import fetch_profile
+from slackbot.store.export import claim_export
 from slackbot.store.leaving import holdings_of
 from slackbot.store.loops import loop_numbered, shippable_loops
 from slackbot.store.models import Loop
@@ -93,10 +94,17 @@ def resume(call: Call) -> None:
 
 
 def export(call: Call) -> None:
-    """The files are made and uploaded after the ack; the ack says they are coming."""
+    """The files are made and uploaded after the ack, one export per person at a time; the ack
+    says they are coming (or that the one asked for earlier still is)."""
     person_id, services, client = caller(call.context).id, services_of(call.context), call.client
-    defer(call.context, lambda: send_export(services, client, person_id))
-    call.ack(response_type="ephemeral", **exporting_message())
+    started = services.now()
+    claimed = claim_export(session_of(call.context), person_id, started)
+    if claimed:
+        defer(
+            call.context,
+            lambda: services.run_apart(lambda: send_export(services, client, person_id, started)),
+        )
+    call.ack(response_type="ephemeral", **exporting_message(claimed))
 
 
 def open_settings(call: Call) -> None:
