@@ -167,8 +167,16 @@ class Peaks(threading.Thread):
                 self.peak[pid] = max(self.peak[pid], rss_mb(pid))
 
 
+ASKING = threading.Lock()  # the emulator answers one question at a time, in order
+
+
+def ask(emulator: Emulator, word: str, timeout: float = 60) -> Any:
+    with ASKING:
+        return emulator.ask(word, timeout)
+
+
 def command(emulator: Emulator, port: int, user: list[str], text: str) -> Outcome:
-    ((url, trigger),) = emulator.ask("mint " + json.dumps([user[0]]))
+    ((url, trigger),) = ask(emulator, "mint " + json.dumps([user[0]]))
     body = burst.command_body(emulator.ready, user, url, trigger, text)
     return burst.send(port, emulator.ready["secret"], body, time.monotonic())
 
@@ -195,7 +203,7 @@ def load(
 
 
 def export_files(emulator: Emulator, dm: str) -> list[list[Any]]:
-    return [f for f in emulator.ask("files") if f[1] and f[2] == [dm]]
+    return [f for f in ask(emulator, "files") if f[1] and f[2] == [dm]]
 
 
 def measure(args: argparse.Namespace, emulator: Emulator, port: int, master: int) -> None:
@@ -249,7 +257,7 @@ def measure(args: argparse.Namespace, emulator: Emulator, port: int, master: int
     complete = False
     json_files = [name for name, _, _, _ in files if name.endswith(".json")]
     if json_files:
-        loops, entries, chars = emulator.ask("check " + json_files[0], timeout=300)
+        loops, entries, chars = ask(emulator, "check " + json_files[0], timeout=300)
         complete = (loops, entries, chars) == (args.loops, args.entries, args.entries * args.chars)
         print(f"  the JSON holds {loops:,} loops, {entries:,} entries, {chars:,} characters of entries")
     grew = max(growth.values())
@@ -272,7 +280,7 @@ def run(args: argparse.Namespace, folder: Path, database_url: str) -> int:
         return 1
     began = time.monotonic()
     fill(database_url, args)
-    print(f"seeded in {time.monotonic() - began:.1f} s")
+    print(f"seeded in {time.monotonic() - began:.1f} s", flush=True)
     ids = folder / "users.json"
     ids.write_text(json.dumps(user_ids(args)))
     emulator = burst.run_emulator(EMULATOR, TEAM, str(ids))
