@@ -232,6 +232,32 @@ def test_an_admin_sets_the_digest_channel_and_someone_else_cannot(
         assert session.scalars(select(Workspace)).one().digest_channel is None
 
 
+def test_a_channel_typed_by_name_is_looked_for_after_the_ack(make_bot: BotFactory, fake: FakeSlack) -> None:
+    """conversations.list is held until the ack is back: an ack that waited for it would never come."""
+    team = make_bot()
+    boss = fake.add_user(name="boss", tz="Europe/Berlin", is_admin=True)
+    product = fake.add_channel("product", members=[boss.id], bot_is_member=True)
+    held = fake.faults.add("conversations.list", "hold")
+    try:
+        reply = team.sender.command(boss.id, "/loops", "digest #product")
+        assert (reply.status, reply.slack_error) == (200, None), reply.text
+        with team.database.session() as session:
+            assert all(w.digest_channel is None for w in session.scalars(select(Workspace)))
+    finally:
+        held.release()
+    team.settle()
+    assert fake.calls("conversations.list"), "the channel was looked for, after the ack"
+    (answer,) = fake.response_url_posts(reply.extra["response_url"])
+    assert f"<#{product.id}>" in json.dumps(answer) and "every Monday at 09:00" in json.dumps(answer)
+    with team.database.session() as session:
+        assert session.scalars(select(Workspace)).one().digest_channel == product.id
+
+    said = json.dumps(team.command(boss.id, "/loops digest #nowhere"))
+    assert "can't find a public channel called #nowhere" in said
+    with team.database.session() as session:
+        assert session.scalars(select(Workspace)).one().digest_channel == product.id
+
+
 def test_enrolling_says_loops_appear_in_the_digest(team: Bot, channel: Channel) -> None:
     ana = team.fake.add_user(name="ana", tz="Europe/Berlin")
     said = json.dumps(team.command(ana.id, "/loops start"))

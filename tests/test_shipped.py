@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from slackbot.store.models import CheckIn, Delivery, Entry, Loop
+from slackbot.store import export as store_export
+from slackbot.store.models import CheckIn, Delivery, Entry, Loop, Person
 from tests.support.bot import Bot, BotFactory
 from tests.support.story import (
     FRIDAY,
@@ -743,3 +744,82 @@ def test_export_uploads_my_own_history_as_csv_and_json(team: Bot) -> None:
     assert rows[0]["last_shipped"].startswith("'=HYPERLINK"), "a formula is written as text"
     assert ben not in json.dumps(data), "only the caller's own history"
     assert exported["number"] == loop.number
+
+
+def exported(team: Bot, user: str) -> dict[str, list[Any]]:
+    """The export files in the person's DM, by suffix, oldest first."""
+    found: dict[str, list[Any]] = {".csv": [], ".json": []}
+    for file in team.fake.files():
+        if file.completed and file.channels == [team.fake.dm_channel_id(user)]:
+            found[".csv" if file.name.endswith(".csv") else ".json"].append(file)
+    return found
+
+
+def test_one_export_at_a_time_and_a_long_history_comes_whole(
+    team: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small batches, so a few loops cross batch boundaries as thousands would.
+    monkeypatch.setattr(store_export, "LOOP_BATCH", 2, raising=False)
+    monkeypatch.setattr(store_export, "ENTRY_BATCH", 3, raising=False)
+    ana, _ = with_loop(team)
+    ben, _ = with_loop(team, "ben", "Europe/Berlin")
+    at(team, MONDAY)
+    team.command(ana, "/shipped #1 Retry the provider expect: fewer tickets")
+    with team.database.transaction() as session:
+        person = session.get(Person, team.person(ana).id)
+        assert person is not None
+        for number in range(2, 6):
+            loop = Loop(
+                workspace_id=person.workspace_id, person_id=person.id, number=number, what=f"Problem {number}"
+            )
+            session.add(loop)
+            session.flush()
+            session.add_all(
+                Entry(
+                    loop_id=loop.id,
+                    person_id=person.id,
+                    kind="answer",
+                    text=f"{number}.{n} " + "long " * 400,
+                    created_at=MONDAY + timedelta(minutes=n),
+                )
+                for n in range(number)
+            )
+
+    held = team.fake.faults.add("files.getUploadURLExternal", "hold")
+    try:
+        assert "arrives in our DM" in team.sender.command(ana, "/loops", "export").text
+        again = team.sender.command(ana, "/loops", "export")
+        assert again.status == 200 and "already on its way" in again.text, again.text
+        assert "arrives in our DM" in team.sender.command(ben, "/loops", "export").text, "one each"
+    finally:
+        held.release()
+    team.settle()
+
+    files = exported(team, ana)
+    assert (len(files[".csv"]), len(files[".json"])) == (1, 1), "the second request made nothing"
+    data = json.loads(files[".json"][0].data or b"")
+    assert data["exported_for"] == ana and ben not in json.dumps(data)
+    assert [loop["number"] for loop in data["loops"]] == [1, 2, 3, 4, 5]
+    assert [e["kind"] for e in data["loops"][0]["entries"]] == ["answer", "shipped"]
+    assert data["loops"][0]["shipments"][0]["what"] == "Retry the provider"
+    for loop in data["loops"][1:]:
+        number = loop["number"]
+        assert [e["text"].split()[0] for e in loop["entries"]] == [f"{number}.{n}" for n in range(number)]
+        assert all(len(e["text"]) == len(f"{number}.0 ") + 2000 for e in loop["entries"])
+    rows = list(csv.DictReader(io.StringIO((files[".csv"][0].data or b"").decode())))
+    assert [row["number"] for row in rows] == ["1", "2", "3", "4", "5"]
+    assert rows[0]["shipments"] == "1" and rows[0]["last_shipped"] == "Retry the provider"
+    assert len(exported(team, ben)[".json"]) == 1
+
+    # Once it has come, the next one may be asked for.
+    assert "arrives in our DM" in json.dumps(team.command(ana, "/loops export"))
+    assert len(exported(team, ana)[".json"]) == 2
+    # An export that died (a crash) holds the next one back for an hour at most.
+    for died, said in (
+        (MONDAY - timedelta(minutes=59), "already on its way"),
+        (MONDAY - timedelta(hours=2), "arrives"),
+    ):
+        with team.database.transaction() as session:
+            session.get_one(Person, team.person(ana).id).export_started_at = died
+        assert said in json.dumps(team.command(ana, "/loops export"))
+    assert len(exported(team, ana)[".json"]) == 3

@@ -13,6 +13,7 @@ from sqlalchemy import func, inspect, select, text
 
 from slackbot.store.db import Database
 from slackbot.store.events import forget_events_before, remember_event
+from slackbot.store.export import claim_export, release_export
 from slackbot.store.migrate import pending_revisions, upgrade
 from slackbot.store.models import Base, Loop, Person, SeenEvent, Workspace
 from slackbot.store.people import ensure_person, ensure_workspace
@@ -292,3 +293,29 @@ def test_0013_drops_kept_summaries_and_keeps_figures_readable_by_both_versions(d
     with database.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM person_summary")).scalar_one() == 0
     upgrade(database)
+
+
+def test_one_export_claim_wins_across_processes(database: Database, database_url: str) -> None:
+    """Eight requests on two engines (two web processes) ask at once: exactly one export starts."""
+    with database.transaction() as session:
+        person_id = ensure_person(session, ensure_workspace(session, "T1"), "U1").id
+    other = Database(database_url)
+    now = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
+    barrier = threading.Barrier(8)
+    won: list[bool] = []
+
+    def ask(engine: Database) -> None:
+        barrier.wait()
+        with engine.transaction() as session:
+            won.append(claim_export(session, person_id, now))
+
+    threads = [threading.Thread(target=ask, args=(engines,)) for engines in [database, other] * 4]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    other.dispose()
+    assert sorted(won) == [False] * 7 + [True]
+    with database.transaction() as session:
+        release_export(session, person_id, now)
+        assert claim_export(session, person_id, now + timedelta(seconds=1)), "released: the next may start"

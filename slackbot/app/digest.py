@@ -2,6 +2,8 @@
 
 Slack is asked everything first (is the caller an admin, which channel is meant, is Loops in
 it), while nothing is written; only then is the choice stored. Anyone may ask where it goes.
+A channel typed by name is looked for after the ack (`choose_by_name`): finding it pages
+conversations.list, which may take longer than Slack waits for an ack.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
+from slackbot.app.errors import words_for
 from slackbot.app.services import Services
+from slackbot.blocks.kit import message, section
 from slackbot.core.errors import InvalidInput
 from slackbot.core.parse import ChannelRef, escape, parse_channel
 from slackbot.slack.profile import fetch_profile
@@ -96,8 +100,11 @@ def choose(
     user_id: str,
     argument: str,
     workspace: Workspace | None,
-) -> str:
-    """What `/loops digest …` answers; the choice is stored only for an admin, after Slack agreed."""
+) -> str | ChannelRef:
+    """What `/loops digest …` answers; the choice is stored only for an admin, after Slack agreed.
+
+    A channel typed by name comes back as its ChannelRef: `choose_by_name` answers it after the ack.
+    """
     if not argument.strip():
         return where_it_goes(session, workspace, services)
     ref = parse_channel(argument)
@@ -113,11 +120,32 @@ def choose(
         return "Done: no team digest." + (
             f" (LOOPS_DIGEST_CHANNEL still sends it to <#{still}>.)" if still else ""
         )
-    channel_id, _name = find_channel(client, ref)
-    check_postable(client, channel_id)
+    if ref.id is None:
+        return ref
+    check_postable(client, ref.id)
     workspace = workspace or ensure_workspace(session, team_id)
+    return chosen(session, workspace, ref.id, services)
+
+
+def choose_by_name(client: WebClient, services: Services, team_id: str, ref: ChannelRef) -> dict[str, Any]:
+    """The answer to `/loops digest #name`, once the ack has gone: Slack first, then the write.
+
+    A failure is said in words: the admin is waiting for an answer.
+    """
+    try:
+        channel_id, _name = find_channel(client, ref)
+        check_postable(client, channel_id)
+        with services.database.transaction() as session:
+            words = chosen(session, ensure_workspace(session, team_id), channel_id, services)
+    except Exception as error:
+        words = words_for(error)
+    return message(words, [section(words)])
+
+
+def chosen(session: Session, workspace: Workspace, channel_id: str, services: Services) -> str:
+    """Store the digest's channel (Slack agreed already) and say where and when it goes."""
     workspace.digest_channel = channel_id
-    logger.info("team %s set its digest channel", team_id)
+    logger.info("team %s set its digest channel", workspace.team_id)
     zone = team_zone(session, workspace, services.settings.loops_team_tz)
     return (
         f"Done: every Monday at 09:00 ({zone}) I'll post the team digest in <#{channel_id}>: "

@@ -29,6 +29,10 @@ class Services:
     sender: Sender
     # Work that talks to Slack after the answer has gone back (see LoopsApp.dispatch).
     background: ThreadPoolExecutor
+    # Long work (an export) on a thread of its own, so it never holds up `background`.
+    apart: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="loops-apart")
+    )
     # The app's idea of now; the demo and tests set it to act out a given morning.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _pending: set[Future[None]] = field(default_factory=set)
@@ -48,7 +52,11 @@ class Services:
             if delivery_id is not None:
                 self.sender.send_now(delivery_id, tick_clock(self.now()))
 
-    def run_later(self, work: Callable[[], object]) -> None:
+    def run_apart(self, work: Callable[[], object]) -> None:
+        """As `run_later`, on the thread for long work: one at a time in this process."""
+        self.run_later(work, self.apart)
+
+    def run_later(self, work: Callable[[], object], pool: ThreadPoolExecutor | None = None) -> None:
         def logged() -> None:
             try:
                 work()
@@ -58,7 +66,7 @@ class Services:
             except Exception:
                 logger.exception("deferred work failed")
 
-        future = self.background.submit(logged)
+        future = (pool or self.background).submit(logged)
         with self._pending_lock:
             self._pending.add(future)
         future.add_done_callback(self._done)
@@ -84,6 +92,7 @@ class Services:
     def shutdown(self) -> None:
         self.settle()
         self.background.shutdown(wait=True)
+        self.apart.shutdown(wait=True)
 
 
 def build_services(settings: Settings, database: Database, client: SlackClient) -> Services:

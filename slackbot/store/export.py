@@ -2,57 +2,126 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import groupby
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from slackbot.core.shipments import ShipmentState
 from slackbot.store.models import CheckIn, Entry, Loop, Person, Reflection, Shipment
 
+# Loops read at a time, and entries fetched at a time: an export's memory does not grow with
+# the history it writes out.
+LOOP_BATCH = 100
+ENTRY_BATCH = 500
+# A claim older than this is from an export that died (a crash, a restart): a new one may start.
+CLAIM_LASTS = timedelta(hours=1)
+
+
+def claim_export(session: Session, person_id: int, now: datetime) -> bool:
+    """Whether the person may have an export made now: none is on its way, in any process.
+
+    One conditional UPDATE, so two requests (in two web processes) cannot both claim it.
+    """
+    claimed = session.execute(
+        update(Person)
+        .where(
+            Person.id == person_id,
+            or_(Person.export_started_at.is_(None), Person.export_started_at < now - CLAIM_LASTS),
+        )
+        .values(export_started_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], claimed).rowcount == 1
+
+
+def release_export(session: Session, person_id: int, started: datetime) -> None:
+    """The export started at `started` is over: the person may ask for the next one."""
+    session.execute(
+        update(Person)
+        .where(Person.id == person_id, Person.export_started_at == started)
+        .values(export_started_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
 
 @dataclass
-class Everything:
-    """All of one person's loops and what hangs off them, grouped for export."""
+class LoopRows:
+    """One loop for the export: its shipments (with their check-ins) and its entries, oldest first.
 
-    loops: list[Loop]
-    entries: dict[int, list[Entry]]  # by loop id, oldest first
-    shipments: dict[int, list[Shipment]]  # by loop id, in ship order
+    `entries` reads from the database as it is iterated: read it before asking for the next loop.
+    """
+
+    loop: Loop
+    shipments: list[Shipment]  # in ship order
     checkins: dict[int, list[CheckIn]]  # by shipment id, in ask order
-    reflections: list[Reflection] = field(default_factory=list)  # oldest month first
+    entries: Iterator[Any]  # rows of .kind, .text, .created_at
 
 
-def everything_of(session: Session, person: Person) -> Everything:
-    """The person's whole history in five queries, and nothing of anyone else's."""
-    found = Everything(
-        loops=list(session.scalars(select(Loop).where(Loop.person_id == person.id).order_by(Loop.number))),
-        entries={},
-        shipments={},
-        checkins={},
-    )
-    for entry in session.scalars(
-        select(Entry).where(Entry.person_id == person.id).order_by(Entry.created_at, Entry.id)
+def loops_of(session: Session, person: Person) -> Iterator[LoopRows]:
+    """The person's loops in number order, a batch at a time, and nothing of anyone else's."""
+    after = 0
+    while loops := list(
+        session.scalars(
+            select(Loop)
+            .where(Loop.person_id == person.id, Loop.number > after)
+            .order_by(Loop.number)
+            .limit(LOOP_BATCH)
+        )
     ):
-        found.entries.setdefault(entry.loop_id, []).append(entry)
-    for shipment in session.scalars(
-        select(Shipment)
-        .where(Shipment.person_id == person.id, Shipment.state != ShipmentState.DRAFT)
-        .order_by(Shipment.shipped_at, Shipment.id)
-    ):
-        if shipment.loop_id is not None:
-            found.shipments.setdefault(shipment.loop_id, []).append(shipment)
-    for checkin in session.scalars(
-        select(CheckIn).where(CheckIn.person_id == person.id).order_by(CheckIn.shipment_id, CheckIn.ask)
-    ):
-        found.checkins.setdefault(checkin.shipment_id, []).append(checkin)
-    found.reflections = list(
+        after = loops[-1].number
+        ids = [loop.id for loop in loops]
+        shipments: dict[int, list[Shipment]] = {}
+        for shipment in session.scalars(
+            select(Shipment)
+            .where(
+                Shipment.person_id == person.id,
+                Shipment.loop_id.in_(ids),
+                Shipment.state != ShipmentState.DRAFT,
+            )
+            .order_by(Shipment.shipped_at, Shipment.id)
+        ):
+            shipments.setdefault(shipment.loop_id or 0, []).append(shipment)
+        checkins: dict[int, list[CheckIn]] = {}
+        shipment_ids = [s.id for found in shipments.values() for s in found]
+        for checkin in session.scalars(
+            select(CheckIn)
+            .where(CheckIn.person_id == person.id, CheckIn.shipment_id.in_(shipment_ids))
+            .order_by(CheckIn.shipment_id, CheckIn.ask)
+        ):
+            checkins.setdefault(checkin.shipment_id, []).append(checkin)
+        rows = session.execute(
+            select(Entry.loop_id, Entry.kind, Entry.text, Entry.created_at)
+            .join(Loop, Loop.id == Entry.loop_id)
+            .where(Entry.person_id == person.id, Entry.loop_id.in_(ids))
+            .order_by(Loop.number, Entry.created_at, Entry.id)
+            .execution_options(yield_per=ENTRY_BATCH)
+        )
+        groups = groupby(rows, key=lambda row: row.loop_id)
+        group = next(groups, None)
+        for loop in loops:
+            entries: Iterator[Any] = iter(())
+            if group is not None and group[0] == loop.id:
+                entries, group = group[1], None
+            yield LoopRows(loop, shipments.get(loop.id, []), checkins, entries)
+            if group is None:
+                group = next(groups, None)
+
+
+def reflections_of(session: Session, person: Person) -> Iterator[Reflection]:
+    """The person's monthly reflections, oldest month first."""
+    return iter(
         session.scalars(
             select(Reflection)
             .where(Reflection.person_id == person.id)
             .order_by(Reflection.month, Reflection.created_at, Reflection.id)
+            .execution_options(yield_per=ENTRY_BATCH)
         )
     )
-    return found
 
 
 def reflection_from_source(session: Session, person: Person, source: str) -> bool:

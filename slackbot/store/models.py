@@ -143,6 +143,8 @@ class Person(Base):
     # Moves on whenever their ships change: stored figures of another version no longer hold.
     figures_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the export on its way was started (store/export.py): one at a time, in every process.
+    export_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     workspace: Mapped[Workspace] = relationship(back_populates="people")
 

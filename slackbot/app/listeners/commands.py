@@ -28,6 +28,7 @@ from slackbot.core.errors import InvalidInput
 from slackbot.core.loops import SHIPPABLE
 from slackbot.core.parse import FIELD_LIMIT, LoopsCommand, ShippedCommand, parse_loops_command, parse_shipped
 from slackbot.slack.profile import fetch_profile
+from slackbot.store.export import claim_export
 from slackbot.store.leaving import holdings_of
 from slackbot.store.loops import loop_numbered, shippable_loops
 from slackbot.store.models import Loop
@@ -93,10 +94,17 @@ def resume(call: Call) -> None:
 
 
 def export(call: Call) -> None:
-    """The files are made and uploaded after the ack; the ack says they are coming."""
+    """The files are made and uploaded after the ack, one export per person at a time; the ack
+    says they are coming (or that the one asked for earlier still is)."""
     person_id, services, client = caller(call.context).id, services_of(call.context), call.client
-    defer(call.context, lambda: send_export(services, client, person_id))
-    call.ack(response_type="ephemeral", **exporting_message())
+    started = services.now()
+    claimed = claim_export(session_of(call.context), person_id, started)
+    if claimed:
+        defer(
+            call.context,
+            lambda: services.run_apart(lambda: send_export(services, client, person_id, started)),
+        )
+    call.ack(response_type="ephemeral", **exporting_message(claimed))
 
 
 def open_settings(call: Call) -> None:
@@ -118,17 +126,28 @@ def forget_me(call: Call) -> None:
 
 
 def choose_digest(call: Call) -> None:
-    context = call.context
-    call.say(
-        digest.choose(
-            session_of(context),
-            call.client,
-            services_of(context),
-            str(context.team_id),
-            str(context.user_id),
-            call.request.argument,
-            workspace_of(context),
-        )
+    """Answered in the ack, except a channel typed by name: that is looked for after the ack."""
+    context, services, team_id = call.context, services_of(call.context), str(call.context.team_id)
+    answer = digest.choose(
+        session_of(context),
+        call.client,
+        services,
+        team_id,
+        str(context.user_id),
+        call.request.argument,
+        workspace_of(context),
+    )
+    if isinstance(answer, str):
+        call.say(answer)
+        return
+    response_url_of(call.command)  # where the answer goes
+    call.ack()
+    client, respond = call.client, call.respond
+    defer(
+        context,
+        lambda: respond(
+            response_type="ephemeral", **digest.choose_by_name(client, services, team_id, answer)
+        ),
     )
 
 
