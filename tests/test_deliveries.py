@@ -9,7 +9,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
+from slackbot.store.models import Workspace
 from tests.support.bot import Bot
 from tests.support.story import FRIDAY, enrol
 
@@ -105,7 +107,7 @@ def test_a_deactivated_person_is_not_retried_and_prompting_stops(
     assert len(team.prompts(ana)) == 1
 
 
-@pytest.mark.parametrize("error", ["account_inactive", "channel_not_found", "not_in_channel"])
+@pytest.mark.parametrize("error", ["user_disabled", "channel_not_found", "not_in_channel"])
 def test_permanent_post_errors_fail_the_delivery_with_the_reason(team: Bot, error: str) -> None:
     ana = enrol(team, "ana", "Europe/Berlin")
     team.fake.faults.add(method="chat.postMessage", kind="error", error=error, times=1)
@@ -130,6 +132,35 @@ def test_a_revoked_token_stops_the_workspace_not_just_one_person(team: Bot) -> N
     ), outcomes
     team.tick(DUE + timedelta(days=3))
     assert len(team.deliveries(ana, "prompt")) == 1, "nothing more is planned for an uninstalled workspace"
+
+
+def uninstalled_at(team: Bot) -> datetime | None:
+    with team.database.session() as session:
+        return session.scalar(select(Workspace.uninstalled_at).where(Workspace.team_id == team.fake.team_id))
+
+
+@pytest.mark.parametrize("error", ["invalid_auth", "account_inactive"])
+def test_slacks_own_word_that_the_install_is_gone_stops_the_workspace(team: Bot, error: str) -> None:
+    ana = enrol(team, "ana", "Europe/Berlin")
+    team.fake.faults.add(method="chat.postMessage", kind="error", error=error, times=1)
+    team.tick(DUE)
+    (prompt,) = team.deliveries(ana, "prompt")
+    assert (prompt.state, prompt.last_error) == ("failed", error)
+    assert uninstalled_at(team) is not None
+
+
+@pytest.mark.parametrize("error", ["not_authed", "token_expired", "team_access_not_granted"])
+def test_a_token_problem_slack_did_not_call_an_uninstall_is_tried_again(team: Bot, error: str) -> None:
+    """Only app_uninstalled, tokens_revoked and Slack's invalid_auth, account_inactive and
+    token_revoked mean the install is gone; a token that expired or went unsent is tried again."""
+    ana = enrol(team, "ana", "Europe/Berlin")
+    team.fake.faults.add(method="chat.postMessage", kind="error", error=error, times=1)
+    team.tick(DUE)
+    (prompt,) = team.deliveries(ana, "prompt")
+    assert (prompt.state, prompt.last_error) == ("pending", error)
+    assert uninstalled_at(team) is None
+    team.tick(DUE + timedelta(minutes=1))
+    assert len(team.prompts(ana)) == 1
 
 
 def test_a_loop_root_that_could_not_be_posted_is_posted_by_the_clock(team: Bot) -> None:

@@ -76,7 +76,6 @@ LEASE = timedelta(minutes=2)
 PERSON_GONE = frozenset(
     {
         "user_not_found",
-        "account_inactive",
         "user_disabled",
         "channel_not_found",
         "not_in_channel",
@@ -85,10 +84,13 @@ PERSON_GONE = frozenset(
         "messages_tab_disabled",
     }
 )
-# Errors that stop every delivery of the workspace: the install itself is broken.
-WORKSPACE_GONE = frozenset(
-    {"invalid_auth", "not_authed", "token_revoked", "token_expired", "team_access_not_granted"}
-)
+# Slack's answers that the install is gone (with a bot token, account_inactive means the
+# workspace or the bot was deleted): every delivery of the workspace stops. Nothing else
+# means that; a lookup of ours that found no token certainly does not.
+WORKSPACE_GONE = frozenset({"invalid_auth", "account_inactive", "token_revoked"})
+# A token problem the next attempt can mend (a rotating token refreshed, an install found
+# again): tried again later, never taken for an uninstall.
+TOKEN_PASSING = frozenset({"not_authed", "token_expired", "team_access_not_granted"})
 
 
 class Verdict(StrEnum):
@@ -122,6 +124,8 @@ def judge(*, status: int | None, error: str | None) -> Failure:
         return Failure(Verdict.WORKSPACE_GONE, error, outcome_unknown=False)
     if error in {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}:
         return Failure(Verdict.RETRY, error, outcome_unknown=True)
+    if error in TOKEN_PASSING:
+        return Failure(Verdict.RETRY, error, outcome_unknown=False)
     return Failure(Verdict.REFUSED, error or f"HTTP {status}", outcome_unknown=False)
 
 
