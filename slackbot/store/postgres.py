@@ -4,10 +4,11 @@ A server that goes silent (a frozen host or process, a network that drops packet
 query waiting for ever: its kernel may well keep the socket open, so neither TCP keepalives
 nor the server's own statement_timeout end the wait. Here every round trip has a limit on
 the client's side too. While Slack waits for an answer (`answering_within`, around each
-request and /healthz) the limit is what is left of that request's time; elsewhere (the
-clock, work after the answer) it is the statement timeout. A connection whose round trip ran
-out is closed, so SQLAlchemy drops it from the pool as disconnected and the request ends
-with the database apology.
+request and /healthz) the limit is what is left of that request's database time (time spent
+waiting on PostgreSQL, not on Slack: a slow Slack call must not cost a healthy database its
+write); elsewhere (the clock, work after the answer) it is the statement timeout. A
+connection whose round trip ran out is closed, so SQLAlchemy drops it from the pool as
+disconnected and the request ends with the database apology.
 
 Connecting has its own limit (`connect_timeout`, whose least is 2 seconds in libpq), and a
 request whose time is already up does not start connecting at all.
@@ -19,10 +20,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg.errors import _WaitTimeout
 
 CONNECT_TIMEOUT = 2  # seconds; libpq's least
 # The server ends a statement after this long, and a round trip outside a request waits no longer.
@@ -37,29 +38,48 @@ KEEPALIVES: dict[str, Any] = {
     "tcp_user_timeout": 30_000,
 }
 
-_answer_by: ContextVar[float | None] = ContextVar("answer_by", default=None)
+
+@dataclass
+class _Budget:
+    left: float  # seconds of waiting on PostgreSQL this request may still spend
+
+
+_budget: ContextVar[_Budget | None] = ContextVar("database_budget", default=None)
 
 
 @contextmanager
 def answering_within(seconds: float) -> Iterator[None]:
-    """Within this block (one request's thread), no database round trip outlasts `seconds` from now."""
-    token = _answer_by.set(time.monotonic() + seconds)
+    """Within this block (one request's thread), round trips to PostgreSQL wait `seconds` in all."""
+    token = _budget.set(_Budget(seconds))
     try:
         yield
     finally:
-        _answer_by.reset(token)
+        _budget.reset(token)
 
 
 def _time_left(limit: float | None) -> float | None:
-    answer_by = _answer_by.get()
-    if answer_by is None:
+    budget = _budget.get()
+    if budget is None:
         return limit
-    left = answer_by - time.monotonic()
-    return left if limit is None else min(left, limit)
+    return budget.left if limit is None else min(budget.left, limit)
+
+
+@contextmanager
+def _spending() -> Iterator[None]:
+    budget, started = _budget.get(), time.monotonic()
+    try:
+        yield
+    finally:
+        if budget is not None:
+            budget.left -= time.monotonic() - started
 
 
 class LimitedConnection(psycopg.Connection[Any]):
-    """A psycopg connection whose every round trip ends by its limit (see the module's docstring)."""
+    """A psycopg connection whose every round trip ends by its limit (see the module's docstring).
+
+    `wait` is where psycopg waits on the socket (not part of its documented API; psycopg is
+    pinned below 3.4 for it); no public setting bounds a round trip on the client's side.
+    """
 
     limit: float | None = STATEMENT_TIMEOUT
 
@@ -68,11 +88,13 @@ class LimitedConnection(psycopg.Connection[Any]):
         ours = left is not None and (timeout is None or left < timeout)
         if ours:
             timeout = max(left or 0.0, 0.001)
+        started = time.monotonic()
         try:
-            return super().wait(gen, interval, timeout)
-        except _WaitTimeout:
-            if not ours:
-                raise  # psycopg's own limit, which psycopg handles
+            with _spending():
+                return super().wait(gen, interval, timeout)
+        except psycopg.OperationalError:
+            if not ours or timeout is None or time.monotonic() - started < timeout:
+                raise  # the server's own error, or psycopg's own limit, which psycopg handles
             # Half a conversation cannot be resumed: closed, the pool sees it as disconnected.
             self.close()
             raise psycopg.OperationalError(f"PostgreSQL did not answer within {timeout:.1f}s") from None
@@ -91,6 +113,7 @@ def connect(statement_timeout: float | None, cargs: Any, cparams: dict[str, Any]
     left = _time_left(None)
     if left is not None and left <= 0:
         raise psycopg.OperationalError("no time left to connect to PostgreSQL")
-    connection = LimitedConnection.connect(*cargs, **cparams)
+    with _spending():
+        connection = LimitedConnection.connect(*cargs, **cparams)
     connection.limit = statement_timeout
     return connection
