@@ -343,11 +343,13 @@ def test_a_single_token_workspace_in_a_shared_database_gets_no_call_from_an_oaut
     assert len(said) == 1 and fake.team_id in said[0].getMessage()
 
 
+@pytest.mark.parametrize("row_written", [True, False])
 def test_a_grid_workspace_gets_its_prompts_from_the_clock(
-    make_bot: BotFactory, fake: FakeSlack, database: Database
+    make_bot: BotFactory, fake: FakeSlack, database: Database, row_written: bool
 ) -> None:
     """A workspace of an Enterprise Grid org has its install saved under the org's id: the clock
-    finds it there, and the morning prompt goes out with that workspace's token."""
+    finds it there, and the morning prompt goes out with that workspace's token; also when the
+    workspace's row never got the org's id (its write failed after Bolt saved the install)."""
     first = oauth_bot(make_bot, fake)
     grid = fake.add_workspace("T0GRIDTEAM", "grid-team", "Grid Team", enterprise=("E0BIGORG", "Big Org"))
     bot = Bot(
@@ -368,6 +370,9 @@ def test_a_grid_workspace_gets_its_prompts_from_the_clock(
     with database.session() as session:
         workspace = session.scalars(select(Workspace).where(Workspace.team_id == grid.team_id)).one()
         assert workspace.enterprise_id == "E0BIGORG"
+    if not row_written:
+        with database.engine.begin() as connection:
+            connection.execute(text("UPDATE workspace SET enterprise_id = NULL"))
     due = bot.person(ana.id).next_prompt_at
     assert due is not None
     bot.tick(due)

@@ -23,28 +23,37 @@ def _states(database: Database) -> list[str]:
         return list(connection.execute(text("SELECT state FROM slack_oauth_states")).scalars())
 
 
+@pytest.mark.parametrize(
+    ("table", "said"), [("slack_installations", "storage_error"), ("workspace", "was saved")]
+)
 def test_an_install_the_database_cannot_save_shows_the_could_not_save_page(
-    make_bot: BotFactory, fake: FakeSlack, database: Database, caplog: pytest.LogCaptureFixture
+    make_bot: BotFactory,
+    fake: FakeSlack,
+    database: Database,
+    caplog: pytest.LogCaptureFixture,
+    table: str,
+    said: str,
 ) -> None:
+    """The install's own rows, or the workspace's row written once Bolt has saved them."""
     bot = oauth_bot(make_bot, fake)
     fake.add_user(name="ana")
     link, cookie = start_install(bot)
     back = allow(link)
     with database.engine.begin() as connection:  # the save fails as a broken database would
-        connection.execute(text("ALTER TABLE slack_installations RENAME TO moved_installations"))
+        connection.execute(text(f"ALTER TABLE {table} RENAME TO moved_away"))
     try:
         with caplog.at_level(logging.INFO):
             page = get(back, cookie)
     finally:
         with database.engine.begin() as connection:
-            connection.execute(text("ALTER TABLE moved_installations RENAME TO slack_installations"))
+            connection.execute(text(f"ALTER TABLE moved_away RENAME TO {table}"))
     assert page.status == 503, page.body
     assert page.headers["content-type"].startswith("text/html")
     assert "Loops could not save the install" in page.body
     assert "try again in a minute" in page.body
     assert "Traceback" not in caplog.text
     (warning,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert "storage_error" in warning.getMessage()
+    assert said in warning.getMessage()
     assert "xoxb-" not in caplog.text  # the driver's first line, not SQLAlchemy's parameters
 
 

@@ -28,6 +28,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import Installation
+from sqlalchemy.exc import SQLAlchemyError
 
 from slackbot.config import Settings
 from slackbot.store.db import Database
@@ -179,14 +180,19 @@ def installed(database: Database, args: SuccessArgs) -> BoltResponse:
     """Bolt saved the install: the workspace is ours (again, within the retention: all of it is kept)."""
     installation = args.installation
     team_id = installation.team_id
-    with database.transaction() as session:
-        if team_id:
-            workspace = ensure_workspace(session, team_id)
-            workspace.name = installation.team_name or workspace.name
-            # A Grid workspace's install is kept under its org: the clock looks it up by both.
-            workspace.enterprise_id = installation.enterprise_id
-            if workspace.uninstalled_at is not None:
-                mark_reinstalled(session, workspace)
+    try:
+        with database.transaction() as session:
+            if team_id:
+                workspace = ensure_workspace(session, team_id)
+                workspace.name = installation.team_name or workspace.name
+                # A Grid workspace's install is kept under its org: the clock looks it up by both.
+                workspace.enterprise_id = installation.enterprise_id
+                if workspace.uninstalled_at is not None:
+                    mark_reinstalled(session, workspace)
+    except SQLAlchemyError as error:
+        # The install itself is saved; the workspace's row is not: installing again mends it.
+        logger.warning("an install of %s was saved but its workspace was not: %s", team_id, first_line(error))
+        return _failure_page(FAILURES["storage_error"], 503, args.settings)
     logger.info("installed into %s (%s)", installation.team_name, team_id)
     name = html.escape(installation.team_name or "your workspace")
     return BoltResponse(
@@ -204,13 +210,18 @@ def installed(database: Database, args: SuccessArgs) -> BoltResponse:
 
 def install_failed(args: FailureArgs) -> BoltResponse:
     """Why the install did not happen, in words, with the way back to the install page."""
-    title, words = FAILURES.get(args.reason, FAILURE_OTHERWISE)
     logger.warning("an install failed: %s %s", args.reason, args.error or "")
+    # Our own store failing is not the person's doing, and passes: "try again in a minute".
+    status = 503 if args.reason == "storage_error" else args.suggested_status_code
+    return _failure_page(FAILURES.get(args.reason, FAILURE_OTHERWISE), status, args.settings)
+
+
+def _failure_page(failure: tuple[str, str], status: int, settings: OAuthSettings) -> BoltResponse:
+    title, words = failure
     return BoltResponse(
-        # Our own store failing is not the person's doing, and passes: "try again in a minute".
-        status=503 if args.reason == "storage_error" else args.suggested_status_code,
+        status=status,
         body=page(title, html.escape(words), '<a href="/slack/install">Back to the install page</a>'),
-        headers={**HTML, "Set-Cookie": [args.settings.state_utils.build_set_cookie_for_deletion()]},
+        headers={**HTML, "Set-Cookie": [settings.state_utils.build_set_cookie_for_deletion()]},
     )
 
 

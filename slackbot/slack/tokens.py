@@ -23,7 +23,7 @@ from slackbot.config import Settings
 from slackbot.slack.client import SlackClient, delivery_client
 from slackbot.store.db import Database
 from slackbot.store.installations import REFRESH_MINUTES_BEFORE_EXPIRY, installation_store
-from slackbot.store.models import Workspace
+from slackbot.store.models import Workspace, slack_bots
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +75,16 @@ class WorkspaceClients:
             return client
 
     def _enterprise_of(self, team_id: str) -> str | None:
-        """The workspace's Grid org, under which its install is saved (None outside Grid)."""
+        """The workspace's Grid org, under which its install is saved (None outside Grid); from
+        the newest install itself when the workspace's row never got it (its write failed)."""
         with self.database.session() as session:
-            return session.scalar(select(Workspace.enterprise_id).where(Workspace.team_id == team_id))
+            known = session.scalar(select(Workspace.enterprise_id).where(Workspace.team_id == team_id))
+            return known or session.scalar(
+                select(slack_bots.c.enterprise_id)
+                .where(slack_bots.c.team_id == team_id)
+                .order_by(slack_bots.c.installed_at.desc())
+                .limit(1)
+            )
 
     def _token(self, team_id: str) -> str | None:
         enterprise_id = self._enterprise_of(team_id)
