@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from slackbot.store import export as store_export
 from slackbot.store.models import CheckIn, Delivery, Entry, Loop, Person
@@ -746,6 +746,23 @@ def test_export_uploads_my_own_history_as_csv_and_json(team: Bot) -> None:
     assert exported["number"] == loop.number
 
 
+def test_an_export_the_database_fails_while_writing_is_said_in_the_dm(team: Bot) -> None:
+    ana, _ = with_loop(team)
+    with team.database.engine.begin() as connection:  # reading the history fails
+        connection.execute(text("ALTER TABLE entry RENAME TO moved_away"))
+    try:
+        said = json.dumps(team.command(ana, "/loops export"))
+        team.settle()
+    finally:
+        with team.database.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE moved_away RENAME TO entry"))
+    assert "arrives in our DM" in said
+    assert any("export couldn't be made" in (m.text or "") for m in team.dm(ana))
+    assert not [f for f in team.fake.files() if f.completed]
+    again = json.dumps(team.command(ana, "/loops export"))
+    assert "arrives in our DM" in again, "the claim was let go"
+
+
 def exported(team: Bot, user: str) -> dict[str, list[Any]]:
     """The export files in the person's DM, by suffix, oldest first."""
     found: dict[str, list[Any]] = {".csv": [], ".json": []}
@@ -759,8 +776,8 @@ def test_one_export_at_a_time_and_a_long_history_comes_whole(
     team: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Small batches, so a few loops cross batch boundaries as thousands would.
-    monkeypatch.setattr(store_export, "LOOP_BATCH", 2, raising=False)
-    monkeypatch.setattr(store_export, "ENTRY_BATCH", 3, raising=False)
+    monkeypatch.setattr(store_export, "LOOP_BATCH", 2)
+    monkeypatch.setattr(store_export, "ENTRY_BATCH", 3)
     ana, _ = with_loop(team)
     ben, _ = with_loop(team, "ben", "Europe/Berlin")
     at(team, MONDAY)

@@ -284,6 +284,15 @@ def test_a_refused_token_says_to_reinstall(bot: Bot) -> None:
     assert "reinstall the Loops app" in reply.json()["text"]
 
 
+@pytest.mark.parametrize("error", ["not_authed", "token_expired", "account_inactive"])
+def test_a_token_slack_will_not_take_says_to_reinstall(bot: Bot, error: str) -> None:
+    """One fixed token (SLACK_BOT_TOKEN): whatever Slack says against it, no retry will mend."""
+    ana = bot.fake.add_user(name="ana")
+    bot.fake.faults.add(method="auth.test", kind="error", error=error, times=1)
+    reply = bot.sender.command(ana.id, "/loops", "help")
+    assert "reinstall the Loops app" in reply.json()["text"]
+
+
 def test_unsubscribed_or_unhandled_events_are_acknowledged(bot: Bot) -> None:
     ana = bot.fake.add_user(name="ana")
     event = {"type": "reaction_added", "user": ana.id, "reaction": "tada", "item": {}}

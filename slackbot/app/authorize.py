@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from slackbot.config import Settings
-from slackbot.core.deliveries import WORKSPACE_GONE
+from slackbot.core.deliveries import TOKEN_PASSING, WORKSPACE_GONE
 from slackbot.core.errors import LoopsError
 from slackbot.slack.client import SlackUnavailable, bot_token
 
@@ -81,7 +81,7 @@ class SingleWorkspace:
             response = self.client.auth_test(token=self.token)
         except SlackApiError as error:
             code = str(error.response.get("error"))
-            if code in WORKSPACE_GONE:
+            if code in WORKSPACE_GONE | TOKEN_PASSING:  # one fixed token: nothing will mend it
                 raise TokenRefused(code) from error
             raise SlackUnavailable(f"auth.test: {code}") from error
         except Exception as error:

@@ -164,17 +164,19 @@ def _send_export(services: Services, client: WebClient, person_id: int) -> None:
     day = services.now().date().isoformat()
     with tempfile.TemporaryDirectory(prefix="loops-export-") as folder:
         as_json, as_csv = Path(folder, "export.json"), Path(folder, "export.csv")
-        with services.database.session() as session:
-            person = session.get(Person, person_id)
-            if person is None:
-                return
-            user_id, channel = person.slack_user_id, person.dm_channel
-            with (
-                as_json.open("w", encoding="utf-8") as j,
-                as_csv.open("w", encoding="utf-8", newline="") as c,
-            ):
-                count = write_export(session, person, j, c)
+        user_id: str | None = None
+        channel: str | None = None
         try:
+            with services.database.session() as session:
+                person = session.get(Person, person_id)
+                if person is None:
+                    return
+                user_id, channel = person.slack_user_id, person.dm_channel
+                with (
+                    as_json.open("w", encoding="utf-8") as j,
+                    as_csv.open("w", encoding="utf-8", newline="") as c,
+                ):
+                    count = write_export(session, person, j, c)
             if channel is None:
                 channel = str(client.conversations_open(users=user_id)["channel"]["id"])
             upload(
@@ -187,8 +189,9 @@ def _send_export(services: Services, client: WebClient, person_id: int) -> None:
                 ],
             )
         except Exception:
-            logger.exception("export for %s failed", user_id)
-            client.chat_postMessage(channel=channel or user_id, **error_message(FAILED))
+            logger.exception("export for person %s failed", person_id)
+            if user_id is not None:  # a database that failed while the export was written, too
+                client.chat_postMessage(channel=channel or user_id, **error_message(FAILED))
 
 
 EXPORTING = "Putting your export together; it arrives in our DM in a moment, as CSV and JSON."

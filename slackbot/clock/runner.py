@@ -214,7 +214,7 @@ def run_clock(ticker: Ticker) -> None:
         # raised while it submits a job, so a SIGTERM landing there was lost and the clock ran on.
         threading.Event().wait()
     finally:
-        scheduler.shutdown(wait=False)
+        scheduler.shutdown(wait=True)  # a tick under way ends before the database is let go
 
 
 def _add_tick(scheduler: BackgroundScheduler, job: Callable[[], object]) -> None:
