@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -526,6 +527,51 @@ def test_a_lost_digest_in_a_busy_channel_is_found_pages_back_not_posted_twice(
     assert len(digests(team, channel)) == 1
     pages = team.fake.calls("conversations.history")
     assert len(pages) > 1 and all(page.params["channel"] == channel.id for page in pages)
+
+
+def test_the_look_back_reads_only_the_lost_attempts_minutes_not_the_chatter_after(
+    team: Bot, channel: Channel
+) -> None:
+    """New apps read a channel's history at one call a minute: the look for a lost digest asks
+    for the minutes its attempt could have posted in, not for an hour of chatter after it."""
+    the_week(team)
+    team.fake.faults.add(method="chat.postMessage", kind="server_error", status=503, commit=True, times=1)
+    assert team.tick(DIGEST_AT).sent.retried == 1
+    talker = team.fake.add_user(name="talker", tz="Europe/Berlin")
+    later = time.time() + 3600
+    for n in range(450):
+        team.fake.state.post(
+            Message(channel=channel.id, ts=f"{later + n / 1000:.6f}", text=f"lunch? {n}", user=talker.id)
+        )
+    team.fake.reset_calls()
+    assert team.tick(DIGEST_AT + timedelta(minutes=1)).sent.found_in_slack == 1
+    assert len(digests(team, channel)) == 1
+    assert len(team.fake.calls("conversations.history")) == 1
+
+
+@pytest.mark.parametrize("first", ["unknown", "known"])
+def test_the_look_back_starts_at_the_attempt_that_may_have_posted(
+    team: Bot, channel: Channel, database: Database, first: str
+) -> None:
+    """An attempt an hour ago posted nothing (Slack's answer was lost, or Slack said no); the next
+    one (after looking, if it had to) posted and lost Slack's answer: the third looks where the
+    second posted, and finds it."""
+    the_week(team)
+    if first == "unknown":
+        team.fake.faults.add(method="chat.postMessage", kind="server_error", status=503, times=1)
+        assert team.tick(DIGEST_AT).sent.retried == 1
+    else:
+        team.fake.faults.add(method="chat.postMessage", kind="error", error="not_authed", times=1)
+        assert team.tick(DIGEST_AT).sent.retried == 1
+    with database.session() as session, session.begin():
+        (digest,) = session.scalars(select(Delivery).where(Delivery.kind == "digest")).all()
+        assert digest.maybe_posted == (first == "unknown") and digest.first_attempt_at is not None
+        digest.first_attempt_at -= timedelta(hours=1)
+    team.fake.faults.add(method="chat.postMessage", kind="server_error", status=503, commit=True, times=1)
+    assert team.tick(DIGEST_AT + timedelta(minutes=1)).sent.retried == 1
+    assert len(digests(team, channel)) == 1
+    assert team.tick(DIGEST_AT + timedelta(minutes=5)).sent.found_in_slack == 1
+    assert len(digests(team, channel)) == 1
 
 
 def test_a_lost_share_in_a_busy_daily_thread_is_found_pages_on_not_posted_twice(

@@ -112,6 +112,7 @@ class Job:
     otherwise: Ended | Later | None  # how a look-only job ends when nothing is found
     maybe_posted: bool
     since: datetime  # where to start looking for an earlier attempt's post
+    started: datetime  # wall-clock start of this attempt (Slack's ts are wall-clock too)
     post_by: float  # monotonic time after which no Slack call may start (the lease runs out)
     team_id: str | None = None  # the workspace, whose token sends it (OAuth mode)
     removal: Removal | None = None  # not a post: a post of ours to delete

@@ -18,7 +18,7 @@ from urllib.error import URLError
 from slack_sdk.errors import SlackApiError
 
 from slackbot.blocks.ids import DELIVERY_EVENT
-from slackbot.core.deliveries import DeliveryState, Failure, Verdict, judge
+from slackbot.core.deliveries import LEASE, DeliveryState, Failure, Verdict, judge
 from slackbot.outbox.model import Ended, Job, Outcome, SendReport
 from slackbot.outbox.pace import LeaseRunningOut, Pacer, pacer_for
 from slackbot.slack.client import HeldBySlack, SlackClient, retry_after, workspace_key
@@ -171,6 +171,9 @@ class Poster:
                 method,
                 channel=channel,
                 oldest=f"{job.since.timestamp() - LOOK_BACK_SECONDS:.6f}",
+                # Only one attempt's post can be unaccounted for, and it was made within its
+                # lease: a channel's later chatter is never paged through.
+                latest=f"{job.since.timestamp() + LEASE.total_seconds() + LOOK_BACK_SECONDS:.6f}",
                 include_all_metadata=True,
                 limit=LOOK_BACK_PAGE,
                 **where,

@@ -58,6 +58,9 @@ def record(
             # The lease ran out and another sender took the delivery over: it decides.
             logger.warning("delivery %s: lease lost before recording", outcome.job.delivery_id)
             continue
+        if outcome.looked and not outcome.found:
+            # Nothing before this attempt is in Slack: from now on only its own post may be.
+            delivery.first_attempt_at = outcome.job.started
         if outcome.gave_back:
             delivery.state, delivery.ready_at = DeliveryState.PENDING, now
             delivery.lease_owner = delivery.lease_until = None

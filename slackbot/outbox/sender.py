@@ -29,7 +29,7 @@ from slackbot.outbox.team import render_team
 from slackbot.slack.client import SlackClient
 from slackbot.slack.home import publish_home
 from slackbot.store.db import Database
-from slackbot.store.models import Delivery, Person, Workspace
+from slackbot.store.models import Delivery, Person, Workspace, utcnow
 from slackbot.store.shipments import Agenda, agendas_of
 
 logger = logging.getLogger(__name__)
@@ -152,6 +152,7 @@ class Sender:
         """Read the batch and render each delivery; those that end or wait without a post are
         recorded here, the others become the round's jobs."""
         jobs: list[Job] = []
+        started = utcnow()
         with self.database.transaction() as session:
             batch = _Batch.read(session, claimed)
             for delivery in batch.deliveries:
@@ -166,7 +167,7 @@ class Sender:
                     decided = render(session, delivery, person, workspace, agenda, now, self.rules)
                 maybe_posted = claimed[delivery.id]
                 if isinstance(decided, Draft) or (maybe_posted and decided.where is not None):
-                    jobs.append(_job(delivery, person, workspace, decided, maybe_posted, deadline))
+                    jobs.append(_job(delivery, person, workspace, decided, maybe_posted, deadline, started))
                 elif isinstance(decided, Later):
                     wait_until(delivery, decided.at, decided.reason)
                     report.count("waiting")
@@ -219,6 +220,7 @@ def _job(
     decided: Draft | Ended | Later,
     maybe_posted: bool,
     deadline: float,
+    started: datetime,
 ) -> Job:
     """The Slack side of one delivery: its post, or (for one that may be in Slack already but
     ends or waits now) the look for that post before it ends or waits."""
@@ -239,6 +241,7 @@ def _job(
         otherwise=otherwise,
         maybe_posted=maybe_posted,
         since=delivery.first_attempt_at or delivery.created_at,
+        started=started,
         post_by=deadline,
         team_id=workspace.team_id,
         removal=removal,

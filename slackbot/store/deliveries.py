@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from slackbot.core.deliveries import DeliveryKind, DeliveryState, share_key
@@ -114,7 +114,11 @@ def claim_deliveries(
             state=DeliveryState.CLAIMED,
             lease_owner=owner,
             lease_until=now + lease,
-            first_attempt_at=func.coalesce(Delivery.first_attempt_at, utcnow()),
+            # The start of the earliest attempt that may have posted and was not looked for
+            # since: a claim with nothing unknown before it starts that anew.
+            first_attempt_at=case(
+                (Delivery.maybe_posted, func.coalesce(Delivery.first_attempt_at, utcnow())), else_=utcnow()
+            ),
             # Stays true until an attempt ends knowing what Slack did, so a claim whose lease
             # ran out (its process stopped mid-send) is looked up in Slack before re-sending.
             maybe_posted=True,

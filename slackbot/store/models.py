@@ -361,7 +361,8 @@ class Delivery(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    # Wall-clock time of the first attempt: where to look in Slack for a lost first post.
+    # Wall-clock start of the earliest attempt that may have posted and has not been looked
+    # for since (the first attempt, at first): where to look in Slack for a lost post.
     first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # An attempt began whose outcome we never learned (timeout, 5xx, the process died):
     # the message may be in Slack already, so look before posting again.
