@@ -107,7 +107,7 @@ def start_web_apps(
         raise RuntimeError(f"the Procfile's web line does not serve {REAL_APP}: {real}")
     webs = {}
     for name, command in (("bare", real.replace(REAL_APP, BARE_APP)), ("real", real)):
-        port = burst._free_port()
+        port = burst.free_port()
         extra = {"PYTHONPATH": str(BENCH)} if name == "bare" else {}
         env = burst.web_environment(args, port, database_url, ready, **extra)
         log = folder / f"web-{name}.log"
@@ -213,7 +213,7 @@ def run(args: argparse.Namespace, folder: Path, database_url: str) -> int:
         for name, (_port, process, log) in webs.items():
             burst.stop_web(process)
             print(f"{name} ", end="")
-            burst._web_log_summary(log)
+            burst.web_log_summary(log)
         emulator.stop()
 
 

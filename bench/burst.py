@@ -211,7 +211,7 @@ def migrate(database_url: str, folder: Path) -> bool:
     return result.returncode == 0
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -489,7 +489,7 @@ def run(args: argparse.Namespace, command: str, folder: Path, database_url: str)
     emulator = start_emulator(args.people)
     try:
         ready = emulator.ready
-        port = _free_port()
+        port = free_port()
         env = web_environment(args, port, database_url, ready)
         with (folder / "web.log").open("wb") as log:
             web = start_web(command, env, folder, log)
@@ -502,7 +502,7 @@ def run(args: argparse.Namespace, command: str, folder: Path, database_url: str)
                 return burst_phases(args, emulator, port, database_url, apologies)
             finally:
                 stop_web(web)
-                _web_log_summary(folder / "web.log")
+                web_log_summary(folder / "web.log")
     finally:
         emulator.stop()
 
@@ -532,7 +532,7 @@ def burst_phases(
     return 0
 
 
-def _web_log_summary(path: Path) -> None:
+def web_log_summary(path: Path) -> None:
     """A count of what went wrong inside gunicorn, for whoever reads the figures."""
     text = path.read_text(errors="replace") if path.exists() else ""
     marks = {

@@ -285,7 +285,7 @@ def run(args: argparse.Namespace, folder: Path, database_url: str) -> int:
     ids.write_text(json.dumps(user_ids(args)))
     emulator = burst.run_emulator(EMULATOR, TEAM, str(ids))
     try:
-        port = burst._free_port()
+        port = burst.free_port()
         env = burst.web_environment(args, port, database_url, emulator.ready)
         log = folder / "web.log"
         with log.open("wb") as out:
@@ -299,7 +299,7 @@ def run(args: argparse.Namespace, folder: Path, database_url: str) -> int:
             return 0
         finally:
             burst.stop_web(web)
-            burst._web_log_summary(log)
+            burst.web_log_summary(log)
     finally:
         emulator.stop()
 
